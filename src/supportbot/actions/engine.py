@@ -1,0 +1,198 @@
+"""The conversation engine: one customer message in, the bot's replies out.
+
+It loads the conversation's state from storage, understands the message (a button payload
+skips the NLU), advances the flow (flows.py), and saves the state in the same transaction as
+any ticket it opened, so a restart continues where the customer was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+import weakref
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from supportbot import metrics
+from supportbot.actions.flows import Flows, Turn
+from supportbot.actions.messages import MAX_TEXT, Incoming, Reply
+from supportbot.actions.payload import parse_payload
+from supportbot.actions.state import DialogueState
+from supportbot.desk.policy import Policy
+from supportbot.desk.tickets import TicketService
+from supportbot.storage.db import Database
+from supportbot.storage.models import Conversation, Customer, InboundMessage, utcnow
+
+log = structlog.get_logger(__name__)
+
+# Control characters other than tab and newline never belong in a chat message.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+class NluBackend(Protocol):
+    async def parse(self, text: str) -> dict[str, Any]: ...
+
+
+class ConversationEngine:
+    """Channel-independent: every transport calls `handle` with an `Incoming`."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        nlu: NluBackend,
+        policy: Policy,
+        tickets: TicketService,
+        now: Callable[[], datetime] = utcnow,
+        nlu_name: str = "embedded",
+    ) -> None:
+        self.db = db
+        self.nlu = nlu
+        self.policy = policy
+        self.tickets = tickets
+        self.now = now
+        self.nlu_name = nlu_name
+        self.flows = Flows(policy=policy, tickets=tickets)
+        # One turn at a time per conversation in this process; the row lock covers replicas.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def handle(self, msg: Incoming) -> list[Reply]:
+        started = time.perf_counter()
+        metrics.MESSAGES.labels(msg.channel).inc()
+        try:
+            return await self._handle(msg)
+        finally:
+            metrics.TURN_SECONDS.labels(msg.channel).observe(time.perf_counter() - started)
+
+    async def _handle(self, msg: Incoming) -> list[Reply]:
+        text = _CONTROL.sub("", msg.text or "").strip()
+        truncated = len(text) > MAX_TEXT
+        if truncated:
+            text = text[:MAX_TEXT]
+        if not text:
+            metrics.REJECTED.labels("empty").inc()
+            return [Reply("I didn't catch any text there. Could you tell me in a few words how I can help?")]
+        understanding = await self._understand(text)
+        key = (msg.channel, msg.sender)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        async with lock:
+            for attempt in range(2):
+                try:
+                    return await self._turn(msg, text, truncated, understanding)
+                except IntegrityError:
+                    # Another replica created the same conversation or handled the same message
+                    # id at the same moment: the second try sees its row.
+                    if attempt:
+                        raise
+        raise AssertionError("unreachable")
+
+    async def _understand(self, text: str) -> dict[str, Any]:
+        payload = parse_payload(text)
+        if payload is not None:
+            return {
+                "payload": True,
+                "intent": payload.intent,
+                "confidence": 1.0,
+                "slots": payload.slots,
+                "entities": {},
+            }
+        started = time.perf_counter()
+        parse = await self.nlu.parse(text)
+        metrics.NLU_SECONDS.labels(self.nlu_name).observe(time.perf_counter() - started)
+        entities: dict[str, str] = {}
+        for entity in parse.get("entities", []):
+            entities.setdefault(str(entity["entity"]), str(entity["value"]))
+        intent = parse.get("intent") or {}
+        return {
+            "payload": False,
+            "intent": intent.get("name") or "out_of_scope",
+            "confidence": float(intent.get("confidence") or 0.0),
+            "slots": {},
+            "entities": entities,
+            "ranking": parse.get("intent_ranking", []),
+        }
+
+    async def _turn(
+        self, msg: Incoming, text: str, truncated: bool, understanding: dict[str, Any]
+    ) -> list[Reply]:
+        async with self.db.session() as session:
+            if msg.message_id:
+                seen = await session.get(InboundMessage, (msg.channel, msg.message_id))
+                if seen is not None:
+                    return [Reply.from_dict(r) for r in seen.replies]
+            conversation, customer = await self._load(session, msg)
+            state = DialogueState.from_dict(conversation.state)
+            turn = Turn(
+                msg=msg,
+                session=session,
+                conversation=conversation,
+                customer=customer,
+                state=state,
+                text=text,
+                truncated=truncated,
+                now=self.now(),
+                is_payload=understanding["payload"],
+                intent=understanding["intent"],
+                confidence=understanding["confidence"],
+                slots=understanding["slots"],
+                entities=understanding["entities"],
+            )
+            replies = await self.flows.respond(turn)
+            if truncated:
+                replies.insert(0, Reply(f"Your message was long, so I kept its first {MAX_TEXT} characters."))
+            conversation.state = state.to_dict()
+            conversation.updated_at = turn.now
+            if msg.message_id:
+                session.add(
+                    InboundMessage(
+                        channel=msg.channel,
+                        message_id=msg.message_id,
+                        replies=[r.to_dict() for r in replies],
+                        received_at=turn.now,
+                    )
+                )
+            return replies
+
+    async def _load(self, session: Any, msg: Incoming) -> tuple[Conversation, Customer]:
+        query = select(Conversation).where(
+            Conversation.channel == msg.channel, Conversation.sender == msg.sender
+        )
+        if not self.db.is_sqlite:
+            query = query.with_for_update()
+        conversation = (await session.execute(query)).scalar_one_or_none()
+        if conversation is not None and conversation.customer_id is not None:
+            customer = await session.get(Customer, conversation.customer_id)
+            if customer is not None:
+                return conversation, customer
+        customer = (
+            await session.execute(
+                select(Customer).where(Customer.channel == msg.channel, Customer.external_id == msg.sender)
+            )
+        ).scalar_one_or_none()
+        if customer is None:
+            customer = Customer(channel=msg.channel, external_id=msg.sender, created_at=self.now())
+            session.add(customer)
+            await session.flush()
+        if conversation is None:
+            conversation = Conversation(
+                channel=msg.channel,
+                sender=msg.sender,
+                customer_id=customer.id,
+                state={},
+                created_at=self.now(),
+            )
+            session.add(conversation)
+            await session.flush()
+        else:
+            conversation.customer_id = customer.id
+        return conversation, customer

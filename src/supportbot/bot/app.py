@@ -1,0 +1,160 @@
+"""The one ASGI app: web chat (REST + socket.io + widget), REST API, health and metrics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Any
+
+import socketio
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from supportbot import __version__
+from supportbot.actions.engine import NluBackend
+from supportbot.bot import api, webchat
+from supportbot.bot.delivery import OutboxDelivery, log_agent_notice
+from supportbot.bot.scheduler import Scheduler
+from supportbot.bot.services import build_services
+from supportbot.settings import Settings, load_settings
+from supportbot.storage.models import OutboxMessage, utcnow
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY = 64 * 1024
+
+
+class BodyLimit:
+    """Refuse request bodies over `limit` bytes with 413 before anything reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await _too_large(scope, receive, send, self.limit)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(scope, receive, send, self.limit)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+    response = JSONResponse({"detail": f"request body larger than {limit} bytes"}, status_code=413)
+    await response(scope, receive, send)
+
+
+def create_app(
+    settings: Settings | None = None, *, nlu: NluBackend | None = None, now: Callable[[], datetime] = utcnow
+) -> Any:
+    """Build the ASGI app; `nlu` and `now` let tests pin the model and the clock."""
+    settings = settings or load_settings()
+    channel = webchat.SocketChannel(settings.cors_origins)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await build_services(settings, nlu=nlu, now=now)
+
+        async def to_customer(row: OutboxMessage) -> None:
+            if row.target.startswith(f"{webchat.CHANNEL}:"):
+                await channel.push(row)
+            else:
+                log.info("customer_notification", target=row.target, text=row.payload.get("text"))
+
+        delivery = OutboxDelivery(services.db, {"agent": log_agent_notice, "customer": to_customer}, now=now)
+        channel.services = services
+        channel.delivery = delivery
+        app.state.services = services
+        app.state.delivery = delivery
+        scheduler = Scheduler()
+        scheduler.every(2, "outbox", delivery.run_once)
+        scheduler.start()
+        log.info(
+            "supportbot_started",
+            version=__version__,
+            database=services.db.engine.dialect.name,
+            nlu=settings.nlu_backend,
+        )
+        try:
+            yield
+        finally:
+            scheduler.shutdown()
+            await services.close()
+
+    app = FastAPI(
+        title="supportbot",
+        version=__version__,
+        lifespan=lifespan,
+        description="Support desk in chat: web chat, REST API, NLU parse.",
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "Authorization"],
+        )
+    app.add_middleware(BodyLimit)
+    app.include_router(webchat.router)
+    app.include_router(api.router)
+    app.include_router(api.model_router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz(request: Request) -> JSONResponse:
+        services = request.app.state.services
+        ok = await services.db.ping()
+        return JSONResponse(
+            {
+                "status": "ok" if ok else "unavailable",
+                "version": __version__,
+                "database": "ok" if ok else "unreachable",
+                "nlu": settings.nlu_backend,
+            },
+            status_code=200 if ok else 503,
+        )
+
+    @app.get("/metrics", tags=["ops"])
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"detail": "invalid request", "errors": errors}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("request_failed", path=request.url.path)
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+    asgi = socketio.ASGIApp(channel.sio, other_asgi_app=app, socketio_path="socket.io")
+    asgi.fastapi = app
+    asgi.socket_channel = channel
+    return asgi

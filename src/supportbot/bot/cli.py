@@ -1,0 +1,196 @@
+"""The `supportbot` command (CONTRACT.md section 1)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from supportbot.desk.policy import PRIORITIES, PolicyError, load_policy
+from supportbot.settings import SettingsError, load_settings
+
+app = typer.Typer(
+    help="supportbot: a support desk that lives in chat.", no_args_is_help=True, add_completion=False
+)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+nlu_app = typer.Typer(help="The NLU: train, parse, benchmark.", no_args_is_help=True)
+sla_app = typer.Typer(help="SLA clock.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(nlu_app, name="nlu")
+app.add_typer(sla_app, name="sla")
+
+err = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def clear_errors(func: F) -> F:
+    """A bad setting or policy ends the command with one line naming it, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (SettingsError, PolicyError) as exc:
+            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@clear_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the app: web chat, API, metrics and the scheduler."""
+    import uvicorn
+
+    from supportbot.bot.app import create_app
+    from supportbot.bot.logs import configure_logging
+
+    settings = load_settings()
+    load_policy(settings.policy_path)  # fail before binding the port when the policy is wrong
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+        lifespan="on",
+    )
+
+
+@db_app.command("upgrade")
+@clear_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
+    """Apply the database migrations up to REVISION."""
+    from supportbot.storage.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@nlu_app.command("train")
+@clear_errors
+def nlu_train() -> None:
+    """Train the embedded NLU on the training data and save the model."""
+    import time
+
+    from supportbot.nlu.embedded import EmbeddedNlu
+    from supportbot.nlu.training_data import load_training_data
+    from supportbot.paths import shipped_path
+
+    settings = load_settings()
+    data_dir = settings.nlu_data_path or shipped_path("nlu")
+    started = time.perf_counter()
+    model = EmbeddedNlu.train(load_training_data(Path(data_dir)))
+    settings.nlu_model_path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(settings.nlu_model_path)
+    typer.echo(f"trained on {data_dir} in {time.perf_counter() - started:.1f}s → {settings.nlu_model_path}")
+
+
+@nlu_app.command("parse")
+@clear_errors
+def nlu_parse(text: Annotated[str, typer.Argument(help="The message to understand.")]) -> None:
+    """Print the parse JSON of TEXT (Rasa's format), from the active backend."""
+    from supportbot.bot.services import load_nlu
+
+    settings = load_settings()
+    model = asyncio.run(load_nlu(settings))
+    typer.echo(json.dumps(asyncio.run(model.parse(text)), ensure_ascii=False, indent=2))
+
+
+@nlu_app.command("benchmark")
+@clear_errors
+def nlu_benchmark(
+    train: Annotated[Path, typer.Option(help="Training CSV (text,intent).", exists=True, dir_okay=False)],
+    test: Annotated[Path, typer.Option(help="Test CSV (text,intent).", exists=True, dir_okay=False)],
+    val: Annotated[Path | None, typer.Option(help="Validation CSV for the out-of-scope threshold.")] = None,
+) -> None:
+    """Train on TRAIN, report accuracy, macro-F1, oos recall and parse latency on TEST as JSON."""
+    from supportbot.nlu.benchmark import run_benchmark
+
+    typer.echo(json.dumps(run_benchmark(train, test, val), indent=2))
+
+
+@sla_app.command("deadline")
+@clear_errors
+def sla_deadline(
+    priority: Annotated[str, typer.Option(help="critical, high, medium or low.")],
+    created: Annotated[str, typer.Option(help="Creation time, ISO 8601 with offset.")],
+) -> None:
+    """Print the response deadline of a ticket created at CREATED, under the active policy."""
+    from supportbot.desk.sla import SlaClock
+
+    if priority not in PRIORITIES:
+        err.print(f"[red]error:[/red] --priority must be one of {', '.join(PRIORITIES)}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        when = datetime.fromisoformat(created)
+    except ValueError:
+        err.print(f"[red]error:[/red] --created {created!r} is not ISO 8601", highlight=False)
+        raise typer.Exit(2) from None
+    if when.tzinfo is None:
+        err.print(
+            "[red]error:[/red] --created needs an offset, e.g. 2026-11-27T16:30:00+07:00", highlight=False
+        )
+        raise typer.Exit(2)
+    policy = load_policy(load_settings().policy_path)
+    due = SlaClock(policy).deadline(priority=priority, created=when)
+    typer.echo(due.astimezone(policy.tz).isoformat())
+
+
+@app.command()
+@clear_errors
+def chat(
+    sender: Annotated[str | None, typer.Option(help="Who you are (default: your login).")] = None,
+) -> None:
+    """Talk to the bot in the terminal; type a number to press a button, Ctrl-D to leave."""
+    asyncio.run(_chat(sender or f"cli-{getpass.getuser()}"))
+
+
+async def _chat(sender: str) -> None:
+    from supportbot.actions.messages import Incoming
+    from supportbot.bot.services import build_services
+
+    out = Console(highlight=False)
+    services = await build_services(load_settings())
+    buttons: list[str] = []
+    out.print("[dim]Talking to supportbot. Type a message; a number presses a button; Ctrl-D leaves.[/dim]")
+    try:
+        while True:
+            try:
+                line = await asyncio.to_thread(input, "you> ")
+            except EOFError:
+                break
+            if line.strip().isdigit() and 0 < int(line) <= len(buttons):
+                line = buttons[int(line) - 1]
+            replies = await services.engine.handle(Incoming(channel="cli", sender=sender, text=line))
+            buttons = []
+            for reply in replies:
+                out.print("bot> " + reply.text, markup=False)
+                for button in reply.buttons:
+                    buttons.append(button.payload)
+                    out.print(f"   [{len(buttons)}] {button.title}", markup=False)
+    finally:
+        await services.close()
+
+
+def main() -> None:
+    app(prog_name="supportbot")
+
+
+if __name__ == "__main__":
+    main()

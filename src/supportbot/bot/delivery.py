@@ -1,0 +1,135 @@
+"""Delivers outbox rows: each row is claimed by one worker, sent, and marked delivered once.
+
+A claim is a short lease (`next_attempt_at` pushed ahead) taken with `FOR UPDATE SKIP LOCKED`
+on PostgreSQL, so several replicas share the work without sending a row twice; sending happens
+outside the claiming transaction so no database lock is held during network calls. Failures are
+retried with exponential backoff and jitter; after `max_attempts` a row is dead-lettered.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+
+from supportbot import metrics
+from supportbot.storage.db import Database
+from supportbot.storage.models import OutboxMessage, utcnow
+
+log = structlog.get_logger(__name__)
+
+LEASE = timedelta(seconds=60)
+
+
+class NotReady(Exception):
+    """The recipient cannot take the message now (e.g. a web chat not connected); try later."""
+
+    def __init__(self, retry_in: float = 30.0) -> None:
+        super().__init__(f"not ready, retry in {retry_in}s")
+        self.retry_in = retry_in
+
+
+class RetryAfter(Exception):
+    """The platform asked us to wait (HTTP 429 Retry-After)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"rate limited for {seconds}s")
+        self.seconds = seconds
+
+
+Sender = Callable[[OutboxMessage], Awaitable[None]]
+
+
+def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
+    """Exponential backoff with full jitter, in seconds."""
+    return random.uniform(0, min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+class OutboxDelivery:
+    def __init__(
+        self,
+        db: Database,
+        senders: dict[str, Sender],
+        *,
+        batch: int = 50,
+        max_attempts: int = 8,
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db = db
+        self.senders = senders
+        self.batch = batch
+        self.max_attempts = max_attempts
+        self.now = now
+
+    async def claim(self, **filters: Any) -> list[OutboxMessage]:
+        now = self.now()
+        query = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.delivered_at.is_(None),
+                OutboxMessage.dead_at.is_(None),
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(self.batch)
+        )
+        for column, value in filters.items():
+            query = query.where(getattr(OutboxMessage, column) == value)
+        if not self.db.is_sqlite:
+            query = query.with_for_update(skip_locked=True)
+        async with self.db.session() as session:
+            rows = list((await session.execute(query)).scalars())
+            for row in rows:
+                row.next_attempt_at = now + LEASE
+            return rows
+
+    async def run_once(self, **filters: Any) -> int:
+        """Send what is due; returns how many rows were delivered."""
+        delivered = 0
+        for row in await self.claim(**filters):
+            delivered += await self._deliver(row)
+        return delivered
+
+    async def _deliver(self, row: OutboxMessage) -> int:
+        sender = self.senders.get(row.kind)
+        values: dict[str, Any]
+        try:
+            if sender is None:
+                raise LookupError(f"no sender for outbox kind {row.kind!r}")
+            await sender(row)
+        except NotReady as exc:
+            values = {"next_attempt_at": self.now() + timedelta(seconds=exc.retry_in)}
+        except RetryAfter as exc:
+            values = {"next_attempt_at": self.now() + timedelta(seconds=exc.seconds), "last_error": str(exc)}
+        except Exception as exc:  # every failure is recorded; the row is retried or dead-lettered
+            attempts = row.attempts + 1
+            metrics.OUTBOX_FAILED.labels(row.kind).inc()
+            values = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"[:2000]}
+            if attempts >= self.max_attempts:
+                values["dead_at"] = self.now()
+                metrics.OUTBOX_DEAD.labels(row.kind).inc()
+                log.error("outbox_dead_letter", outbox_id=row.id, kind=row.kind, error=values["last_error"])
+            else:
+                values["next_attempt_at"] = self.now() + timedelta(seconds=backoff(attempts))
+                log.warning(
+                    "outbox_retry",
+                    outbox_id=row.id,
+                    kind=row.kind,
+                    attempts=attempts,
+                    error=values["last_error"],
+                )
+        else:
+            values = {"delivered_at": self.now()}
+            metrics.OUTBOX_DELIVERED.labels(row.kind).inc()
+        async with self.db.session() as session:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+        return 1 if "delivered_at" in values else 0
+
+
+async def log_agent_notice(row: OutboxMessage) -> None:
+    """Until Slack is connected, agents' notifications are written to the log."""
+    log.info("agent_notification", channel=row.target, ticket_id=row.ticket_id, notice=row.payload)

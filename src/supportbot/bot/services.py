@@ -1,0 +1,63 @@
+"""Everything a running supportbot holds, built once from the settings (app, CLI chat, tests)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+
+from supportbot.actions.engine import ConversationEngine, NluBackend
+from supportbot.desk.policy import Policy, load_policy
+from supportbot.desk.sla import SlaClock
+from supportbot.desk.tickets import TicketService
+from supportbot.nlu.embedded import EmbeddedNlu, load_or_train
+from supportbot.paths import shipped_path
+from supportbot.settings import Settings
+from supportbot.storage.db import Database
+from supportbot.storage.migrate import upgrade
+from supportbot.storage.models import utcnow
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    policy: Policy
+    db: Database
+    nlu: NluBackend
+    tickets: TicketService
+    engine: ConversationEngine
+
+    async def close(self) -> None:
+        await self.db.dispose()
+
+
+async def load_nlu(settings: Settings) -> EmbeddedNlu:
+    """The embedded model, reused from disk when the training data has not changed."""
+    data_dir = settings.nlu_data_path or shipped_path("nlu")
+    return await asyncio.to_thread(load_or_train, data_dir, settings.nlu_model_path)
+
+
+async def build_services(
+    settings: Settings,
+    *,
+    migrate: bool = True,
+    nlu: NluBackend | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> Services:
+    """Validate the policy, bring the database to head, load the NLU, wire the engine."""
+    policy = load_policy(settings.policy_path)
+    if migrate:
+        await asyncio.to_thread(upgrade, settings.database_url)
+    db = Database(settings.database_url)
+    if nlu is None:
+        nlu = await load_nlu(settings)
+    tickets = TicketService(policy, SlaClock(policy))
+    engine = ConversationEngine(
+        db=db, nlu=nlu, policy=policy, tickets=tickets, now=now, nlu_name=settings.nlu_backend
+    )
+    return Services(settings=settings, policy=policy, db=db, nlu=nlu, tickets=tickets, engine=engine)

@@ -1,0 +1,256 @@
+"""Tickets: open, acknowledge, escalate, resolve, reopen.
+
+Each change writes its audit event and the notifications it causes in the caller's
+transaction, so a ticket never exists without its trail or its agent notice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from supportbot.desk import outbox
+from supportbot.desk.maintenance import active_window
+from supportbot.desk.policy import Policy
+from supportbot.desk.sla import SlaClock
+from supportbot.storage.models import Customer, Ticket, TicketEvent
+
+OPEN_STATUSES = ("open", "acknowledged", "waiting_customer")
+
+
+class TicketError(ValueError):
+    """A change that the ticket's state does not allow (the message says why)."""
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    """What the intake collected."""
+
+    category: str
+    priority: str
+    channel: str
+    description: str
+    subject: str
+    troubleshooting: list[dict[str, str]]
+    exclusion: str | None = None
+    conversation_id: int | None = None
+
+
+class TicketService:
+    """The ticket rules of the policy, free of any transport."""
+
+    def __init__(self, policy: Policy, clock: SlaClock | None = None) -> None:
+        self.policy = policy
+        self.clock = clock or SlaClock(policy)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def get(self, session: AsyncSession, ticket_id: int, *, with_events: bool = False) -> Ticket | None:
+        query = select(Ticket).where(Ticket.id == ticket_id).options(selectinload(Ticket.customer))
+        if with_events:
+            query = query.options(selectinload(Ticket.events))
+        return (await session.execute(query)).scalar_one_or_none()
+
+    async def _require(self, session: AsyncSession, ticket_id: int, *, lock: bool = True) -> Ticket:
+        query = select(Ticket).where(Ticket.id == ticket_id)
+        if lock:
+            query = query.with_for_update()
+        ticket = (await session.execute(query)).scalar_one_or_none()
+        if ticket is None:
+            raise TicketError(f"ticket #{ticket_id} does not exist")
+        return ticket
+
+    def sla_state(self, ticket: Ticket, now: datetime) -> str:
+        return self.clock.sla_state(
+            due=ticket.response_due_at,
+            warn=ticket.warn_due_at,
+            first_response_at=ticket.first_response_at,
+            now=now,
+        )
+
+    # -- changes ---------------------------------------------------------------------------
+
+    def _event(
+        self, session: AsyncSession, ticket: Ticket, kind: str, actor: str, now: datetime, **data: Any
+    ) -> None:
+        session.add(TicketEvent(ticket_id=ticket.id, at=now, kind=kind, actor=actor, data=data))
+
+    def _agent_notice(
+        self, session: AsyncSession, ticket: Ticket, event: str, channel: str | None = None, **data: Any
+    ) -> None:
+        target = channel or self.policy.escalation.tiers[ticket.tier].slack_channel
+        outbox.enqueue(
+            session,
+            kind=outbox.AGENT,
+            target=target,
+            ticket_id=ticket.id,
+            payload={"event": event, "ticket_id": ticket.id, **data},
+        )
+
+    async def open(
+        self,
+        session: AsyncSession,
+        *,
+        customer: Customer,
+        new: NewTicket,
+        now: datetime,
+        actor: str | None = None,
+    ) -> Ticket:
+        """Create a ticket with its SLA deadline, audit event and tier-1 notification."""
+        due = self.clock.deadline(priority=new.priority, created=now)
+        warn = self.clock.warn_at(priority=new.priority, created=now)
+        clock_kind = self.policy.sla.priorities[new.priority].clock
+        started = now if clock_kind == "24x7" else self.clock.next_opening(now)
+        window = await active_window(session, now) if new.category == "infrastructure" else None
+        ticket = Ticket(
+            category=new.category,
+            priority=new.priority,
+            status="open",
+            tier=1,
+            channel=new.channel,
+            customer_id=customer.id,
+            conversation_id=new.conversation_id,
+            subject=new.subject[:200],
+            description=new.description,
+            troubleshooting=new.troubleshooting,
+            exclusion=new.exclusion,
+            maintenance_id=window.id if window else None,
+            created_at=now,
+            clock_started_at=started,
+            response_due_at=due,
+            warn_due_at=warn,
+        )
+        session.add(ticket)
+        await session.flush()
+        self._event(
+            session,
+            ticket,
+            "created",
+            actor or f"customer:{customer.id}",
+            now,
+            category=new.category,
+            priority=new.priority,
+            channel=new.channel,
+            response_due_at=due.isoformat(),
+            exclusion=new.exclusion,
+            maintenance_id=ticket.maintenance_id,
+        )
+        self._agent_notice(session, ticket, "ticket_created")
+        if new.priority == "critical" and not self.clock.is_business_time(now):
+            on_call = self.policy.escalation.on_call_channel
+            if on_call:
+                self._agent_notice(session, ticket, "on_call", channel=on_call)
+        return ticket
+
+    async def acknowledge(
+        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
+    ) -> Ticket:
+        """The first response: the SLA clock stops and the customer hears a person has it."""
+        ticket = await self._require(session, ticket_id)
+        if ticket.status not in OPEN_STATUSES:
+            raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        ticket.status = "acknowledged"
+        self._event(session, ticket, "acknowledged", actor, now, sla_state=self.sla_state(ticket, now))
+        await self._tell_customer(
+            session, ticket, f"Good news: an engineer has picked up your ticket #{ticket.id}."
+        )
+        return ticket
+
+    async def escalate(
+        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime, reason: str = ""
+    ) -> Ticket:
+        """Move the ticket one tier up (up to the top tier) and notify that tier's channel."""
+        ticket = await self._require(session, ticket_id)
+        if ticket.status not in OPEN_STATUSES:
+            raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
+        if ticket.tier >= self.policy.max_tier:
+            raise TicketError(f"ticket #{ticket.id} is already at tier {ticket.tier}, the top tier")
+        previous = ticket.tier
+        ticket.tier += 1
+        self._event(
+            session, ticket, "escalated", actor, now, from_tier=previous, to_tier=ticket.tier, reason=reason
+        )
+        self._agent_notice(session, ticket, "ticket_escalated", from_tier=previous, reason=reason)
+        return ticket
+
+    async def resolve(
+        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime, note: str = ""
+    ) -> Ticket:
+        ticket = await self._require(session, ticket_id)
+        if ticket.status not in OPEN_STATUSES:
+            raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
+        ticket.status = "resolved"
+        ticket.resolved_at = now
+        self._event(session, ticket, "resolved", actor, now, note=note)
+        await self._tell_customer(
+            session, ticket, f"Your ticket #{ticket.id} has been resolved." + (f" {note}" if note else "")
+        )
+        return ticket
+
+    async def reopen(
+        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime, reason: str = ""
+    ) -> Ticket:
+        ticket = await self._require(session, ticket_id)
+        if ticket.status not in ("resolved", "closed"):
+            raise TicketError(f"ticket #{ticket.id} is {ticket.status}, not resolved")
+        ticket.status = "open"
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        self._event(session, ticket, "reopened", actor, now, reason=reason)
+        self._agent_notice(session, ticket, "ticket_reopened", reason=reason)
+        return ticket
+
+    async def add_customer_message(
+        self, session: AsyncSession, ticket_id: int, *, text: str, actor: str, now: datetime
+    ) -> Ticket:
+        """A customer's message about an open ticket goes on its trail and to its agents."""
+        ticket = await self._require(session, ticket_id, lock=False)
+        self._event(session, ticket, "customer_message", actor, now, text=text)
+        self._agent_notice(session, ticket, "customer_message", text=text)
+        return ticket
+
+    async def request_human(
+        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
+    ) -> Ticket:
+        ticket = await self._require(session, ticket_id, lock=False)
+        self._event(session, ticket, "handoff_requested", actor, now)
+        self._agent_notice(session, ticket, "handoff_requested")
+        return ticket
+
+    async def _tell_customer(self, session: AsyncSession, ticket: Ticket, text: str) -> None:
+        customer = await session.get(Customer, ticket.customer_id)
+        if customer is not None:
+            outbox.enqueue(
+                session,
+                kind=outbox.CUSTOMER,
+                ticket_id=ticket.id,
+                target=outbox.customer_target(customer.channel, customer.external_id),
+                payload={"text": text},
+            )
+
+    # -- listing ---------------------------------------------------------------------------
+
+    async def for_customer(self, session: AsyncSession, customer_id: int, *, limit: int = 5) -> list[Ticket]:
+        query = (
+            select(Ticket)
+            .where(Ticket.customer_id == customer_id)
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        )
+        return list((await session.execute(query)).scalars())
+
+    async def open_for_customer(self, session: AsyncSession, customer_id: int) -> Ticket | None:
+        query = (
+            select(Ticket)
+            .where(Ticket.customer_id == customer_id, Ticket.status.in_(OPEN_STATUSES))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+            .limit(1)
+        )
+        return (await session.execute(query)).scalar_one_or_none()

@@ -1,0 +1,32 @@
+"""Prometheus metrics shared by the transports and the conversation (served at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+MESSAGES = Counter("supportbot_messages_total", "Customer messages handled", ["channel"])
+TICKETS_OPENED = Counter(
+    "supportbot_tickets_opened_total", "Tickets opened", ["category", "priority", "channel"]
+)
+SELF_SERVICE = Counter(
+    "supportbot_self_service_solved_total", "Intakes solved by a troubleshooting step", ["category"]
+)
+HANDOFFS = Counter("supportbot_handoffs_total", "Customers who asked for a person")
+REJECTED = Counter("supportbot_rejected_inputs_total", "Inputs refused as malformed or oversized", ["reason"])
+TURN_SECONDS = Histogram(
+    "supportbot_turn_seconds",
+    "Time to answer one customer message",
+    ["channel"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+NLU_SECONDS = Histogram(
+    "supportbot_nlu_parse_seconds",
+    "NLU parse time",
+    ["backend"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1),
+)
+OUTBOX_DELIVERED = Counter("supportbot_outbox_delivered_total", "Notifications delivered", ["kind"])
+OUTBOX_FAILED = Counter("supportbot_outbox_failures_total", "Notification delivery failures", ["kind"])
+OUTBOX_DEAD = Counter(
+    "supportbot_outbox_dead_letters_total", "Notifications given up after retries", ["kind"]
+)

@@ -1,0 +1,96 @@
+"""Typed settings from the environment or a `.env` file (CONTRACT.md section 2).
+
+A missing or malformed setting stops the start with one line naming it (`SettingsError`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DB = "sqlite+aiosqlite:///./var/supportbot.db"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+def _csv(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list | tuple):
+        return [str(item) for item in value]
+    raise ValueError("expected a comma-separated list")
+
+
+class Settings(BaseSettings):
+    """Every knob of supportbot; the names are public (README, CONTRACT)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: str = Field(DEFAULT_DB, alias="DATABASE_URL")
+    policy_path: Path | None = Field(None, alias="SUPPORTBOT_POLICY")
+    api_token: str | None = Field(None, alias="SUPPORTBOT_API_TOKEN")
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, alias="SUPPORTBOT_CORS_ORIGINS"
+    )
+    sweep_seconds: float = Field(15.0, gt=0, alias="SUPPORTBOT_SWEEP_SECONDS")
+    managers: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="SUPPORTBOT_MANAGERS")
+    nlu_backend: Literal["embedded", "rasa"] = Field("embedded", alias="NLU_BACKEND")
+    rasa_url: str = Field("http://127.0.0.1:5005", alias="RASA_URL")
+    nlu_model_path: Path = Field(Path("var/nlu-model.joblib"), alias="SUPPORTBOT_NLU_MODEL")
+    nlu_data_path: Path | None = Field(None, alias="SUPPORTBOT_NLU_DATA")
+    slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
+    slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str | None = Field(None, alias="SLACK_API_URL")
+    telegram_bot_token: str | None = Field(None, alias="TELEGRAM_BOT_TOKEN")
+    telegram_api_url: str = Field("https://api.telegram.org", alias="TELEGRAM_API_URL")
+    telegram_mode: Literal["polling", "webhook"] = Field("polling", alias="TELEGRAM_MODE")
+    telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
+    telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
+    log_level: str = Field("INFO", alias="SUPPORTBOT_LOG_LEVEL")
+
+    @field_validator("cors_origins", "managers", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> list[str]:
+        return _csv(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _real_token(cls, value: str | None) -> str | None:
+        if value is not None and (len(value) < 16 or value.lower() in {"changeme", "changethis"}):
+            raise ValueError("must be at least 16 characters and not a placeholder")
+        return value or None
+
+    @model_validator(mode="after")
+    def _webhook_needs_url_and_secret(self) -> Settings:
+        if self.telegram_bot_token and self.telegram_mode == "webhook":
+            if not self.telegram_webhook_url:
+                raise ValueError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
+            if not self.telegram_webhook_secret:
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning validation errors into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(p) for p in first["loc"]) or "settings"
+        field = Settings.model_fields.get(name)
+        if field is not None and field.alias:
+            name = field.alias
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

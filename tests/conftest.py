@@ -1,0 +1,218 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), a frozen clock, the trained NLU, and an
+in-memory test channel (`bot.say("...")` returns the replies)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from supportbot.actions.messages import Incoming, Reply
+from supportbot.bot.services import Services, build_services
+from supportbot.nlu.embedded import EmbeddedNlu
+from supportbot.nlu.training_data import load_training_data
+from supportbot.paths import shipped_path
+from supportbot.settings import load_settings
+from supportbot.storage.migrate import upgrade
+from supportbot.storage.models import Base
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_ADMIN_URL = os.environ.get("SUPPORTBOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip on a laptop without `what`; in CI (CI=true) a missing dependency is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required when CI=true")
+    pytest.skip(f"{what} not available")
+
+
+# -- clock --------------------------------------------------------------------------------------
+
+
+@dataclass
+class FrozenClock:
+    """The time the app sees; tests move it explicitly."""
+
+    at: datetime = field(default_factory=lambda: datetime(2026, 11, 30, 3, 0, tzinfo=UTC))  # Mon 10:00 PP
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, value: datetime) -> None:
+        assert value.tzinfo is not None
+        self.at = value.astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock()
+
+
+# -- NLU -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def nlu() -> EmbeddedNlu:
+    return EmbeddedNlu.train(load_training_data(shipped_path("nlu")))
+
+
+# -- databases -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated SQLite file, copied for each test (migrating per test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def _pg_available() -> bool:
+    async def probe() -> bool:
+        engine = create_async_engine(PG_ADMIN_URL)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(probe())
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test session, migrated to head; dropped afterwards."""
+    if not _pg_available():
+        yield None
+        return
+    name = f"supportbot_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+        await engine.dispose()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    upgrade(url)
+    try:
+        yield url
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _truncate(url: str) -> None:
+    engine = create_async_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> AsyncIterator[str]:
+    """A migrated, empty database: every storage and API test runs on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        path = tmp_path / "supportbot.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    url = request.getfixturevalue("pg_database")
+    need(url is not None, "PostgreSQL at 127.0.0.1:5432")
+    await _truncate(url)
+    yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    path = tmp_path / "supportbot.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+# -- the bot through an in-memory channel ---------------------------------------------------------
+
+
+def settings_for(url: str, **extra: Any) -> Any:
+    return load_settings(DATABASE_URL=url, **extra)
+
+
+@pytest.fixture
+async def services(db_url: str, nlu: EmbeddedNlu, clock: FrozenClock) -> AsyncIterator[Services]:
+    svc = await build_services(settings_for(db_url), migrate=False, nlu=nlu, now=clock)
+    try:
+        yield svc
+    finally:
+        await svc.close()
+
+
+@pytest.fixture
+async def sqlite_services(sqlite_url: str, nlu: EmbeddedNlu, clock: FrozenClock) -> AsyncIterator[Services]:
+    svc = await build_services(settings_for(sqlite_url), migrate=False, nlu=nlu, now=clock)
+    try:
+        yield svc
+    finally:
+        await svc.close()
+
+
+@dataclass
+class TestChannel:
+    """Push a customer's message, get the bot's replies (errbot's testbot, for this engine)."""
+
+    services: Services
+    sender: str = "customer-1"
+    channel: str = "webchat"
+    display_name: str | None = None
+    last: list[Reply] = field(default_factory=list)
+
+    __test__ = False  # not a test class
+
+    async def say(self, text: str, *, message_id: str | None = None) -> list[Reply]:
+        self.last = await self.services.engine.handle(
+            Incoming(channel=self.channel, sender=self.sender, text=text, message_id=message_id,
+                     display_name=self.display_name)
+        )
+        return self.last
+
+    async def press(self, title_start: str) -> list[Reply]:
+        """Press the button of the last replies whose title starts with `title_start`."""
+        for reply in self.last:
+            for button in reply.buttons:
+                if button.title.startswith(title_start):
+                    return await self.say(button.payload)
+        titles = [b.title for r in self.last for b in r.buttons]
+        raise AssertionError(f"no button starting {title_start!r}; buttons: {titles}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.last)
+
+    @property
+    def buttons(self) -> list[str]:
+        return [b.title for r in self.last for b in r.buttons]
+
+
+@pytest.fixture
+def bot(sqlite_services: Services) -> TestChannel:
+    """A customer on the web chat, on SQLite (conversation tests; storage is tested on both)."""
+    return TestChannel(sqlite_services)
