@@ -53,6 +53,16 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     log_level: str = Field("INFO", alias="SUPPORTBOT_LOG_LEVEL")
 
+    @field_validator(
+        "policy_path", "api_token", "slack_bot_token", "slack_signing_secret", "slack_api_url",
+        "telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url", "nlu_data_path",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # `VAR=` in a .env file or compose file means "not set", not "set to nothing".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("cors_origins", "managers", mode="before")
     @classmethod
     def _split(cls, value: object) -> list[str]:

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import socketio
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field, StringConstraints
 
 from supportbot.actions.messages import Incoming, Reply
@@ -67,14 +67,6 @@ async def widget() -> FileResponse:
         media_type="application/javascript",
         headers={"Cache-Control": "public, max-age=300"},
     )
-
-
-@router.get("/widget.css", include_in_schema=False)
-async def widget_css() -> JSONResponse | FileResponse:
-    path = STATIC / "widget.css"
-    if not path.exists():
-        return JSONResponse({"detail": "not found"}, status_code=404)
-    return FileResponse(path, media_type="text/css")
 
 
 class SocketChannel:

@@ -1,0 +1,20 @@
+# supportbot: one process serving web chat, API, Slack/Telegram webhooks and the scheduler.
+FROM python:3.11-slim AS app
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+
+RUN useradd --create-home --uid 10001 supportbot
+COPY pyproject.toml README.md policy.yml ./
+COPY nlu ./nlu
+COPY src ./src
+RUN pip install --no-cache-dir . \
+ && mkdir -p /app/var && chown supportbot /app/var
+
+USER supportbot
+ENV SUPPORTBOT_NLU_MODEL=/app/var/nlu-model.joblib
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=3s --start-period=30s \
+  CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status == 200 else 1)"
+# Migrate, train the NLU (seconds), then serve.
+CMD ["sh", "-c", "supportbot db upgrade && supportbot nlu train && exec supportbot serve --host 0.0.0.0 --port 8000"]

@@ -1,0 +1,154 @@
+"""Web chat throughput: N concurrent customers over the REST channel, next to a bare endpoint.
+
+    .venv/bin/python bench/webchat.py [--clients 50] [--seconds 15] [--databases sqlite,postgres]
+
+Each target runs as its own uvicorn process (one worker, as `supportbot serve` does); the load
+comes from this process with aiohttp. Every customer runs a real intake (free text, priority
+button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
+and every eighth message opens a ticket. Prints messages/s and latency percentiles side by side.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("SUPPORTBOT_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+SCRIPT = [
+    "our ERP crashes for everyone since this morning",
+    '/choose_priority{"priority":"high"}',
+    "/affirm",
+    "/deny",
+    "/affirm",
+    "/affirm",
+    "Sokha Chan",
+    "sokha@example.com",
+    "/affirm",
+    "what is the status of my tickets",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def wait_ready(url: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() < deadline:
+            try:
+                async with http.get(url) as response:
+                    if response.status in (200, 404, 405):
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.3)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    app = ["bench.bare:app"] if target == "bare" else ["supportbot.bot.app:create_app", "--factory"]
+    command = [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning", "--no-access-log"]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+
+
+async def customer(http: aiohttp.ClientSession, url: str, stop: float, latencies: list[float],
+                   errors: list[str]) -> None:
+    while time.monotonic() < stop:
+        sender = uuid.uuid4().hex
+        for text in SCRIPT:
+            if time.monotonic() >= stop:
+                return
+            began = time.perf_counter()
+            try:
+                async with http.post(url, json={"sender": sender, "message": text}) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors.append(str(response.status))
+                        continue
+            except aiohttp.ClientError as exc:
+                errors.append(type(exc).__name__)
+                continue
+            latencies.append(time.perf_counter() - began)
+
+
+async def load(port: int, clients: int, seconds: float) -> dict[str, float]:
+    url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
+    latencies: list[float] = []
+    errors: list[str] = []
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        # Warm up (the first requests load caches), then measure.
+        await asyncio.gather(*(customer(http, url, time.monotonic() + 2, [], []) for _ in range(clients)))
+        began = time.monotonic()
+        stop = began + seconds
+        await asyncio.gather(*(customer(http, url, stop, latencies, errors) for _ in range(clients)))
+        elapsed = time.monotonic() - began
+    latencies.sort()
+    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
+    return {"messages": len(latencies), "rate": len(latencies) / elapsed, "p50": pick(0.50),
+            "p99": pick(0.99), "mean": statistics.fmean(latencies) * 1000 if latencies else 0.0,
+            "errors": len(errors)}
+
+
+async def run_target(name: str, env: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
+    port = free_port()
+    process = start("bare" if name == "bare endpoint" else "app", port, env)
+    try:
+        await wait_ready(f"http://127.0.0.1:{port}/healthz")
+        return await load(port, clients, seconds)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
+    model = workdir / "nlu.joblib"
+    subprocess.run([sys.executable, "-m", "supportbot.bot.cli", "nlu", "train"], cwd=ROOT, check=True,
+                   env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)}, stdout=subprocess.DEVNULL)
+    targets: list[tuple[str, dict[str, str]]] = [("bare endpoint", {})]
+    for database in args.databases.split(","):
+        url = f"sqlite+aiosqlite:///{workdir}/bench.db" if database == "sqlite" else PG_URL
+        targets.append((f"supportbot, {database}", {"DATABASE_URL": url, "SUPPORTBOT_NLU_MODEL": str(model),
+                                                     "SUPPORTBOT_LOG_LEVEL": "WARNING"}))
+    results = []
+    for name, env in targets:
+        print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
+        results.append((name, asyncio.run(run_target(name, env, args.clients, args.seconds))))
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    bare_rate = results[0][1]["rate"]
+    print(f"\n{args.clients} concurrent customers over the REST channel, {os.cpu_count()} cores\n")
+    print(f"| {'target':<22} | {'messages/s':>10} | {'vs bare':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |")
+    print(f"|{'-' * 24}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
+    for name, r in results:
+        print(f"| {name:<22} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
+              f"{r['p99']:>7.1f} | {r['errors']:>6.0f} |")
+
+
+if __name__ == "__main__":
+    main()
