@@ -48,8 +48,8 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def wait_ready(url: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_ready(url: str, within: float = 90) -> None:
+    deadline = time.monotonic() + within
     async with aiohttp.ClientSession() as http:
         while time.monotonic() < deadline:
             try:
@@ -64,13 +64,25 @@ async def wait_ready(url: str, timeout: float = 90) -> None:
 
 def start(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     app = ["bench.bare:app"] if target == "bare" else ["supportbot.bot.app:create_app", "--factory"]
-    command = [sys.executable, "-m", "uvicorn", *app, "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--no-access-log"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        *app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
 
 
-async def customer(http: aiohttp.ClientSession, url: str, stop: float, latencies: list[float],
-                   errors: list[str]) -> None:
+async def customer(
+    http: aiohttp.ClientSession, url: str, stop: float, latencies: list[float], errors: list[str]
+) -> None:
     while time.monotonic() < stop:
         sender = uuid.uuid4().hex
         for text in SCRIPT:
@@ -103,9 +115,14 @@ async def load(port: int, clients: int, seconds: float) -> dict[str, float]:
         elapsed = time.monotonic() - began
     latencies.sort()
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
-    return {"messages": len(latencies), "rate": len(latencies) / elapsed, "p50": pick(0.50),
-            "p99": pick(0.99), "mean": statistics.fmean(latencies) * 1000 if latencies else 0.0,
-            "errors": len(errors)}
+    return {
+        "messages": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50": pick(0.50),
+        "p99": pick(0.99),
+        "mean": statistics.fmean(latencies) * 1000 if latencies else 0.0,
+        "errors": len(errors),
+    }
 
 
 async def run_target(name: str, env: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
@@ -120,7 +137,9 @@ async def run_target(name: str, env: dict[str, str], clients: int, seconds: floa
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--databases", default="sqlite,postgres")
@@ -128,13 +147,22 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
     model = workdir / "nlu.joblib"
-    subprocess.run([sys.executable, "-m", "supportbot.bot.cli", "nlu", "train"], cwd=ROOT, check=True,
-                   env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)}, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "supportbot.bot.cli", "nlu", "train"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)},
+        stdout=subprocess.DEVNULL,
+    )
     targets: list[tuple[str, dict[str, str]]] = [("bare endpoint", {})]
     for database in args.databases.split(","):
         url = f"sqlite+aiosqlite:///{workdir}/bench.db" if database == "sqlite" else PG_URL
-        targets.append((f"supportbot, {database}", {"DATABASE_URL": url, "SUPPORTBOT_NLU_MODEL": str(model),
-                                                     "SUPPORTBOT_LOG_LEVEL": "WARNING"}))
+        targets.append(
+            (
+                f"supportbot, {database}",
+                {"DATABASE_URL": url, "SUPPORTBOT_NLU_MODEL": str(model), "SUPPORTBOT_LOG_LEVEL": "WARNING"},
+            )
+        )
     results = []
     for name, env in targets:
         print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
@@ -143,11 +171,15 @@ def main() -> None:
 
     bare_rate = results[0][1]["rate"]
     print(f"\n{args.clients} concurrent customers over the REST channel, {os.cpu_count()} cores\n")
-    print(f"| {'target':<22} | {'messages/s':>10} | {'vs bare':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |")
+    print(
+        f"| {'target':<22} | {'messages/s':>10} | {'vs bare':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
+    )
     print(f"|{'-' * 24}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
     for name, r in results:
-        print(f"| {name:<22} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
-              f"{r['p99']:>7.1f} | {r['errors']:>6.0f} |")
+        print(
+            f"| {name:<22} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
+            f"{r['p99']:>7.1f} | {r['errors']:>6.0f} |"
+        )
 
 
 if __name__ == "__main__":
