@@ -8,55 +8,24 @@ import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from supportbot.actions.messages import Incoming, Reply
 from supportbot.bot.services import Services, build_services
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.nlu.training_data import load_training_data
 from supportbot.paths import shipped_path
-from supportbot.settings import load_settings
 from supportbot.storage.migrate import upgrade
 from supportbot.storage.models import Base
+from tests.helpers import FrozenClock, TestChannel, need, settings_for
 
-IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("SUPPORTBOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
-def need(condition: bool, what: str) -> None:
-    """Skip on a laptop without `what`; in CI (CI=true) a missing dependency is a failure."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is required when CI=true")
-    pytest.skip(f"{what} not available")
-
-
 # -- clock --------------------------------------------------------------------------------------
-
-
-@dataclass
-class FrozenClock:
-    """The time the app sees; tests move it explicitly."""
-
-    at: datetime = field(default_factory=lambda: datetime(2026, 11, 30, 3, 0, tzinfo=UTC))  # Mon 10:00 PP
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def set(self, value: datetime) -> None:
-        assert value.tzinfo is not None
-        self.at = value.astimezone(UTC)
-
-    def advance(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
 
 
 @pytest.fixture
@@ -130,17 +99,19 @@ async def _truncate(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> AsyncIterator[str]:
+async def db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path, pg_database: str | None
+) -> AsyncIterator[str]:
     """A migrated, empty database: every storage and API test runs on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         path = tmp_path / "supportbot.db"
         shutil.copy(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
         return
-    url = request.getfixturevalue("pg_database")
-    need(url is not None, "PostgreSQL at 127.0.0.1:5432")
-    await _truncate(url)
-    yield url
+    need(pg_database is not None, "PostgreSQL at 127.0.0.1:5432")
+    assert pg_database is not None
+    await _truncate(pg_database)
+    yield pg_database
 
 
 @pytest.fixture
@@ -151,10 +122,6 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 # -- the bot through an in-memory channel ---------------------------------------------------------
-
-
-def settings_for(url: str, **extra: Any) -> Any:
-    return load_settings(DATABASE_URL=url, **extra)
 
 
 @pytest.fixture
@@ -173,43 +140,6 @@ async def sqlite_services(sqlite_url: str, nlu: EmbeddedNlu, clock: FrozenClock)
         yield svc
     finally:
         await svc.close()
-
-
-@dataclass
-class TestChannel:
-    """Push a customer's message, get the bot's replies (errbot's testbot, for this engine)."""
-
-    services: Services
-    sender: str = "customer-1"
-    channel: str = "webchat"
-    display_name: str | None = None
-    last: list[Reply] = field(default_factory=list)
-
-    __test__ = False  # not a test class
-
-    async def say(self, text: str, *, message_id: str | None = None) -> list[Reply]:
-        self.last = await self.services.engine.handle(
-            Incoming(channel=self.channel, sender=self.sender, text=text, message_id=message_id,
-                     display_name=self.display_name)
-        )
-        return self.last
-
-    async def press(self, title_start: str) -> list[Reply]:
-        """Press the button of the last replies whose title starts with `title_start`."""
-        for reply in self.last:
-            for button in reply.buttons:
-                if button.title.startswith(title_start):
-                    return await self.say(button.payload)
-        titles = [b.title for r in self.last for b in r.buttons]
-        raise AssertionError(f"no button starting {title_start!r}; buttons: {titles}")
-
-    @property
-    def text(self) -> str:
-        return "\n".join(r.text for r in self.last)
-
-    @property
-    def buttons(self) -> list[str]:
-        return [b.title for r in self.last for b in r.buttons]
 
 
 @pytest.fixture

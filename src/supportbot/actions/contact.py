@@ -27,8 +27,19 @@ def find_phone(text: str) -> str | None:
     return None
 
 
+def strip_contact(text: str) -> str:
+    """The text without email addresses and phone numbers (and the separators around them)."""
+    text = _EMAIL.sub(" ", text)
+    text = _PHONE.sub(" ", text)
+    return re.sub(r"\s*[,;/|]+\s*$", "", " ".join(text.split())).strip(" ,;")
+
+
 def clean_name(text: str) -> str | None:
-    """The person's name from `Sokha Chan` or `my name is Sokha Chan`, or None when it is not one."""
+    """The person's name from `Sokha Chan` or `my name is Sokha Chan`, or None when it is not one.
+
+    Emoji and symbols that chat display names carry ("Dara 🌸") are dropped first.
+    """
+    text = "".join(ch for ch in text if ch.isalpha() or ch in " .'-" or ch.isspace())
     candidate = _NAME_PREFIX.sub("", text.strip()).strip(" .!,")
     candidate = " ".join(candidate.split())
     if not candidate or len(candidate) > 100 or not _NAME_OK.match(candidate):

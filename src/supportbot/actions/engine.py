@@ -32,6 +32,7 @@ from supportbot.storage.models import Conversation, Customer, InboundMessage, ut
 log = structlog.get_logger(__name__)
 
 # Control characters other than tab and newline never belong in a chat message.
+_BROKEN_PAYLOAD = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*\{")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
@@ -105,6 +106,17 @@ class ConversationEngine:
                 "confidence": 1.0,
                 "slots": payload.slots,
                 "entities": {},
+                "ranking": [],
+            }
+        if _BROKEN_PAYLOAD.match(text):
+            # `/intent{...` with broken JSON: a button we never sent, not a description.
+            return {
+                "payload": True,
+                "intent": "",
+                "confidence": 1.0,
+                "slots": {},
+                "entities": {},
+                "ranking": [],
             }
         started = time.perf_counter()
         parse = await self.nlu.parse(text)
@@ -127,7 +139,7 @@ class ConversationEngine:
     ) -> list[Reply]:
         async with self.db.session() as session:
             if msg.message_id:
-                seen = await session.get(InboundMessage, (msg.channel, msg.message_id))
+                seen = await session.get(InboundMessage, (msg.channel, msg.sender, msg.message_id))
                 if seen is not None:
                     return [Reply.from_dict(r) for r in seen.replies]
             conversation, customer = await self._load(session, msg)
@@ -146,6 +158,7 @@ class ConversationEngine:
                 confidence=understanding["confidence"],
                 slots=understanding["slots"],
                 entities=understanding["entities"],
+                ranking=understanding["ranking"],
             )
             replies = await self.flows.respond(turn)
             if truncated:
@@ -156,6 +169,7 @@ class ConversationEngine:
                 session.add(
                     InboundMessage(
                         channel=msg.channel,
+                        sender=msg.sender,
                         message_id=msg.message_id,
                         replies=[r.to_dict() for r in replies],
                         received_at=turn.now,

@@ -8,7 +8,8 @@ any step; "cancel" leaves the intake at any step.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportbot import metrics
 from supportbot.actions import render
-from supportbot.actions.contact import clean_name, find_email, find_phone
+from supportbot.actions.contact import clean_name, find_email, find_phone, strip_contact
 from supportbot.actions.messages import Button, Incoming, Reply
 from supportbot.actions.payload import make_payload
 from supportbot.actions.state import DialogueState, Intake
@@ -39,6 +40,10 @@ CATEGORY_CONFIDENCE = 0.55
 # the NLU is this sure, so "my printer is down, what are your hours" stays a description.
 INTERRUPT_CONFIDENCE = 0.8
 FREE_TEXT_STEPS = ("description", "name", "reach")
+_PROBLEM_WORDS = re.compile(
+    r"\b(problem|issue|trouble|not working|doesn'?t work|does not work|broken|error|fault|bug|"
+    r"report (a|an) (problem|issue)|need (help|support)|help me)\b"
+)
 PRIORITY_WORDS = {
     "critical": "critical",
     "urgent": "high",
@@ -74,6 +79,7 @@ class Turn:
     confidence: float
     slots: dict[str, Any]
     entities: dict[str, str]
+    ranking: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def intake(self) -> Intake:
@@ -118,6 +124,9 @@ class Flows:
         intent = t.intent
         if intent in REPORT_INTENTS or intent == "report_issue":
             return self._start_intake(t)
+        if intent == "out_of_scope" and not t.is_payload and self._sounds_like_a_problem(t):
+            # "I have a problem": a report whose category the message does not tell; ask it.
+            return self._start_intake(t)
         if intent in INFO_INTENTS:
             return await self._info(t, intent)
         if intent == "human_handoff":
@@ -145,6 +154,14 @@ class Flows:
         if t.is_payload:
             return [Reply("Sorry, that option isn't available here. Here is what I can do:", menu_buttons())]
         return [self._fallback()]
+
+    @staticmethod
+    def _sounds_like_a_problem(t: Turn) -> bool:
+        """The NLU's best in-scope guess is a report, or the words say there is a problem."""
+        runner_up = next((r for r in t.ranking if r.get("name") != "out_of_scope"), None)
+        if runner_up and runner_up["name"] in REPORT_INTENTS and float(runner_up.get("confidence", 0)) >= 0.2:
+            return True
+        return bool(_PROBLEM_WORDS.search(t.text.lower()))
 
     def _fallback(self) -> Reply:
         return Reply(
@@ -297,8 +314,8 @@ class Flows:
             ]
         if i.name is None:
             state.step = "name"
-            guess = t.msg.display_name
-            buttons = (Button(f"I'm {guess}", make_payload("inform", name=guess[:60])),) if guess else ()
+            guess = clean_name(t.msg.display_name or "")
+            buttons = (Button(f"I'm {guess}", make_payload("inform", name=guess)),) if guess else ()
             return [Reply("So that an engineer can reach you, what is your name?", buttons)]
         if i.email is None and i.phone is None:
             state.step = "reach"
@@ -388,7 +405,7 @@ class Flows:
         elif t.intent == "affirm" and i.suggested_priority:
             chosen = i.suggested_priority
         elif not t.is_payload:
-            words = t.text.lower().replace(",", " ").split()
+            words = re.findall(r"[a-z]+", t.text.lower())
             chosen = next((PRIORITY_WORDS[w] for w in words if w in PRIORITY_WORDS), None)
         if chosen not in PRIORITIES:
             return [Reply("Please choose a priority with the buttons."), self._priority_question(i)]
@@ -454,7 +471,17 @@ class Flows:
 
     async def _on_name(self, t: Turn) -> list[Reply]:
         i = t.intake
-        raw = str(t.slots.get("name", "")) if t.is_payload else (t.entities.get("name") or t.text)
+        if not t.is_payload and t.intent in REPORT_INTENTS and t.confidence >= INTERRUPT_CONFIDENCE:
+            return [
+                Reply(
+                    "That sounds like more about the problem; I'll need your name first. What is your name?"
+                )
+            ]
+        if t.is_payload:
+            raw = str(t.slots.get("name", ""))
+        else:
+            # "Sokha, sokha@example.com": the name is what is left without the email or phone.
+            raw = t.entities.get("name") or strip_contact(t.text)
         name = clean_name(raw)
         if name is None:
             return [Reply("Sorry, that doesn't look like a name. Please type your name, e.g. Sokha Chan.")]

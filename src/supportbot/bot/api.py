@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -16,6 +16,7 @@ from supportbot.desk.serialize import ticket_json
 from supportbot.storage.models import Ticket
 
 _bearer = HTTPBearer(auto_error=False)
+MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist and would overflow the query
 
 
 def services(request: Request) -> Services:
@@ -51,7 +52,9 @@ async def list_tickets(
     category: Category | None = None,
     channel: Channel | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before_id: Annotated[int | None, Query(ge=1, description="page: tickets with a smaller id")] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="page: tickets with a smaller id")
+    ] = None,
 ) -> dict[str, Any]:
     """Tickets, newest first; page with `before_id` = the last id seen."""
     query = select(Ticket).options(selectinload(Ticket.customer)).order_by(Ticket.id.desc()).limit(limit)
@@ -73,7 +76,7 @@ async def list_tickets(
 
 
 @router.get("/tickets/{ticket_id}")
-async def get_ticket(svc: ServicesDep, ticket_id: Annotated[int, Field(ge=1, le=2**62)]) -> dict[str, Any]:
+async def get_ticket(svc: ServicesDep, ticket_id: Annotated[int, Path(ge=1, le=MAX_ID)]) -> dict[str, Any]:
     async with svc.db.reader() as session:
         ticket = await svc.tickets.get(session, ticket_id, with_events=True)
     if ticket is None:

@@ -104,11 +104,16 @@ class Conversation(Base):
 
 
 class InboundMessage(Base):
-    """Platform message ids already handled: a redelivered message is answered once."""
+    """Platform message ids already handled: a redelivered message is answered once.
+
+    Keyed by sender too: web chat ids are chosen by the client and Telegram's are unique only
+    within one chat, so one customer's id must never replay another customer's answer.
+    """
 
     __tablename__ = "inbound_messages"
 
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(128), primary_key=True)
     message_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     replies: Mapped[list[Any]] = mapped_column(default=list)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 07:58:16.498914
+Create Date: 2026-11-26 08:11:11.765923
 """
 
 from collections.abc import Sequence
@@ -36,10 +36,11 @@ def upgrade() -> None:
     op.create_table(
         "inbound_messages",
         sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("sender", sa.String(length=128), nullable=False),
         sa.Column("message_id", sa.String(length=128), nullable=False),
         sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("replies", sa.JSON(), nullable=False),
-        sa.PrimaryKeyConstraint("channel", "message_id", name=op.f("pk_inbound_messages")),
+        sa.PrimaryKeyConstraint("channel", "sender", "message_id", name=op.f("pk_inbound_messages")),
     )
     op.create_table(
         "maintenance_windows",

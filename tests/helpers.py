@@ -1,0 +1,88 @@
+"""Test helpers shared by the test modules: a frozen clock, the in-memory test channel, settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from supportbot.actions.messages import Incoming, Reply
+from supportbot.bot.services import Services
+from supportbot.settings import load_settings
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip on a laptop without `what`; in CI (CI=true) a missing dependency is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required when CI=true")
+    pytest.skip(f"{what} not available")
+
+
+@dataclass
+class FrozenClock:
+    """The time the app sees; tests move it explicitly."""
+
+    at: datetime = field(default_factory=lambda: datetime(2026, 11, 30, 3, 0, tzinfo=UTC))  # Mon 10:00 PP
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def set(self, value: datetime) -> None:
+        assert value.tzinfo is not None
+        self.at = value.astimezone(UTC)
+
+    def advance(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+def settings_for(url: str, **extra: Any) -> Any:
+    return load_settings(DATABASE_URL=url, **extra)
+
+
+@dataclass
+class TestChannel:
+    """Push a customer's message, get the bot's replies (errbot's testbot, for this engine)."""
+
+    services: Services
+    sender: str = "customer-1"
+    channel: str = "webchat"
+    display_name: str | None = None
+    last: list[Reply] = field(default_factory=list)
+
+    __test__ = False  # not a test class
+
+    async def say(self, text: str, *, message_id: str | None = None) -> list[Reply]:
+        self.last = await self.services.engine.handle(
+            Incoming(
+                channel=self.channel,
+                sender=self.sender,
+                text=text,
+                message_id=message_id,
+                display_name=self.display_name,
+            )
+        )
+        return self.last
+
+    async def press(self, title_start: str) -> list[Reply]:
+        """Press the button of the last replies whose title starts with `title_start`."""
+        for reply in self.last:
+            for button in reply.buttons:
+                if button.title.startswith(title_start):
+                    return await self.say(button.payload)
+        titles = [b.title for r in self.last for b in r.buttons]
+        raise AssertionError(f"no button starting {title_start!r}; buttons: {titles}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.last)
+
+    @property
+    def buttons(self) -> list[str]:
+        return [b.title for r in self.last for b in r.buttons]
