@@ -54,8 +54,15 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="SUPPORTBOT_LOG_LEVEL")
 
     @field_validator(
-        "policy_path", "api_token", "slack_bot_token", "slack_signing_secret", "slack_api_url",
-        "telegram_bot_token", "telegram_webhook_secret", "telegram_webhook_url", "nlu_data_path",
+        "policy_path",
+        "api_token",
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_api_url",
+        "telegram_bot_token",
+        "telegram_webhook_secret",
+        "telegram_webhook_url",
+        "nlu_data_path",
         mode="before",
     )
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import getpass
 import json
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from supportbot.desk.policy import PRIORITIES, PolicyError, load_policy
 from supportbot.settings import SettingsError, load_settings
@@ -27,8 +29,13 @@ app.add_typer(db_app, name="db")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(sla_app, name="sla")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one line per error, also in logs and CI
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail(message: str) -> None:
+    """Print one error line (the message is text, never rich markup)."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
 
 
 def clear_errors(func: F) -> F:
@@ -39,7 +46,7 @@ def clear_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except (SettingsError, PolicyError) as exc:
-            err.print(f"[red]error:[/red] {exc}", highlight=False)
+            fail(str(exc))
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
@@ -121,7 +128,12 @@ def nlu_benchmark(
     """Train on TRAIN, report accuracy, macro-F1, oos recall and parse latency on TEST as JSON."""
     from supportbot.nlu.benchmark import run_benchmark
 
-    typer.echo(json.dumps(run_benchmark(train, test, val), indent=2))
+    try:
+        result = run_benchmark(train, test, val)
+    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        fail(str(exc))
+        raise typer.Exit(2) from None
+    typer.echo(json.dumps(result, indent=2))
 
 
 @sla_app.command("deadline")
@@ -134,17 +146,15 @@ def sla_deadline(
     from supportbot.desk.sla import SlaClock
 
     if priority not in PRIORITIES:
-        err.print(f"[red]error:[/red] --priority must be one of {', '.join(PRIORITIES)}", highlight=False)
+        fail(f"--priority must be one of {', '.join(PRIORITIES)}")
         raise typer.Exit(2)
     try:
         when = datetime.fromisoformat(created)
     except ValueError:
-        err.print(f"[red]error:[/red] --created {created!r} is not ISO 8601", highlight=False)
+        fail(f"--created {created!r} is not ISO 8601")
         raise typer.Exit(2) from None
     if when.tzinfo is None:
-        err.print(
-            "[red]error:[/red] --created needs an offset, e.g. 2026-11-27T16:30:00+07:00", highlight=False
-        )
+        fail("--created needs an offset, e.g. 2026-11-27T16:30:00+07:00")
         raise typer.Exit(2)
     policy = load_policy(load_settings().policy_path)
     due = SlaClock(policy).deadline(priority=priority, created=when)

@@ -23,6 +23,7 @@ from supportbot.storage.models import OutboxMessage, utcnow
 log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
+WAITING = "waiting for the recipient"  # last_error of rows held back by NotReady
 
 
 class NotReady(Exception):
@@ -94,6 +95,22 @@ class OutboxDelivery:
             delivered += await self._deliver(row)
         return delivered
 
+    async def deliver_waiting(self, *, kind: str, target: str) -> int:
+        """The recipient is back (a web chat reconnected): send what waited for it now."""
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.kind == kind,
+                    OutboxMessage.target == target,
+                    OutboxMessage.delivered_at.is_(None),
+                    OutboxMessage.dead_at.is_(None),
+                    OutboxMessage.last_error == WAITING,
+                )
+                .values(next_attempt_at=self.now())
+            )
+        return await self.run_once(kind=kind, target=target)
+
     async def _deliver(self, row: OutboxMessage) -> int:
         sender = self.senders.get(row.kind)
         values: dict[str, Any]
@@ -102,7 +119,7 @@ class OutboxDelivery:
                 raise LookupError(f"no sender for outbox kind {row.kind!r}")
             await sender(row)
         except NotReady as exc:
-            values = {"next_attempt_at": self.now() + timedelta(seconds=exc.retry_in)}
+            values = {"next_attempt_at": self.now() + timedelta(seconds=exc.retry_in), "last_error": WAITING}
         except RetryAfter as exc:
             values = {"next_attempt_at": self.now() + timedelta(seconds=exc.seconds), "last_error": str(exc)}
         except Exception as exc:  # every failure is recorded; the row is retried or dead-lettered

@@ -6,6 +6,7 @@ conversation's sender, so a customer can switch between them without losing the 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,20 @@ CHANNEL = "webchat"
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_MESSAGE = 16_000  # characters accepted on the wire; the engine keeps the first 4,000
 
-Sender = Annotated[str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True)]
+# Ids are printable text: PostgreSQL refuses NUL, and no platform sends control characters.
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_ID = re.compile(ID_PATTERN)
+Sender = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True, pattern=ID_PATTERN)
+]
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=ID_PATTERN)]
+
+
+def clean_id(value: Any) -> str | None:
+    """A session or message id from untrusted input, or None when it is not a usable one."""
+    if isinstance(value, str) and 0 < len(value) <= 128 and _ID.match(value):
+        return value
+    return None
 
 
 class RestMessage(BaseModel):
@@ -33,7 +47,7 @@ class RestMessage(BaseModel):
 
     sender: Sender
     message: str = Field(max_length=MAX_MESSAGE)
-    message_id: str | None = Field(None, max_length=128)
+    message_id: MessageId | None = None
     metadata: dict[str, Any] | None = None
 
 
@@ -43,14 +57,9 @@ router = APIRouter()
 @router.post("/webhooks/rest/webhook", tags=["webchat"])
 async def rest_webhook(body: RestMessage, request: Request) -> list[dict[str, Any]]:
     """Rasa's REST channel: one message in, the bot's messages out."""
-    message_id = body.message_id or (body.metadata or {}).get("message_id")
+    message_id = body.message_id or clean_id((body.metadata or {}).get("message_id"))
     replies = await request.app.state.services.engine.handle(
-        Incoming(
-            channel=CHANNEL,
-            sender=body.sender,
-            text=body.message,
-            message_id=str(message_id)[:128] if message_id else None,
-        )
+        Incoming(channel=CHANNEL, sender=body.sender, text=body.message, message_id=message_id)
     )
     return [r.as_rest(body.sender) for r in replies]
 
@@ -90,15 +99,13 @@ class SocketChannel:
         await self.sio.save_session(sid, {"session_id": sid})
 
     async def _session_request(self, sid: str, data: Any = None) -> None:
-        session_id = data.get("session_id") if isinstance(data, dict) else None
-        if not isinstance(session_id, str) or not 0 < len(session_id) <= 128:
-            session_id = sid
+        session_id = (clean_id(data.get("session_id")) if isinstance(data, dict) else None) or sid
         await self.sio.save_session(sid, {"session_id": session_id})
         await self.sio.enter_room(sid, session_id)
         await self.sio.emit("session_confirm", session_id, room=sid)
         # Notices that arrived while the customer was away are shown now.
         if self.delivery is not None:
-            await self.delivery.run_once(kind="customer", target=f"{CHANNEL}:{session_id}")
+            await self.delivery.deliver_waiting(kind="customer", target=f"{CHANNEL}:{session_id}")
 
     async def _user_uttered(self, sid: str, data: Any = None) -> None:
         if not isinstance(data, dict) or not isinstance(data.get("message"), str):
@@ -106,10 +113,8 @@ class SocketChannel:
             return
         message: str = data["message"][:MAX_MESSAGE]
         saved = await self.sio.get_session(sid)
-        session_id = data.get("session_id")
-        if not isinstance(session_id, str) or not 0 < len(session_id) <= 128:
-            session_id = saved.get("session_id", sid)
-        message_id = data.get("message_id") if isinstance(data.get("message_id"), str) else None
+        session_id = clean_id(data.get("session_id")) or saved.get("session_id", sid)
+        message_id = clean_id(data.get("message_id"))
         try:
             replies: list[Reply] = await self.services.engine.handle(
                 Incoming(channel=CHANNEL, sender=session_id, text=message, message_id=message_id)
@@ -127,6 +132,6 @@ class SocketChannel:
         """Outbox sender for web chat customers: deliver to the open session, else wait."""
         session_id = row.target.split(":", 1)[1]
         if not self.is_connected(session_id):
-            raise NotReady(retry_in=30)
+            raise NotReady(retry_in=30)  # and at once when the session comes back
         reply = Reply(str(row.payload.get("text", "")))
         await self.sio.emit("bot_uttered", reply.as_socketio(), room=session_id)

@@ -8,6 +8,7 @@ Kinds:
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,11 +25,20 @@ def enqueue(
     kind: str,
     target: str,
     payload: dict[str, Any],
+    now: datetime,
     ticket_id: int | None = None,
     dedupe_key: str | None = None,
 ) -> OutboxMessage:
-    """Add a notification to the current transaction."""
-    row = OutboxMessage(kind=kind, target=target, payload=payload, ticket_id=ticket_id, dedupe_key=dedupe_key)
+    """Add a notification to the current transaction, due at once."""
+    row = OutboxMessage(
+        kind=kind,
+        target=target,
+        payload=payload,
+        ticket_id=ticket_id,
+        dedupe_key=dedupe_key,
+        created_at=now,
+        next_attempt_at=now,
+    )
     session.add(row)
     return row
 

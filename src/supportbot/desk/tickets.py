@@ -81,13 +81,20 @@ class TicketService:
         session.add(TicketEvent(ticket_id=ticket.id, at=now, kind=kind, actor=actor, data=data))
 
     def _agent_notice(
-        self, session: AsyncSession, ticket: Ticket, event: str, channel: str | None = None, **data: Any
+        self,
+        session: AsyncSession,
+        ticket: Ticket,
+        event: str,
+        now: datetime,
+        channel: str | None = None,
+        **data: Any,
     ) -> None:
         target = channel or self.policy.escalation.tiers[ticket.tier].slack_channel
         outbox.enqueue(
             session,
             kind=outbox.AGENT,
             target=target,
+            now=now,
             ticket_id=ticket.id,
             payload={"event": event, "ticket_id": ticket.id, **data},
         )
@@ -140,11 +147,11 @@ class TicketService:
             exclusion=new.exclusion,
             maintenance_id=ticket.maintenance_id,
         )
-        self._agent_notice(session, ticket, "ticket_created")
+        self._agent_notice(session, ticket, "ticket_created", now)
         if new.priority == "critical" and not self.clock.is_business_time(now):
             on_call = self.policy.escalation.on_call_channel
             if on_call:
-                self._agent_notice(session, ticket, "on_call", channel=on_call)
+                self._agent_notice(session, ticket, "on_call", now, channel=on_call)
         return ticket
 
     async def acknowledge(
@@ -159,7 +166,7 @@ class TicketService:
         ticket.status = "acknowledged"
         self._event(session, ticket, "acknowledged", actor, now, sla_state=self.sla_state(ticket, now))
         await self._tell_customer(
-            session, ticket, f"Good news: an engineer has picked up your ticket #{ticket.id}."
+            session, ticket, f"Good news: an engineer has picked up your ticket #{ticket.id}.", now
         )
         return ticket
 
@@ -177,7 +184,7 @@ class TicketService:
         self._event(
             session, ticket, "escalated", actor, now, from_tier=previous, to_tier=ticket.tier, reason=reason
         )
-        self._agent_notice(session, ticket, "ticket_escalated", from_tier=previous, reason=reason)
+        self._agent_notice(session, ticket, "ticket_escalated", now, from_tier=previous, reason=reason)
         return ticket
 
     async def resolve(
@@ -190,7 +197,10 @@ class TicketService:
         ticket.resolved_at = now
         self._event(session, ticket, "resolved", actor, now, note=note)
         await self._tell_customer(
-            session, ticket, f"Your ticket #{ticket.id} has been resolved." + (f" {note}" if note else "")
+            session,
+            ticket,
+            f"Your ticket #{ticket.id} has been resolved." + (f" {note}" if note else ""),
+            now,
         )
         return ticket
 
@@ -204,7 +214,7 @@ class TicketService:
         ticket.resolved_at = None
         ticket.closed_at = None
         self._event(session, ticket, "reopened", actor, now, reason=reason)
-        self._agent_notice(session, ticket, "ticket_reopened", reason=reason)
+        self._agent_notice(session, ticket, "ticket_reopened", now, reason=reason)
         return ticket
 
     async def add_customer_message(
@@ -213,7 +223,7 @@ class TicketService:
         """A customer's message about an open ticket goes on its trail and to its agents."""
         ticket = await self._require(session, ticket_id, lock=False)
         self._event(session, ticket, "customer_message", actor, now, text=text)
-        self._agent_notice(session, ticket, "customer_message", text=text)
+        self._agent_notice(session, ticket, "customer_message", now, text=text)
         return ticket
 
     async def request_human(
@@ -221,15 +231,16 @@ class TicketService:
     ) -> Ticket:
         ticket = await self._require(session, ticket_id, lock=False)
         self._event(session, ticket, "handoff_requested", actor, now)
-        self._agent_notice(session, ticket, "handoff_requested")
+        self._agent_notice(session, ticket, "handoff_requested", now)
         return ticket
 
-    async def _tell_customer(self, session: AsyncSession, ticket: Ticket, text: str) -> None:
+    async def _tell_customer(self, session: AsyncSession, ticket: Ticket, text: str, now: datetime) -> None:
         customer = await session.get(Customer, ticket.customer_id)
         if customer is not None:
             outbox.enqueue(
                 session,
                 kind=outbox.CUSTOMER,
+                now=now,
                 ticket_id=ticket.id,
                 target=outbox.customer_target(customer.channel, customer.external_id),
                 payload={"text": text},
