@@ -178,16 +178,18 @@ class ConversationEngine:
             return replies
 
     async def _load(self, session: Any, msg: Incoming) -> tuple[Conversation, Customer]:
-        query = select(Conversation).where(
-            Conversation.channel == msg.channel, Conversation.sender == msg.sender
+        # One round trip for the usual case: the conversation and its customer together.
+        query = (
+            select(Conversation, Customer)
+            .outerjoin(Customer, Customer.id == Conversation.customer_id)
+            .where(Conversation.channel == msg.channel, Conversation.sender == msg.sender)
         )
         if not self.db.is_sqlite:
-            query = query.with_for_update()
-        conversation = (await session.execute(query)).scalar_one_or_none()
-        if conversation is not None and conversation.customer_id is not None:
-            customer = await session.get(Customer, conversation.customer_id)
-            if customer is not None:
-                return conversation, customer
+            query = query.with_for_update(of=Conversation)
+        row = (await session.execute(query)).one_or_none()
+        conversation = row[0] if row is not None else None
+        if row is not None and row[1] is not None:
+            return row[0], row[1]
         customer = (
             await session.execute(
                 select(Customer).where(Customer.channel == msg.channel, Customer.external_id == msg.sender)

@@ -1,0 +1,255 @@
+"""The embedded NLU: TF-IDF and a linear model, so the bot understands customers without a Rasa server."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion
+
+from supportbot.nlu.entities import EntityExtractor
+from supportbot.nlu.intents import OUT_OF_SCOPE
+from supportbot.nlu.normalize import clip, has_foreign_script, normalize
+from supportbot.nlu.training_data import TrainingData, load_training_data
+
+log = logging.getLogger(__name__)
+
+# Below this top confidence a message is treated as out of scope (chosen on the project's data by
+# cross-validation: typed nonsense falls under it, "erp down" stays above it).
+DEFAULT_OOS_THRESHOLD = 0.25
+# Text in another script with no word seen in training needs this much: only its character n-grams speak.
+FOREIGN_SCRIPT_THRESHOLD = 0.5
+RANKING_SIZE = 10
+_MODEL_FORMAT = "supportbot-embedded-nlu/1"
+# Source files whose behaviour is baked into a trained model; editing them makes saved models stale.
+_CODE_FILES = ("embedded.py", "normalize.py", "entities.py", "patterns.py")
+
+
+# A word is a run of anything but spaces and punctuation (so Khmer vowel signs stay in their word).
+_TOKEN = r"[^\s!-&(-/:-@\[-`{-~\u2010-\u2027\u17d4-\u17da]+"
+
+
+def _code_version() -> str:
+    """Hash of the engine's own source, so a code change retrains instead of reusing an old model."""
+    digest = hashlib.sha256(sklearn.__version__.encode())
+    here = Path(__file__).resolve().parent
+    for name in _CODE_FILES:
+        try:
+            digest.update((here / name).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    return digest.hexdigest()[:16]
+
+
+def _resolve_threshold(oos_threshold: float | None) -> float:
+    """The threshold to use, the project default when the caller has no opinion."""
+    return DEFAULT_OOS_THRESHOLD if oos_threshold is None else float(oos_threshold)
+
+
+def expected_fingerprint(data: TrainingData, oos_threshold: float | None = None) -> str:
+    """The fingerprint a model trained now on `data` would carry."""
+    return data.fingerprint(_code_version(), _resolve_threshold(oos_threshold))
+
+
+def _features() -> FeatureUnion:
+    """Word uni/bigrams for meaning plus character n-grams for typos and word forms."""
+    word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, token_pattern=_TOKEN)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1)
+    return FeatureUnion([("word", word), ("char", chars)])
+
+
+def _classifier() -> LogisticRegression:
+    """A linear model whose probabilities are honest enough to threshold (newton-cg: fastest here)."""
+    return LogisticRegression(C=20.0, class_weight="balanced", solver="newton-cg", max_iter=1000)
+
+
+class EmbeddedNlu:
+    """Intent classifier plus pattern entity extractor, answering in Rasa's parse format."""
+
+    def __init__(
+        self,
+        *,
+        features: FeatureUnion,
+        classifier: Any,
+        threshold: float,
+        extractor: EntityExtractor,
+        fingerprint: str,
+    ) -> None:
+        """Assemble a trained model; use `train`, `from_texts` or `load` rather than calling this."""
+        self.features = features
+        self.classifier = classifier
+        self.threshold = threshold
+        self.extractor = extractor
+        self.fingerprint = fingerprint
+        self.intents: list[str] = [str(name) for name in classifier.classes_]
+
+    @classmethod
+    def train(cls, data: TrainingData, *, oos_threshold: float | None = None) -> EmbeddedNlu:
+        """Train on Rasa-format data (the project's `nlu/` folder)."""
+        if not data.examples:
+            raise ValueError("no training examples: the NLU data has no intents")
+        texts = [text for text, _ in data.examples]
+        intents = [intent for _, intent in data.examples]
+        extractor = EntityExtractor(regexes=data.regexes, lookups=data.lookups, synonyms=data.synonyms)
+        return cls.from_texts(
+            texts,
+            intents,
+            oos_threshold=_resolve_threshold(oos_threshold),
+            extractor=extractor,
+            fingerprint=expected_fingerprint(data, oos_threshold),
+        )
+
+    @classmethod
+    def from_texts(
+        cls,
+        texts: list[str],
+        intents: list[str],
+        *,
+        oos_threshold: float | None = None,
+        extractor: EntityExtractor | None = None,
+        fingerprint: str | None = None,
+    ) -> EmbeddedNlu:
+        """Train on plain (text, intent) pairs, as benchmark CSV files provide them."""
+        if len(texts) != len(intents):
+            raise ValueError(f"{len(texts)} texts but {len(intents)} intents")
+        if len(set(intents)) < 2:
+            raise ValueError("need at least two different intents to train a classifier")
+        features = _features()
+        matrix = features.fit_transform([normalize(text) for text in texts])
+        classifier = _classifier().fit(matrix, intents)
+        if fingerprint is None:
+            blob = repr((list(texts), list(intents), _code_version())).encode("utf-8")
+            fingerprint = hashlib.sha256(blob).hexdigest()
+        return cls(
+            features=features,
+            classifier=classifier,
+            threshold=_resolve_threshold(oos_threshold),
+            extractor=extractor or EntityExtractor(),
+            fingerprint=fingerprint,
+        )
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Intent probabilities, one row per text, columns in `self.intents` order."""
+        return self._scores([normalize(clip(text)) for text in texts])
+
+    def _scores(self, normalized: list[str]) -> np.ndarray:
+        """Probabilities for texts that are already normalized."""
+        return np.asarray(self.classifier.predict_proba(self.features.transform(normalized)))
+
+    def predict(self, texts: list[str]) -> list[tuple[str, float]]:
+        """Intent and confidence per text, exactly as `parse_sync` decides them, but batched."""
+        normalized = [normalize(clip(text if isinstance(text, str) else "")) for text in texts]
+        rows = [i for i, text in enumerate(normalized) if text]
+        decided: list[tuple[str, float]] = [(OUT_OF_SCOPE, 1.0)] * len(texts)
+        if rows:
+            scores = self._scores([normalized[i] for i in rows])
+            for row, i in zip(scores, rows, strict=True):
+                decided[i] = self._decide(normalized[i], row)
+        return decided
+
+    def _decide(self, normalized: str, scores: np.ndarray) -> tuple[str, float]:
+        """Top intent, or out_of_scope when the model is not sure enough."""
+        best = int(np.argmax(scores))
+        confidence = float(scores[best])
+        threshold = self.threshold
+        if has_foreign_script(normalized) and not self._knows_a_word(normalized):
+            threshold = max(threshold, FOREIGN_SCRIPT_THRESHOLD)
+        if confidence < threshold:
+            # Like Rasa's FallbackClassifier, but the confidence says how sure we are it is none of ours.
+            return OUT_OF_SCOPE, 1.0 - confidence
+        return self.intents[best], confidence
+
+    def _knows_a_word(self, normalized: str) -> bool:
+        """Whether any word of the text occurred in training (char n-grams can't guess unseen scripts)."""
+        word_vectorizer = self.features.transformer_list[0][1]
+        return bool(word_vectorizer.transform([normalized]).nnz)
+
+    def parse_sync(self, text: str) -> dict[str, Any]:
+        """Parse one message into Rasa's result format; never raises on odd input."""
+        original = text if isinstance(text, str) else ""
+        clipped = clip(original)
+        normalized = normalize(clipped)
+        if not normalized:
+            return _result(original, OUT_OF_SCOPE, 1.0, [], [{"name": OUT_OF_SCOPE, "confidence": 1.0}])
+        scores = self._scores([normalized])[0]
+        order = np.argsort(-scores)[:RANKING_SIZE]
+        ranking = [{"name": self.intents[i], "confidence": float(scores[i])} for i in order]
+        name, confidence = self._decide(normalized, scores)
+        return _result(original, name, confidence, self.extractor.extract(clipped), ranking)
+
+    async def parse(self, text: str) -> dict[str, Any]:
+        """Same as `parse_sync`: a parse costs a millisecond or two, so no thread hop is needed."""
+        return self.parse_sync(text)
+
+    def save(self, path: Path) -> None:
+        """Write the model atomically, so a crash never leaves half a file for the next start."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"format": _MODEL_FORMAT, "sklearn": sklearn.__version__, "model": self}
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                pickle.dump(payload, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> EmbeddedNlu:
+        """Read a model written by `save` (a pickle: only load files this program wrote)."""
+        try:
+            with Path(path).open("rb") as stream:
+                payload = pickle.load(stream)
+        except Exception as exc:  # any unreadable file means "retrain", whatever pickle raised
+            raise ValueError(f"{path}: not a readable NLU model: {exc}") from exc
+        if not isinstance(payload, dict) or payload.get("format") != _MODEL_FORMAT:
+            raise ValueError(f"{path}: not a supportbot NLU model")
+        if payload.get("sklearn") != sklearn.__version__:
+            raise ValueError(f"{path}: trained with scikit-learn {payload.get('sklearn')}, retrain it")
+        model = payload.get("model")
+        if not isinstance(model, cls):
+            raise ValueError(f"{path}: not a supportbot NLU model")
+        return model
+
+
+def _result(
+    text: str, intent: str, confidence: float, entities: list[dict[str, Any]], ranking: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The parse dict with Rasa's keys."""
+    return {
+        "text": text,
+        "intent": {"name": intent, "confidence": confidence},
+        "entities": entities,
+        "intent_ranking": ranking,
+    }
+
+
+def load_or_train(data_dir: Path, model_path: Path) -> EmbeddedNlu:
+    """Reuse the saved model when it was trained on exactly this data and code, else train and save."""
+    data = load_training_data(Path(data_dir))
+    expected = expected_fingerprint(data)
+    if Path(model_path).exists():
+        try:
+            model = EmbeddedNlu.load(model_path)
+        except ValueError as exc:
+            log.info("retraining the NLU model: %s", exc)
+        else:
+            if model.fingerprint == expected:
+                return model
+            log.info("retraining the NLU model: the training data changed")
+    model = EmbeddedNlu.train(data)
+    try:
+        model.save(model_path)
+    except OSError as exc:
+        log.warning("could not save the NLU model to %s: %s", model_path, exc)
+    return model
