@@ -182,10 +182,13 @@ async def test_escalate_up_to_the_top_tier(services: Services, clock: FrozenCloc
     ticket = await load(services, ticket_id)
     assert ticket.tier == 3
     escalations = [e.data for e in ticket.events if e.kind == "escalated"]
+    # Unanswered, so each tier gets the full response target (high: 4 business hours) from now.
+    due = services.tickets.clock.deadline(priority=ticket.priority, created=clock()).isoformat()
     assert escalations == [
-        {"from_tier": 1, "to_tier": 2, "reason": "needs a specialist"},
-        {"from_tier": 2, "to_tier": 3, "reason": "needs a specialist"},
+        {"from_tier": 1, "to_tier": 2, "reason": "needs a specialist", "response_due_at": due},
+        {"from_tier": 2, "to_tier": 3, "reason": "needs a specialist", "response_due_at": due},
     ]
+    assert ticket.response_due_at.isoformat() == due
     notices = [(o.target, o.payload["event"]) for o in await outbox(services, ticket_id)]
     assert notices == [
         ("#support-tier1", "ticket_created"),

@@ -131,6 +131,7 @@ class TicketService:
             clock_started_at=started,
             response_due_at=due,
             warn_due_at=warn,
+            sla_check_at=warn,
         )
         session.add(ticket)
         await session.flush()
@@ -161,13 +162,29 @@ class TicketService:
         ticket = await self._require(session, ticket_id)
         if ticket.status not in OPEN_STATUSES:
             raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
-        if ticket.first_response_at is None:
-            ticket.first_response_at = now
+        self._first_response(ticket, now)
         ticket.status = "acknowledged"
         self._event(session, ticket, "acknowledged", actor, now, sla_state=self.sla_state(ticket, now))
         await self._tell_customer(
             session, ticket, f"Good news: an engineer has picked up your ticket #{ticket.id}.", now
         )
+        return ticket
+
+    @staticmethod
+    def _first_response(ticket: Ticket, now: datetime) -> None:
+        """Stop the SLA clock (once) and take the ticket off the sweep."""
+        if ticket.first_response_at is None:
+            ticket.first_response_at = now
+        ticket.sla_check_at = None
+
+    async def record_first_response(
+        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
+    ) -> Ticket:
+        """An agent's first reply to the customer counts as the first response."""
+        ticket = await self._require(session, ticket_id)
+        if ticket.first_response_at is None:
+            self._first_response(ticket, now)
+            self._event(session, ticket, "first_response", actor, now, sla_state=self.sla_state(ticket, now))
         return ticket
 
     async def escalate(
@@ -181,8 +198,21 @@ class TicketService:
             raise TicketError(f"ticket #{ticket.id} is already at tier {ticket.tier}, the top tier")
         previous = ticket.tier
         ticket.tier += 1
+        if ticket.first_response_at is None:
+            # Still unanswered: the new tier gets the priority's full response target from now.
+            ticket.response_due_at = self.clock.deadline(priority=ticket.priority, created=now)
+            ticket.warn_due_at = self.clock.warn_at(priority=ticket.priority, created=now)
+            ticket.sla_check_at = ticket.warn_due_at
         self._event(
-            session, ticket, "escalated", actor, now, from_tier=previous, to_tier=ticket.tier, reason=reason
+            session,
+            ticket,
+            "escalated",
+            actor,
+            now,
+            from_tier=previous,
+            to_tier=ticket.tier,
+            reason=reason,
+            response_due_at=ticket.response_due_at.isoformat(),
         )
         self._agent_notice(session, ticket, "ticket_escalated", now, from_tier=previous, reason=reason)
         return ticket
@@ -193,6 +223,7 @@ class TicketService:
         ticket = await self._require(session, ticket_id)
         if ticket.status not in OPEN_STATUSES:
             raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
+        self._first_response(ticket, now)  # a resolution answers the customer too
         ticket.status = "resolved"
         ticket.resolved_at = now
         self._event(session, ticket, "resolved", actor, now, note=note)

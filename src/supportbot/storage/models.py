@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -122,8 +123,14 @@ class InboundMessage(Base):
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
-        # What the SLA sweep reads: open tickets without a first response, by deadline.
-        Index("ix_tickets_open_due", "status", "first_response_at", "response_due_at"),
+        # The SLA sweep reads only tickets it has something to do for, soonest first.
+        Index(
+            "ix_tickets_sla_check",
+            "sla_check_at",
+            postgresql_where=text("sla_check_at IS NOT NULL"),
+            sqlite_where=text("sla_check_at IS NOT NULL"),
+        ),
+        Index("ix_tickets_status", "status", "priority", "tier"),
         Index("ix_tickets_customer", "customer_id", "created_at"),
         Index("ix_tickets_created", "created_at"),
     )
@@ -148,11 +155,30 @@ class Ticket(Base):
     first_response_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # SLA sweep bookkeeping: when the sweep must next look at this ticket (the reminder time,
+    # then the deadline; NULL once answered), and the highest tiers already reminded / breached.
+    sla_check_at: Mapped[datetime | None]
+    reminded_tier: Mapped[int] = mapped_column(Integer, default=0)
+    breached_tier: Mapped[int] = mapped_column(Integer, default=0)
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     events: Mapped[list[TicketEvent]] = relationship(
         lazy="raise", order_by="TicketEvent.id", back_populates="ticket"
     )
+
+
+class TicketPost(Base):
+    """A ticket's message in a tier's Slack channel; `ts` is known once Slack has it."""
+
+    __tablename__ = "ticket_posts"
+    __table_args__ = (UniqueConstraint("ticket_id", "tier", name="uq_ticket_posts_ticket_tier"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    tier: Mapped[int] = mapped_column(Integer)
+    channel: Mapped[str] = mapped_column(String(80))
+    ts: Mapped[str | None] = mapped_column(String(32), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TicketEvent(Base):
