@@ -18,10 +18,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supportbot import __version__
 from supportbot.actions.engine import NluBackend
-from supportbot.bot import api, webchat
-from supportbot.bot.delivery import OutboxDelivery, log_agent_notice
+from supportbot.bot import api, jobs, webchat
+from supportbot.bot.delivery import OutboxDelivery
 from supportbot.bot.scheduler import Scheduler
 from supportbot.bot.services import build_services
+from supportbot.bot.slack import SlackDesk
 from supportbot.settings import Settings, load_settings
 from supportbot.storage.models import OutboxMessage, utcnow
 
@@ -86,6 +87,7 @@ def create_app(
     """Build the ASGI app; `nlu` and `now` let tests pin the model and the clock."""
     settings = settings or load_settings()
     channel = webchat.SocketChannel(settings.cors_origins)
+    slack = SlackDesk(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -97,13 +99,14 @@ def create_app(
             else:
                 log.info("customer_notification", target=row.target, text=row.payload.get("text"))
 
-        delivery = OutboxDelivery(services.db, {"agent": log_agent_notice, "customer": to_customer}, now=now)
+        delivery = OutboxDelivery(services.db, {"agent": slack.send, "customer": to_customer}, now=now)
         channel.services = services
         channel.delivery = delivery
+        slack.bind(services, delivery)
         app.state.services = services
         app.state.delivery = delivery
         scheduler = Scheduler()
-        scheduler.every(2, "outbox", delivery.run_once)
+        jobs.register(scheduler, services=services, delivery=delivery)
         scheduler.start()
         log.info(
             "supportbot_started",
@@ -134,6 +137,7 @@ def create_app(
     app.include_router(webchat.router)
     app.include_router(api.router)
     app.include_router(api.model_router)
+    app.include_router(slack.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -147,5 +147,7 @@ class SocketChannel:
         session_id = row.target.split(":", 1)[1]
         if not self.is_connected(session_id):
             raise NotReady(retry_in=30)  # and at once when the session comes back
-        reply = Reply(str(row.payload.get("text", "")))
+        reply = Reply.from_dict(
+            {"text": str(row.payload.get("text", "")), "buttons": row.payload.get("buttons", [])}
+        )
         await self.sio.emit("bot_uttered", reply.as_socketio(), room=session_id)
