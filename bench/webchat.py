@@ -26,7 +26,8 @@ from pathlib import Path
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("SUPPORTBOT_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_ADMIN = os.environ.get("SUPPORTBOT_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+PG_DB = "supportbot_bench_webchat"
 
 SCRIPT = [
     "our ERP crashes for everyone since this morning",
@@ -46,6 +47,24 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def fresh_pg_database() -> str:
+    """A new, empty database for the run (never the shared one), dropped and created again."""
+    import asyncpg
+
+    admin = PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def recreate() -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{PG_DB}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(recreate())
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
 
 
 async def wait_ready(url: str, within: float = 90) -> None:
@@ -156,7 +175,7 @@ def main() -> None:
     )
     targets: list[tuple[str, dict[str, str]]] = [("bare endpoint", {})]
     for database in args.databases.split(","):
-        url = f"sqlite+aiosqlite:///{workdir}/bench.db" if database == "sqlite" else PG_URL
+        url = f"sqlite+aiosqlite:///{workdir}/bench.db" if database == "sqlite" else fresh_pg_database()
         targets.append(
             (
                 f"supportbot, {database}",
