@@ -20,6 +20,11 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
+# The JavaScript socket.io client of Rasa web widgets, for the compatibility test.
+tests/node/node_modules/.installed: tests/node/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/node --no-audit --no-fund --silent && touch $@; \
+	else echo "npm not found: the Node client test will be skipped (it fails with CI=true)"; fi
+
 install: $(VENV)/.installed
 dev: $(VENV)/.installed-dev
 
@@ -35,7 +40,7 @@ lint: dev
 typecheck: dev
 	$(BIN)/mypy
 
-test: lint typecheck
+test: lint typecheck tests/node/node_modules/.installed
 	$(BIN)/pytest -q
 
 bench: dev
