@@ -382,3 +382,11 @@ def test_chat_ends_quietly_on_immediate_eof(run: Run) -> None:
     result = run("chat", stdin="")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_several_workers_need_postgres(run: Run) -> None:
+    result = run("serve", "--workers", "2")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: --workers above 1 needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://...)"
+    ]

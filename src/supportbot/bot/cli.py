@@ -57,6 +57,9 @@ def clear_errors(func: F) -> F:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="Worker processes (PostgreSQL only; SQLite takes one writer).")
+    ] = 1,
 ) -> None:
     """Serve the app: web chat, API, metrics and the scheduler."""
     import uvicorn
@@ -67,8 +70,14 @@ def serve(
     settings = load_settings()
     load_policy(settings.policy_path)  # fail before binding the port when the policy is wrong
     configure_logging(settings.log_level)
+    if workers > 1 and settings.database_url.startswith("sqlite"):
+        fail("--workers above 1 needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://...)")
+        raise typer.Exit(2)
+    # Several workers each build the app from the environment; the jobs are replica-safe.
     uvicorn.run(
-        create_app(settings),
+        create_app(settings) if workers == 1 else "supportbot.bot.app:create_app",
+        factory=workers > 1,
+        workers=workers,
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
