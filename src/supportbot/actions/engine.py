@@ -125,9 +125,11 @@ class ConversationEngine:
         for entity in parse.get("entities", []):
             entities.setdefault(str(entity["entity"]), str(entity["value"]))
         intent = parse.get("intent") or {}
+        name = intent.get("name") or "out_of_scope"
         return {
             "payload": False,
-            "intent": intent.get("name") or "out_of_scope",
+            # Rasa's FallbackClassifier says `nlu_fallback` where the embedded engine says out_of_scope.
+            "intent": "out_of_scope" if name == "nlu_fallback" else name,
             "confidence": float(intent.get("confidence") or 0.0),
             "slots": {},
             "entities": entities,
