@@ -21,7 +21,8 @@ from supportbot.actions.contact import clean_name, find_email, find_phone, strip
 from supportbot.actions.messages import Button, Incoming, Reply
 from supportbot.actions.payload import make_payload
 from supportbot.actions.state import DialogueState, Intake
-from supportbot.desk import maintenance
+from supportbot.desk import feedback, maintenance
+from supportbot.desk.feedback import FeedbackError
 from supportbot.desk.policy import CATEGORIES, PRIORITIES, Category, Policy
 from supportbot.desk.tickets import OPEN_STATUSES, NewTicket, TicketService
 from supportbot.desk.triage import detect_exclusion, subject_of, suggest_priority
@@ -40,6 +41,11 @@ CATEGORY_CONFIDENCE = 0.55
 # the NLU is this sure, so "my printer is down, what are your hours" stays a description.
 INTERRUPT_CONFIDENCE = 0.8
 FREE_TEXT_STEPS = ("description", "name", "reach")
+# Feedback: after a rating the bot waits for an optional comment. The rated ticket's id is kept in
+# `state.flow` as `feedback:ID` (the intake, if one was in progress, stays in `state.intake`).
+FEEDBACK_STEP = "feedback_comment"
+FEEDBACK_FLOW = "feedback:"
+MAX_TICKET_ID = 2**63 - 1
 _PROBLEM_WORDS = re.compile(
     r"\b(problem|issue|trouble|not working|doesn'?t work|does not work|broken|error|fault|bug|"
     r"report (a|an) (problem|issue)|need (help|support)|help me)\b"
@@ -109,6 +115,13 @@ class Flows:
         self.clock = tickets.clock
 
     async def respond(self, t: Turn) -> list[Reply]:
+        # Ratings work in any state, handoff included: they are never relayed to the agent.
+        if t.intent == "rate" and t.is_payload:
+            return await self._rate(t)
+        if t.state.step == FEEDBACK_STEP:
+            handled = await self._feedback_comment(t)
+            if handled is not None:
+                return handled
         if t.conversation.handoff_ticket_id is not None:
             handled = await self._handoff_turn(t)
             if handled is not None:
@@ -132,10 +145,16 @@ class Flows:
         if intent == "human_handoff":
             return await self._handoff(t)
         if intent == "greet":
+            window = await maintenance.active_window(t.session, t.now)
+            under_way = (
+                f"\nMaintenance is under way until {render.when(window.ends_at, self.policy)}: {window.message}\n"
+                if window is not None
+                else " "
+            )
             return [
                 Reply(
                     f"Hello! I'm the support assistant of {self.policy.company}. "
-                    f"{render.open_status(self.policy, self.clock, t.now)} How can I help you today?",
+                    f"{render.open_status(self.policy, self.clock, t.now)}{under_way}How can I help you today?",
                     menu_buttons(),
                 )
             ]
@@ -718,3 +737,95 @@ class Flows:
                 (Button("Back to the bot", "/back_to_bot"),),
             )
         ]
+
+    # -- feedback --------------------------------------------------------------------------
+
+    @staticmethod
+    def _slot_int(value: Any) -> int | None:
+        if isinstance(value, bool):
+            return None
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, str) and value.strip().isdigit():
+            number = int(value.strip())
+        else:
+            return None
+        return number if 0 < number <= MAX_TICKET_ID else None
+
+    @staticmethod
+    def _feedback_ticket(state: DialogueState) -> int | None:
+        """The ticket whose comment the bot is waiting for."""
+        flow = state.flow or ""
+        if state.step != FEEDBACK_STEP or not flow.startswith(FEEDBACK_FLOW):
+            return None
+        digits = flow.removeprefix(FEEDBACK_FLOW)
+        return int(digits) if digits.isdigit() else None
+
+    def _end_feedback(self, t: Turn) -> list[Reply]:
+        """Leave the comment step: back to the intake in progress (asking its question), or idle."""
+        t.state.step = None
+        if t.state.intake is not None:
+            t.state.flow = "intake"
+            return self._prompt(t)
+        t.state.flow = None
+        return []
+
+    async def _finish_feedback(self, t: Turn, ticket_id: int) -> None:
+        """The rating is complete (commented or skipped): alert the managers if it is low."""
+        await feedback.alert_if_low(t.session, policy=self.policy, ticket_id=ticket_id, now=t.now)
+
+    async def _rate(self, t: Turn) -> list[Reply]:
+        pending = self._feedback_ticket(t.state)
+        ticket_id = self._slot_int(t.slots.get("ticket_id"))
+        rating = self._slot_int(t.slots.get("rating"))
+        if ticket_id is None or rating is None:
+            return [Reply("Sorry, I couldn't read that rating. Please use the rating buttons.")]
+        if pending is not None and pending != ticket_id:
+            # Rating another ticket skips the comment of the previous one.
+            await self._finish_feedback(t, pending)
+            self._end_feedback(t)
+        try:
+            rated = await feedback.rate(
+                t.session,
+                policy=self.policy,
+                ticket_id=ticket_id,
+                customer_id=t.customer.id,
+                rating=rating,
+                now=t.now,
+            )
+        except FeedbackError as exc:
+            resume = self._prompt(t) if t.state.flow == "intake" and t.state.intake is not None else []
+            return [Reply(str(exc)), *resume]
+        t.state.flow = f"{FEEDBACK_FLOW}{ticket_id}"
+        t.state.step = FEEDBACK_STEP
+        prompt = self.policy.feedback.comment_prompt
+        if rated.updated:
+            prompt = f"I've updated your rating of ticket #{ticket_id} to {rating} ★. {prompt}"
+        return [Reply(prompt, (Button("Skip", "/deny"),))]
+
+    async def _feedback_comment(self, t: Turn) -> list[Reply] | None:
+        """The answer to the comment prompt; None lets the message be handled as usual."""
+        ticket_id = self._feedback_ticket(t.state)
+        if ticket_id is None:
+            t.state.step = None
+            return None
+        skipped = t.intent == "deny" and (t.is_payload or len(t.text.split()) <= 3)
+        if t.is_payload and not skipped:
+            # Another button: no comment; the button does what it always does.
+            await self._finish_feedback(t, ticket_id)
+            self._end_feedback(t)
+            return None
+        if not skipped:
+            await feedback.comment(
+                t.session, ticket_id=ticket_id, customer_id=t.customer.id, text=t.text, now=t.now
+            )
+        await self._finish_feedback(t, ticket_id)
+        resume = self._end_feedback(t)
+        thanks = (
+            "Thank you for your feedback; it helps us improve our support."
+            if skipped
+            else "Thank you, I've passed your comment on to the team; it helps us improve our support."
+        )
+        if resume or t.conversation.handoff_ticket_id is not None:
+            return [Reply(thanks), *resume]
+        return [Reply(f"{thanks} Anything else I can help with?", menu_buttons())]

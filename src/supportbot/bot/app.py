@@ -117,7 +117,7 @@ def create_app(
         try:
             yield
         finally:
-            scheduler.shutdown()
+            await scheduler.aclose()  # runs in progress finish before the database closes
             await services.close()
 
     app = FastAPI(

@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportbot.storage.models import OutboxMessage
@@ -45,3 +47,39 @@ def enqueue(
 
 def customer_target(channel: str, sender: str) -> str:
     return f"{channel}:{sender}"
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+
+
+async def enqueue_once(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert outbox rows whose `dedupe_key` does not exist yet; returns the ids inserted.
+
+    `ON CONFLICT DO NOTHING` on both databases: a row another replica already wrote (committed
+    or not) is skipped without an error, so nothing else of the transaction is lost.
+    """
+    if not rows:
+        return []
+    values = []
+    for row in rows:
+        now = row["now"]
+        values.append(
+            {
+                "kind": row["kind"],
+                "target": row["target"],
+                "payload": row["payload"],
+                "ticket_id": row.get("ticket_id"),
+                "dedupe_key": row["dedupe_key"],
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+        )
+    statement = (
+        _insert_for(session)(OutboxMessage)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.id)
+    )
+    return list((await session.execute(statement)).scalars())

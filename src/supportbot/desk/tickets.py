@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from supportbot.desk import outbox
+from supportbot.desk.feedback import rating_buttons
 from supportbot.desk.maintenance import active_window
 from supportbot.desk.policy import Policy
 from supportbot.desk.sla import SlaClock
@@ -227,12 +228,20 @@ class TicketService:
         ticket.status = "resolved"
         ticket.resolved_at = now
         self._event(session, ticket, "resolved", actor, now, note=note)
-        await self._tell_customer(
-            session,
-            ticket,
-            f"Your ticket #{ticket.id} has been resolved." + (f" {note}" if note else ""),
-            now,
-        )
+        text = f"Your ticket #{ticket.id} has been resolved." + (f" {note}" if note else "")
+        customer = await session.get(Customer, ticket.customer_id)
+        if customer is not None:
+            payload: dict[str, Any] = {"text": text}
+            if self.policy.feedback.ask_on_resolve:
+                payload["buttons"] = rating_buttons(ticket.id, self.policy)
+            outbox.enqueue(
+                session,
+                kind=outbox.CUSTOMER,
+                now=now,
+                ticket_id=ticket.id,
+                target=outbox.customer_target(customer.channel, customer.external_id),
+                payload=payload,
+            )
         return ticket
 
     async def reopen(

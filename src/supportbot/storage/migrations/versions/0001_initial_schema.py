@@ -140,6 +140,14 @@ def upgrade() -> None:
         batch_op.create_index("ix_tickets_created", ["created_at"], unique=False)
         batch_op.create_index("ix_tickets_customer", ["customer_id", "created_at"], unique=False)
         batch_op.create_index(
+            "ix_tickets_open",
+            ["created_at"],
+            unique=False,
+            postgresql_where=sa.text("status IN ('open', 'acknowledged', 'waiting_customer')"),
+            sqlite_where=sa.text("status IN ('open', 'acknowledged', 'waiting_customer')"),
+        )
+        batch_op.create_index("ix_tickets_resolved", ["resolved_at"], unique=False)
+        batch_op.create_index(
             "ix_tickets_sla_check",
             ["sla_check_at"],
             unique=False,
@@ -161,6 +169,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_feedback")),
         sa.UniqueConstraint("ticket_id", name=op.f("uq_feedback_ticket_id")),
     )
+    op.create_index(op.f("ix_feedback_created_at"), "feedback", ["created_at"], unique=False)
     op.create_table(
         "outbox",
         sa.Column(
@@ -242,9 +251,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_pending")
 
     op.drop_table("outbox")
+    op.drop_index(op.f("ix_feedback_created_at"), table_name="feedback")
     op.drop_table("feedback")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_index("ix_tickets_status")
+        batch_op.drop_index("ix_tickets_resolved")
+        batch_op.drop_index(
+            "ix_tickets_open",
+            postgresql_where=sa.text("status IN ('open', 'acknowledged', 'waiting_customer')"),
+            sqlite_where=sa.text("status IN ('open', 'acknowledged', 'waiting_customer')"),
+        )
         batch_op.drop_index(
             "ix_tickets_sla_check",
             postgresql_where=sa.text("sla_check_at IS NOT NULL"),
