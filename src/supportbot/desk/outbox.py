@@ -53,8 +53,8 @@ def _insert_for(session: AsyncSession) -> Any:
     return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
 
 
-async def enqueue_once(session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-    """Insert outbox rows whose `dedupe_key` does not exist yet; returns the ids inserted.
+async def enqueue_once(session: AsyncSession, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert outbox rows whose `dedupe_key` does not exist yet; returns the keys inserted.
 
     `ON CONFLICT DO NOTHING` on both databases: a row another replica already wrote (committed
     or not) is skipped without an error, so nothing else of the transaction is lost.
@@ -80,6 +80,6 @@ async def enqueue_once(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
         _insert_for(session)(OutboxMessage)
         .values(values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboxMessage.id)
+        .returning(OutboxMessage.dedupe_key)
     )
-    return list((await session.execute(statement)).scalars())
+    return [key for key in (await session.execute(statement)).scalars() if key is not None]

@@ -78,33 +78,49 @@ def _audit(session: AsyncSession, ticket: Ticket, kind: str, now: datetime, **da
     session.add(TicketEvent(ticket_id=ticket.id, at=now, kind=kind, actor=ACTOR, data=data))
 
 
-async def _remind(session: AsyncSession, ticket: Ticket, tickets: TicketService, now: datetime) -> bool:
-    policy = tickets.policy
-    tier = policy.escalation.tiers[ticket.tier]
+def _reminder_row(ticket: Ticket, tickets: TicketService, now: datetime) -> dict[str, Any]:
+    tier = tickets.policy.escalation.tiers[ticket.tier]
     due = ticket.response_due_at.isoformat()
-    sent = await _notice(
-        session,
-        ticket,
-        event="sla_reminder",
-        target=tier.slack_channel,
-        dedupe_key=f"sla:reminder:{ticket.id}:{ticket.tier}",
-        now=now,
-        tier=ticket.tier,
-        priority=ticket.priority,
-        response_due_at=due,
-        mention=MENTION,
-        channel=tier.slack_channel,
-        thread=True,
-        text=(
-            f"{MENTION} Reminder: ticket #{ticket.id} ({ticket.priority}) has no first response yet; "
-            f"the response is due by {due}."
-        ),
-    )
-    ticket.reminded_tier = ticket.tier
-    ticket.sla_check_at = ticket.response_due_at
-    if sent:
-        _audit(session, ticket, "sla_reminder", now, tier=ticket.tier, response_due_at=due)
-    return sent
+    return {
+        "kind": outbox.AGENT,
+        "target": tier.slack_channel,
+        "payload": {
+            "event": "sla_reminder",
+            "ticket_id": ticket.id,
+            "tier": ticket.tier,
+            "priority": ticket.priority,
+            "response_due_at": due,
+            "mention": MENTION,
+            "channel": tier.slack_channel,
+            "thread": True,
+            "text": (
+                f"{MENTION} Reminder: ticket #{ticket.id} ({ticket.priority}) has no first response yet; "
+                f"the response is due by {due}."
+            ),
+        },
+        "ticket_id": ticket.id,
+        "dedupe_key": f"sla:reminder:{ticket.id}:{ticket.tier}",
+        "now": now,
+    }
+
+
+async def _remind_all(session: AsyncSession, due: list[Ticket], tickets: TicketService, now: datetime) -> int:
+    """The reminders of a whole batch in one insert: a sweep often has many at once."""
+    rows = [_reminder_row(ticket, tickets, now) for ticket in due]
+    sent = set(await outbox.enqueue_once(session, rows))
+    for ticket, row in zip(due, rows, strict=True):
+        if row["dedupe_key"] in sent:
+            _audit(
+                session,
+                ticket,
+                "sla_reminder",
+                now,
+                tier=ticket.tier,
+                response_due_at=row["payload"]["response_due_at"],
+            )
+        ticket.reminded_tier = ticket.tier
+        ticket.sla_check_at = ticket.response_due_at
+    return len(sent)
 
 
 async def _breach(
@@ -176,9 +192,14 @@ async def _breach(
 
 
 async def _check(
-    session: AsyncSession, ticket: Ticket, tickets: TicketService, now: datetime, result: SweepResult
+    session: AsyncSession,
+    ticket: Ticket,
+    tickets: TicketService,
+    now: datetime,
+    result: SweepResult,
+    reminders: list[Ticket],
 ) -> None:
-    """Do what is due for one locked ticket; afterwards `sla_check_at` is NULL or in the future."""
+    """Do what is due for one locked ticket (reminders are collected for one insert per batch)."""
     if ticket.first_response_at is not None or ticket.status not in OPEN_STATUSES:
         ticket.sla_check_at = None
         result.cleared += 1
@@ -188,8 +209,8 @@ async def _check(
             ticket.sla_check_at = ticket.response_due_at
         elif now < ticket.warn_due_at:
             ticket.sla_check_at = ticket.warn_due_at  # looked too early (moved by hand)
-        elif await _remind(session, ticket, tickets, now):
-            result.reminded += 1
+        else:
+            reminders.append(ticket)
         return
     if ticket.breached_tier >= ticket.tier:
         ticket.sla_check_at = None  # breached and handled at this tier already
@@ -211,8 +232,11 @@ async def sweep(db: Database, *, tickets: TicketService, now: datetime, batch: i
             if not db.is_sqlite:
                 query = query.with_for_update(skip_locked=True)
             due = list((await session.execute(query)).scalars())
+            reminders: list[Ticket] = []
             for ticket in due:
-                await _check(session, ticket, tickets, now, result)
+                await _check(session, ticket, tickets, now, result, reminders)
+            result.reminded += await _remind_all(session, reminders, tickets, now)
+            for ticket in due:
                 if ticket.sla_check_at is not None and ticket.sla_check_at <= now:
                     # Never loop on a ticket: every branch above moves the check into the future.
                     log.error("sla_sweep_stuck", ticket_id=ticket.id, sla_check_at=str(ticket.sla_check_at))
