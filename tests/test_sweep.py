@@ -465,3 +465,21 @@ async def test_closing_the_scheduler_waits_for_runs_in_progress() -> None:
     await late.aclose()
     assert finished == ["slow"]
     assert not late._scheduler.running
+
+
+async def test_the_digest_reports_yesterday_whole_day(services: Services, clock: FrozenClock) -> None:
+    """At 08:30 the digest counts the tickets of the whole previous local day, not this morning's."""
+    pp = services.policy.tz
+    clock.set(datetime(2026, 11, 30, 14, 0, tzinfo=pp))  # Monday afternoon
+    await open_tickets(services.db, services.tickets, clock(), count=2)
+    clock.set(datetime(2026, 12, 1, 7, 0, tzinfo=pp))  # Tuesday, before the digest
+    await open_tickets(services.db, services.tickets, clock(), count=1)
+    clock.set(datetime(2026, 12, 1, 8, 30, tzinfo=pp))
+    assert await run_digest(services) is True
+    async with services.db.reader() as session:
+        row = (
+            await session.execute(
+                select(OutboxMessage).where(OutboxMessage.dedupe_key == "digest:2026-12-01")
+            )
+        ).scalar_one()
+    assert "Opened 2," in row.payload["text"]

@@ -11,7 +11,7 @@ Every job takes its time from `services.engine.now`, so tests drive time with th
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
 
 import structlog
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from sqlalchemy import select
 from supportbot.bot.delivery import OutboxDelivery
 from supportbot.bot.scheduler import Scheduler
 from supportbot.bot.services import Services
-from supportbot.desk import outbox
+from supportbot.desk import outbox, reports
 from supportbot.desk.announce import announce_due
 from supportbot.desk.feedback import alert_stale_low_ratings
 from supportbot.desk.outbox import enqueue_once
@@ -51,8 +51,6 @@ def digest_key(now: datetime, services: Services) -> str:
 
 async def run_digest(services: Services) -> bool:
     """Post the managers' daily digest; False when today's was already posted (another replica)."""
-    from supportbot.desk import reports  # written alongside; imported when the job runs
-
     policy = services.policy
     now = services.engine.now()
     key = digest_key(now, services)
@@ -61,7 +59,11 @@ async def run_digest(services: Services) -> bool:
         if done.first() is not None:
             return False
         status = await reports.status_report(session, now=now)
-        stats = await reports.stats_report(session, now=now, days=1, policy=policy)
+        # Yesterday's whole day: the window of `days=1` ends at `now`, so end it at local midnight.
+        midnight = datetime.combine(now.astimezone(policy.tz).date(), time.min, tzinfo=policy.tz)
+        stats = await reports.stats_report(
+            session, now=midnight - timedelta(microseconds=1), days=1, policy=policy
+        )
         text = reports.digest_text(status, stats, policy=policy)
         row = {
             "kind": outbox.AGENT,
