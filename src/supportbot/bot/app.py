@@ -118,6 +118,7 @@ def create_app(
             yield
         finally:
             await scheduler.aclose()  # runs in progress finish before the database closes
+            await slack.aclose()  # and so do Slack listeners still working after their ack
             await services.close()
 
     app = FastAPI(
