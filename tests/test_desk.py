@@ -148,11 +148,14 @@ async def test_acknowledge(services: Services, clock: FrozenClock) -> None:
     assert row.target == "webchat:cust-1"
     assert f"#{ticket_id}" in row.payload["text"]
 
-    # A second acknowledgement keeps the first response time.
+    # A second acknowledgement is refused: the first response time stays, the customer is told once.
     first = ticket.first_response_at
-    async with services.db.session() as session:
-        await services.tickets.acknowledge(session, ticket_id, actor="agent:U2", now=clock())
+    clock.advance(minutes=5)
+    with pytest.raises(TicketError, match="already acknowledged"):
+        async with services.db.session() as session:
+            await services.tickets.acknowledge(session, ticket_id, actor="agent:U2", now=clock())
     assert (await load(services, ticket_id)).first_response_at == first
+    assert len([o for o in await outbox(services, ticket_id) if o.kind == "customer"]) == 1
 
 
 async def test_acknowledge_after_the_deadline_is_breached(services: Services, clock: FrozenClock) -> None:

@@ -163,6 +163,9 @@ class TicketService:
         ticket = await self._require(session, ticket_id)
         if ticket.status not in OPEN_STATUSES:
             raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
+        if ticket.status == "acknowledged":
+            # Telling the customer twice helps nobody; the first response time stays.
+            raise TicketError(f"ticket #{ticket.id} is already acknowledged")
         self._first_response(ticket, now)
         ticket.status = "acknowledged"
         self._event(session, ticket, "acknowledged", actor, now, sla_state=self.sla_state(ticket, now))
