@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck install dev bench clean
+.PHONY: run test lint typecheck install dev bench clean rasa rasa-venv rasa-validate rasa-train
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,23 @@ test: lint typecheck tests/node/node_modules/.installed
 bench: dev
 	$(BIN)/python bench/webchat.py
 
+# Rasa Open Source 3.6 as the NLU server (NLU_BACKEND=rasa), in its own Python 3.10 venv; see rasa/rasa.sh.
+# `make rasa` builds .venv-rasa, validates and trains nlu/ (into var/rasa-models/), then serves it on
+# http://$(RASA_HOST):$(RASA_PORT). RASA_PYTHON=/path/to/python3.10 picks the interpreter.
+RASA_HOST ?= 127.0.0.1
+RASA_PORT ?= 5005
+
+rasa-venv:
+	rasa/rasa.sh venv
+
+rasa-validate: rasa-venv
+	rasa/rasa.sh validate
+
+rasa-train: rasa-validate
+	rasa/rasa.sh train
+
+rasa: rasa-train
+	RASA_HOST=$(RASA_HOST) RASA_PORT=$(RASA_PORT) rasa/rasa.sh serve
+
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-rasa var .pytest_cache .mypy_cache .ruff_cache .hypothesis

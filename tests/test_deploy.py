@@ -68,3 +68,46 @@ def test_ci_runs_make_test_with_ci_true() -> None:
     assert "export CI=true" in script and "make test" in script
     makefile = (ROOT / "Makefile").read_text()
     assert re.search(r"^run:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+
+
+def test_compose_runs_rasa_trained_on_the_mounted_nlu_and_wires_the_app_to_it() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    rasa, app = compose["services"]["rasa"], compose["services"]["app"]
+    # The same Rasa release as .venv-rasa (rasa/constraints.txt), so both serve the same models.
+    pinned = re.search(r"^rasa==([\d.]+)$", (ROOT / "rasa" / "constraints.txt").read_text(), re.M)
+    assert pinned and rasa["image"] == f"rasa/rasa:{pinned.group(1)}-full"
+    # ./nlu is mounted, and the command trains exactly what is mounted, then serves the API.
+    mounts = {v.split(":")[0]: v.split(":")[1] for v in rasa["volumes"]}
+    assert "./nlu" in mounts
+    nlu_in_container = mounts["./nlu"]
+    workdir = rasa.get("working_dir", "/app")
+    command = " ".join(rasa["command"]) if isinstance(rasa["command"], list) else rasa["command"]
+    assert rasa["entrypoint"][0].endswith("sh"), "training then serving needs a shell"
+    train, _, run = command.partition("&&")
+    assert "rasa train nlu" in train
+    for flag, path in (("--nlu", "nlu/data"), ("--config", "nlu/config.yml"), ("--domain", "nlu/domain.yml")):
+        value = re.search(rf"{flag} (\S+)", train)
+        assert value, f"rasa train nlu lacks {flag}"
+        absolute = value.group(1) if value.group(1).startswith("/") else f"{workdir}/{value.group(1)}"
+        assert absolute == f"{nlu_in_container}/{path.removeprefix('nlu/')}", (flag, absolute)
+        assert (ROOT / path).exists()
+    out = re.search(r"--out (\S+)", train)
+    assert out and re.search(rf"rasa run --enable-api .*-m {re.escape(out.group(1))}", run)
+    assert re.search(r"-i 0\.0\.0\.0", run) and re.search(r"-p 5005\b", run)
+    # The app asks that server, and starts without waiting for training (it falls back meanwhile).
+    env = {k: _substitute(str(v)) for k, v in app["environment"].items()}
+    assert env["NLU_BACKEND"] == "rasa" and env["RASA_URL"] == "http://rasa:5005"
+    assert app["depends_on"]["rasa"]["condition"] == "service_started"
+    settings = load_settings(**env)
+    assert (settings.nlu_backend, settings.rasa_url) == ("rasa", "http://rasa:5005")
+
+
+def test_make_rasa_and_ci_build_the_rasa_venv_from_the_pinned_constraints() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    for target in ("rasa", "rasa-venv", "rasa-validate", "rasa-train"):
+        assert re.search(rf"^{target}:", makefile, re.M), f"make {target} is missing"
+    script = (ROOT / "rasa" / "rasa.sh").read_text()
+    assert "rasa==$RASA_VERSION" in script and '-c "$CONSTRAINTS"' in script
+    assert "RASA_VERSION=3.6.21" in script
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make rasa-train" in ci and ci.index("make rasa-train") < ci.rindex("\nmake test")

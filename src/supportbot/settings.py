@@ -82,6 +82,13 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
         return value
 
+    @field_validator("rasa_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or len(value) < 10:
+            raise ValueError("must be an http(s) URL like http://127.0.0.1:5005")
+        return value.rstrip("/")
+
     @field_validator("api_token")
     @classmethod
     def _real_token(cls, value: str | None) -> str | None:

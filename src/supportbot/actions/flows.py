@@ -177,7 +177,9 @@ class Flows:
     @staticmethod
     def _sounds_like_a_problem(t: Turn) -> bool:
         """The NLU's best in-scope guess is a report, or the words say there is a problem."""
-        runner_up = next((r for r in t.ranking if r.get("name") != "out_of_scope"), None)
+        runner_up = next(
+            (r for r in t.ranking if r.get("name") not in ("out_of_scope", "nlu_fallback")), None
+        )
         if runner_up and runner_up["name"] in REPORT_INTENTS and float(runner_up.get("confidence", 0)) >= 0.2:
             return True
         return bool(_PROBLEM_WORDS.search(t.text.lower()))

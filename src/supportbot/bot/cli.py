@@ -133,13 +133,44 @@ def nlu_benchmark(
     train: Annotated[Path, typer.Option(help="Training CSV (text,intent).", exists=True, dir_okay=False)],
     test: Annotated[Path, typer.Option(help="Test CSV (text,intent).", exists=True, dir_okay=False)],
     val: Annotated[Path | None, typer.Option(help="Validation CSV for the out-of-scope threshold.")] = None,
+    engine: Annotated[
+        str, typer.Option(help="embedded (in process) or rasa (a Rasa 3.6 model with nlu/config.yml).")
+    ] = "embedded",
+    rasa_bin: Annotated[
+        Path | None, typer.Option(help="The rasa executable (default: .venv-rasa/bin/rasa, then PATH).")
+    ] = None,
+    rasa_url: Annotated[
+        str | None,
+        typer.Option(
+            help="Train and measure through this running Rasa server instead of starting one "
+            "(it replaces the model that server serves)."
+        ),
+    ] = None,
 ) -> None:
-    """Train on TRAIN, report accuracy, macro-F1, oos recall and parse latency on TEST as JSON."""
+    """Train on TRAIN, report accuracy, macro-F1, oos recall and parse latency on TEST as JSON.
+
+    With --engine rasa the CSV is written as Rasa YAML, trained with the shipped nlu/config.yml and parsed through a Rasa server (one it starts on a free port, or --rasa-url), so both engines are measured on the same data. --val only tunes the embedded engine's threshold.
+    """
     from supportbot.nlu.benchmark import run_benchmark
 
+    if engine not in ("embedded", "rasa"):
+        fail(f"--engine must be embedded or rasa (got {engine!r})")
+        raise typer.Exit(2)
     try:
-        result = run_benchmark(train, test, val)
-    except (ValueError, UnicodeDecodeError, csv.Error) as exc:
+        if engine == "rasa":
+            from supportbot.nlu.rasa_client import find_rasa, run_rasa_benchmark
+            from supportbot.paths import shipped_path
+
+            result = run_rasa_benchmark(
+                train,
+                test,
+                config=shipped_path("nlu") / "config.yml",
+                rasa=find_rasa(rasa_bin),
+                rasa_url=rasa_url,
+            )
+        else:
+            result = run_benchmark(train, test, val)
+    except (ValueError, UnicodeDecodeError, csv.Error, RuntimeError) as exc:
         fail(str(exc))
         raise typer.Exit(2) from None
     typer.echo(json.dumps(result, indent=2))

@@ -13,7 +13,8 @@ from supportbot.actions.engine import ConversationEngine, NluBackend
 from supportbot.desk.policy import Policy, load_policy
 from supportbot.desk.sla import SlaClock
 from supportbot.desk.tickets import TicketService
-from supportbot.nlu.embedded import EmbeddedNlu, load_or_train
+from supportbot.nlu.backend import choose_backend
+from supportbot.nlu.embedded import load_or_train
 from supportbot.paths import shipped_path
 from supportbot.settings import Settings
 from supportbot.storage.db import Database
@@ -36,10 +37,12 @@ class Services:
         await self.db.dispose()
 
 
-async def load_nlu(settings: Settings) -> EmbeddedNlu:
-    """The embedded model, reused from disk when the training data has not changed."""
+async def load_nlu(settings: Settings) -> NluBackend:
+    """The NLU of `NLU_BACKEND`: the embedded model (reused from disk when the training data has
+    not changed), or the Rasa server at `RASA_URL` with that model answering when Rasa cannot."""
     data_dir = settings.nlu_data_path or shipped_path("nlu")
-    return await asyncio.to_thread(load_or_train, data_dir, settings.nlu_model_path)
+    embedded = await asyncio.to_thread(load_or_train, data_dir, settings.nlu_model_path)
+    return choose_backend(settings.nlu_backend, settings.rasa_url, embedded)
 
 
 async def build_services(
