@@ -436,7 +436,8 @@ async def ticket_timeline(
 # -- digest -------------------------------------------------------------------------------------------
 
 
-def _duration(seconds: float | None) -> str:
+def span(seconds: float | None) -> str:
+    """A duration as people read it in a report: `45m`, `3h 05m`, `2d 4h`."""
     if seconds is None:
         return "n/a"
     minutes = round(seconds / 60)
@@ -448,7 +449,7 @@ def _duration(seconds: float | None) -> str:
     return f"{hours // 24}d {hours % 24}h"
 
 
-def _percent(value: float | None) -> str:
+def percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
 
 
@@ -482,8 +483,8 @@ def digest_text(status: StatusReport, stats: StatsReport, *, policy: Policy) -> 
         f"Opened {stats.opened}, resolved {stats.resolved}, solved by self-service {stats.self_service_solved}"
     )
     lines.append(
-        f"First response median {_duration(stats.median_first_response_seconds)}, "
-        f"SLA met {_percent(stats.sla_met_pct)}"
+        f"First response median {span(stats.median_first_response_seconds)}, "
+        f"SLA met {percent(stats.sla_met_pct)}"
     )
     high = policy.feedback.scale[1]
     if stats.csat_count:

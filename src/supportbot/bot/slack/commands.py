@@ -25,6 +25,7 @@ from supportbot.desk import maintenance, reports
 from supportbot.desk.chart import sla_chart_png
 from supportbot.desk.maintenance import MaintenanceError
 from supportbot.desk.policy import Policy
+from supportbot.desk.reports import percent, span
 from supportbot.desk.tickets import TicketError
 from supportbot.storage.models import MaintenanceWindow, TicketPost
 
@@ -149,22 +150,6 @@ def when(tokens: Sequence[str], at: int, policy: Policy, what: str) -> tuple[dat
 
 
 # -- formatting --------------------------------------------------------------------------------------
-
-
-def span(seconds: float | None) -> str:
-    if seconds is None:
-        return "n/a"
-    minutes = round(seconds / 60)
-    if minutes < 60:
-        return f"{minutes}m"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m" if minutes else f"{hours}h"
-    return f"{hours // 24}d {hours % 24}h"
-
-
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f}%"
 
 
 def category_title(name: str, policy: Policy) -> str:
