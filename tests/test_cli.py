@@ -390,3 +390,11 @@ def test_several_workers_need_postgres(run: Run) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: --workers above 1 needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://...)"
     ]
+
+
+def test_an_unknown_log_level_is_refused_in_one_line(run: Run) -> None:
+    result = run("serve", env={"SUPPORTBOT_LOG_LEVEL": "chatty"})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: SUPPORTBOT_LOG_LEVEL: use DEBUG, INFO, WARNING, ERROR or CRITICAL"
+    ]

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import getpass
 import json
+import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -238,6 +239,10 @@ async def _chat(sender: str) -> None:
 
 
 def main() -> None:
+    # Logs go to stderr from the start, so `nlu parse` and `sla deadline` print clean stdout.
+    from supportbot.bot.logs import configure_logging
+
+    configure_logging(os.environ.get("SUPPORTBOT_LOG_LEVEL", "INFO"), stdlib=False)
     app(prog_name="supportbot")
 
 

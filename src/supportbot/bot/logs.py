@@ -8,11 +8,16 @@ import sys
 import structlog
 
 
-def configure_logging(level: str = "INFO") -> None:
+def configure_logging(level: str = "INFO", *, stdlib: bool = True) -> None:
+    """structlog to stderr; with `stdlib`, the standard library's loggers too (the server)."""
+    level = level.upper()
+    if not isinstance(logging.getLevelName(level), int):
+        level = "INFO"  # an unknown level name must not stop the program
     renderer: structlog.typing.Processor = (
         structlog.dev.ConsoleRenderer() if sys.stderr.isatty() else structlog.processors.JSONRenderer()
     )
-    logging.basicConfig(level=level.upper(), format="%(message)s", stream=sys.stderr)
+    if stdlib:
+        logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -21,7 +26,7 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.format_exc_info,
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,
     )

@@ -34,6 +34,9 @@ class Services:
     engine: ConversationEngine
 
     async def close(self) -> None:
+        closer = getattr(self.nlu, "aclose", None)  # the Rasa backend holds an HTTP pool
+        if closer is not None:
+            await closer()
         await self.db.dispose()
 
 
