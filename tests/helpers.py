@@ -86,3 +86,27 @@ class TestChannel:
     @property
     def buttons(self) -> list[str]:
         return [b.title for r in self.last for b in r.buttons]
+
+
+# CONTRACT.md section 5: the keys of a ticket in /api/tickets/{id}.
+TICKET_KEYS = frozenset(
+    {
+        "id",
+        "category",
+        "priority",
+        "status",
+        "tier",
+        "channel",
+        "customer",
+        "subject",
+        "description",
+        "troubleshooting",
+        "exclusion",
+        "created_at",
+        "response_due_at",
+        "first_response_at",
+        "resolved_at",
+        "sla_state",
+        "events",
+    }
+)

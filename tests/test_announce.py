@@ -9,7 +9,6 @@ from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import select
 
 from supportbot.bot.jobs import run_announcements
@@ -23,11 +22,6 @@ from tests.helpers import FrozenClock, TestChannel
 PP = ZoneInfo("Asia/Phnom_Penh")
 TWO_DAYS = int(timedelta(days=2).total_seconds())
 HOUR = 3600
-
-
-@pytest.fixture(autouse=True)
-def _postgres_first(pg_database: str | None) -> None:
-    """Create the session's PostgreSQL database before the event loop starts (see test_desk)."""
 
 
 def pp(year: int, month: int, day: int, hour: int, minute: int) -> datetime:

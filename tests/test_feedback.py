@@ -23,11 +23,6 @@ PROMPT = "Thank you! Anything we could do better? (optional: type it, or press S
 TITLES = ["5 ★ Excellent", "4 ★ Good", "3 ★ Average", "2 ★ Poor", "1 ★ Very poor"]
 
 
-@pytest.fixture(autouse=True)
-def _postgres_first(pg_database: str | None) -> None:
-    """Create the session's PostgreSQL database before the event loop starts (see test_desk)."""
-
-
 def rate(ticket_id: int, rating: int) -> str:
     return f'/rate{{"ticket_id":{ticket_id},"rating":{rating}}}'
 

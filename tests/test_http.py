@@ -30,7 +30,7 @@ from supportbot.storage.models import (
     Ticket,
     TicketEvent,
 )
-from tests.helpers import FrozenClock, settings_for
+from tests.helpers import TICKET_KEYS, FrozenClock, settings_for
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -38,25 +38,6 @@ WEBHOOK = "/webhooks/rest/webhook"
 SHOP = "https://shop.example.com"
 EVIL = "https://evil.example.com"
 ERP = "our ERP crashes for everyone since this morning"
-TICKET_KEYS = {
-    "id",
-    "category",
-    "priority",
-    "status",
-    "tier",
-    "channel",
-    "customer",
-    "subject",
-    "description",
-    "troubleshooting",
-    "exclusion",
-    "created_at",
-    "response_due_at",
-    "first_response_at",
-    "resolved_at",
-    "sla_state",
-    "events",
-}
 JSON = {"content-type": "application/json"}
 
 

@@ -38,11 +38,6 @@ from tests.helpers import FrozenClock
 PP = ZoneInfo("Asia/Phnom_Penh")
 
 
-@pytest.fixture(autouse=True)
-def _postgres_first(pg_database: str | None) -> None:
-    """Create the session's PostgreSQL database before the event loop runs (see test_desk.py)."""
-
-
 def pp(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, tzinfo=PP)
 

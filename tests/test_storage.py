@@ -23,13 +23,6 @@ PP = ZoneInfo("Asia/Phnom_Penh")
 TABLES = {t.name for t in Base.metadata.sorted_tables}
 
 
-@pytest.fixture(autouse=True)
-def _postgres_first(pg_database: str | None) -> None:
-    """conftest's async `db_url` asks for the session's PostgreSQL database with
-    `getfixturevalue` inside the running event loop, where `pg_database`'s `asyncio.run` fails;
-    depending on it here, from a plain fixture, creates it before the loop starts."""
-
-
 def _diff(conn: Connection) -> list[Any]:
     context = MigrationContext.configure(conn, opts={"compare_type": True})
     return list(compare_metadata(context, Base.metadata))

@@ -30,11 +30,6 @@ from tests.helpers import FrozenClock, settings_for
 SLA_EVENTS = ("sla_reminder", "sla_breach", "ticket_escalated", "sla_breach_top_tier")
 
 
-@pytest.fixture(autouse=True)
-def _postgres_first(pg_database: str | None) -> None:
-    """Create the session's PostgreSQL database before the event loop starts (see test_desk)."""
-
-
 def seconds_policy() -> Policy:
     """The shipped policy with targets of seconds, every clock 24x7."""
     data = yaml.safe_load(shipped_path("policy.yml").read_text(encoding="utf-8"))
