@@ -9,6 +9,7 @@ retried with exponential backoff and jitter; after `max_attempts` a row is dead-
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,12 +59,14 @@ class OutboxDelivery:
         *,
         batch: int = 50,
         max_attempts: int = 8,
+        lease: timedelta = LEASE,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
         self.senders = senders
         self.batch = batch
         self.max_attempts = max_attempts
+        self.lease = lease
         self.now = now
 
     async def claim(self, **filters: Any) -> list[OutboxMessage]:
@@ -85,15 +88,33 @@ class OutboxDelivery:
         async with self.db.session() as session:
             rows = list((await session.execute(query)).scalars())
             for row in rows:
-                row.next_attempt_at = now + LEASE
+                row.next_attempt_at = now + self.lease
             return rows
 
     async def run_once(self, **filters: Any) -> int:
-        """Send what is due; returns how many rows were delivered."""
+        """Send what is due; returns how many rows were delivered.
+
+        Rows go out one by one under the claim's lease. Once half of it is spent (a slow
+        platform), the rest are handed back rather than left to expire under us, when another
+        worker could claim and send them a second time.
+        """
         delivered = 0
-        for row in await self.claim(**filters):
+        rows = await self.claim(**filters)
+        started = time.monotonic()
+        for index, row in enumerate(rows):
+            if time.monotonic() - started > self.lease.total_seconds() / 2:
+                await self._release(rows[index:])
+                break
             delivered += await self._deliver(row)
         return delivered
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        async with self.db.session() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_([row.id for row in rows]), OutboxMessage.delivered_at.is_(None))
+                .values(next_attempt_at=self.now())
+            )
 
     async def deliver_waiting(self, *, kind: str, target: str) -> int:
         """The recipient is back (a web chat reconnected): send what waited for it now."""

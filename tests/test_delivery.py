@@ -1,0 +1,92 @@
+"""The outbox delivery job: once per row, leases that never run out under a slow platform,
+retries with backoff, 429 waits, dead letters (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from supportbot.bot.delivery import OutboxDelivery, RetryAfter
+from supportbot.bot.services import Services
+from supportbot.desk import outbox
+from supportbot.storage.models import OutboxMessage
+from tests.helpers import FrozenClock
+
+
+async def enqueue(services: Services, clock: FrozenClock, count: int) -> list[int]:
+    async with services.db.session() as session:
+        rows = [
+            outbox.enqueue(session, kind="agent", target="#support-tier1", payload={"n": n}, now=clock())
+            for n in range(count)
+        ]
+        await session.flush()
+        return [row.id for row in rows]
+
+
+async def rows(services: Services) -> list[OutboxMessage]:
+    async with services.db.reader() as session:
+        return list((await session.execute(select(OutboxMessage).order_by(OutboxMessage.id))).scalars())
+
+
+async def test_a_slow_platform_gets_the_rest_handed_back_not_sent_twice(
+    services: Services, clock: FrozenClock
+) -> None:
+    ids = await enqueue(services, clock, 6)
+    sent: Counter[int] = Counter()
+
+    async def slow(row: OutboxMessage) -> None:
+        await asyncio.sleep(0.12)
+        sent[row.id] += 1
+
+    delivery = OutboxDelivery(services.db, {"agent": slow}, lease=timedelta(seconds=0.4), now=clock)
+    first = await delivery.run_once()
+    assert 0 < first < 6  # half the lease spent: the rest were handed back
+    waiting = [r for r in await rows(services) if r.delivered_at is None]
+    assert len(waiting) == 6 - first
+    assert all(r.next_attempt_at <= clock() for r in waiting)  # due again at once, not leased
+    while await delivery.run_once():
+        pass
+    assert sorted(sent) == ids and set(sent.values()) == {1}
+    assert all(r.delivered_at is not None for r in await rows(services))
+
+
+async def test_failures_back_off_then_dead_letter(services: Services, clock: FrozenClock) -> None:
+    [row_id] = await enqueue(services, clock, 1)
+
+    async def broken(row: OutboxMessage) -> None:
+        raise ConnectionError("platform down")
+
+    delivery = OutboxDelivery(services.db, {"agent": broken}, max_attempts=3, now=clock)
+    for attempt in range(1, 4):
+        assert await delivery.run_once() == 0
+        [row] = await rows(services)
+        assert row.attempts == attempt and "platform down" in (row.last_error or "")
+        clock.advance(minutes=15)  # past any backoff
+    [row] = await rows(services)
+    assert row.dead_at is not None and row.delivered_at is None
+    assert await delivery.run_once() == 0  # a dead letter is not tried again
+    assert row.id == row_id
+
+
+async def test_429_waits_for_retry_after_without_counting_a_failure(
+    services: Services, clock: FrozenClock
+) -> None:
+    await enqueue(services, clock, 1)
+    answers = [RetryAfter(30), None]
+
+    async def limited(row: OutboxMessage) -> None:
+        answer = answers.pop(0)
+        if answer is not None:
+            raise answer
+
+    delivery = OutboxDelivery(services.db, {"agent": limited}, now=clock)
+    assert await delivery.run_once() == 0
+    [row] = await rows(services)
+    assert row.attempts == 0 and row.next_attempt_at == clock() + timedelta(seconds=30)
+    clock.advance(seconds=29)
+    assert await delivery.run_once() == 0  # not before Retry-After
+    clock.advance(seconds=1)
+    assert await delivery.run_once() == 1
