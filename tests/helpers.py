@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import uvicorn
 
 from supportbot.actions.messages import Incoming, Reply
 from supportbot.bot.services import Services
@@ -110,3 +115,36 @@ TICKET_KEYS = frozenset(
         "events",
     }
 )
+
+
+@asynccontextmanager
+async def served_on_loopback(asgi: Any) -> AsyncIterator[str]:
+    """The real app on uvicorn on a free port of 127.0.0.1; yields its base URL."""
+    config = uvicorn.Config(
+        asgi, host="127.0.0.1", port=0, lifespan="on", log_level="warning", timeout_graceful_shutdown=3
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(600):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert server.started, "uvicorn did not start"
+        port = server.servers[0].sockets[0].getsockname()[1]
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 30)
+
+
+def text_of(replies: list[dict[str, Any]]) -> str:
+    """The texts of a list of wire replies (REST or socket.io), one per line."""
+    return "\n".join(r["text"] for r in replies)
+
+
+def ticket_id_in(replies: list[dict[str, Any]]) -> int:
+    """The ticket number the bot announced in `replies`."""
+    match = re.search(r"ticket #(\d+)", text_of(replies))
+    assert match, text_of(replies)
+    return int(match.group(1))

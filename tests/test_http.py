@@ -30,7 +30,7 @@ from supportbot.storage.models import (
     Ticket,
     TicketEvent,
 )
-from tests.helpers import TICKET_KEYS, FrozenClock, settings_for
+from tests.helpers import TICKET_KEYS, FrozenClock, settings_for, text_of, ticket_id_in
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -125,16 +125,6 @@ def payload_of(replies: list[dict[str, Any]], title_start: str) -> str:
                 return str(button["payload"])
     titles = [b["title"] for r in replies for b in r.get("buttons", [])]
     raise AssertionError(f"no button starting {title_start!r}; buttons: {titles}")
-
-
-def text_of(replies: list[dict[str, Any]]) -> str:
-    return "\n".join(r["text"] for r in replies)
-
-
-def ticket_id_in(replies: list[dict[str, Any]]) -> int:
-    match = re.search(r"ticket #(\d+)", text_of(replies))
-    assert match, text_of(replies)
-    return int(match.group(1))
 
 
 def aware(value: str) -> datetime:

@@ -8,7 +8,6 @@ Rasa's events: `session_request` / `session_confirm`, `user_uttered` / `bot_utte
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,14 +15,13 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-import uvicorn
 from sqlalchemy import select
 
 from supportbot.bot.app import create_app
 from supportbot.bot.services import Services
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Conversation, OutboxMessage, Ticket
-from tests.helpers import settings_for
+from tests.helpers import served_on_loopback, settings_for, text_of, ticket_id_in
 
 ERP = "our ERP crashes for everyone since this morning"
 REPLY_TIMEOUT = 10.0  # first reply to a message
@@ -65,22 +63,8 @@ async def served(db_url: str, nlu: EmbeddedNlu) -> AsyncIterator[Served]:
     """The real app on uvicorn, on a free port. The clock is the real one: outbox rows are due by
     the wall clock (their `next_attempt_at` defaults to it), so a frozen clock would hide them."""
     asgi = create_app(settings_for(db_url, SUPPORTBOT_CORS_ORIGINS=""), nlu=nlu)
-    config = uvicorn.Config(
-        asgi, host="127.0.0.1", port=0, lifespan="on", log_level="warning", timeout_graceful_shutdown=3
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(600):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        yield Served(asgi, f"http://127.0.0.1:{port}")
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
+    async with served_on_loopback(asgi) as url:
+        yield Served(asgi, url)
 
 
 # -- a customer on the socket ------------------------------------------------------------------------
@@ -177,16 +161,6 @@ def quick_reply(replies: list[dict[str, Any]], title_start: str) -> str:
                 return str(quick["payload"])
     titles = [q["title"] for r in replies for q in r.get("quick_replies", [])]
     raise AssertionError(f"no quick reply starting {title_start!r}; got {titles}")
-
-
-def text_of(replies: list[dict[str, Any]]) -> str:
-    return "\n".join(r["text"] for r in replies)
-
-
-def ticket_id_in(replies: list[dict[str, Any]]) -> int:
-    match = re.search(r"ticket #(\d+)", text_of(replies))
-    assert match, text_of(replies)
-    return int(match.group(1))
 
 
 # -- the channel -------------------------------------------------------------------------------------

@@ -14,14 +14,13 @@ from typing import Any
 import httpx
 import pytest
 import socketio
-import uvicorn
 from sqlalchemy import select
 
 from supportbot.bot.app import create_app
 from supportbot.bot.services import Services
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Conversation
-from tests.helpers import FrozenClock, settings_for
+from tests.helpers import FrozenClock, served_on_loopback, settings_for
 from tests.slack.conftest import AGENT, TIER1, Desk, eventually, slack_desk, slack_env, thread_reply
 from tests.slack.fake_slack import FakeSlack
 
@@ -70,27 +69,11 @@ async def served(
     db_url: str, nlu: EmbeddedNlu, clock: FrozenClock, fake_slack: FakeSlack
 ) -> AsyncIterator[Served]:
     asgi = create_app(settings_for(db_url, **slack_env(fake_slack)), nlu=nlu, now=clock)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            asgi, host="127.0.0.1", port=0, lifespan="on", log_level="warning", timeout_graceful_shutdown=3
-        )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        for _ in range(600):
-            if server.started or task.done():
-                break
-            await asyncio.sleep(0.05)
-        assert server.started, "uvicorn did not start"
-        port = server.servers[0].sockets[0].getsockname()[1]
-        url = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=url) as http:
+    async with served_on_loopback(asgi) as url, httpx.AsyncClient(base_url=url) as http:
+        try:
             yield Served(asgi=asgi, http=http, fake=fake_slack, clock=clock, url=url)
-    finally:
-        if server.started:
-            await slack_desk(asgi).aclose()
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
+        finally:
+            await slack_desk(asgi).aclose()  # listeners still working after their ack finish first
 
 
 @pytest.fixture
