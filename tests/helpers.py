@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
@@ -19,6 +20,12 @@ from supportbot.bot.services import Services
 from supportbot.settings import load_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+PP = ZoneInfo("Asia/Phnom_Penh")  # the shipped policy's timezone
+
+
+def pp(*args: int) -> datetime:
+    """A time in Phnom Penh: `pp(2026, 11, 30, 10, 0)`."""
+    return datetime(*args, tzinfo=PP)  # type: ignore[misc]
 
 
 def need(condition: bool, what: str) -> None:

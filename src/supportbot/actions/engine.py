@@ -36,6 +36,10 @@ _BROKEN_PAYLOAD = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*\{")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
+def _nothing_said() -> dict[str, Any]:
+    return {"payload": False, "intent": "", "confidence": 0.0, "slots": {}, "entities": {}, "ranking": []}
+
+
 class NluBackend(Protocol):
     async def parse(self, text: str) -> dict[str, Any]: ...
 
@@ -78,10 +82,12 @@ class ConversationEngine:
         truncated = len(text) > MAX_TEXT
         if truncated:
             text = text[:MAX_TEXT]
-        if not text:
+        files = msg.metadata.get("attachments")
+        if not text and not files:
             metrics.REJECTED.labels("empty").inc()
             return [Reply("I didn't catch any text there. Could you tell me in a few words how I can help?")]
-        understanding = await self._understand(text)
+        # A file without a caption has nothing to understand; the flows file it (flows.py `_files`).
+        understanding = await self._understand(text) if text else _nothing_said()
         key = (msg.channel, msg.sender)
         lock = self._locks.get(key)
         if lock is None:

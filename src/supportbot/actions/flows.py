@@ -21,12 +21,12 @@ from supportbot.actions.contact import clean_name, find_email, find_phone, strip
 from supportbot.actions.messages import Button, Incoming, Reply
 from supportbot.actions.payload import make_payload
 from supportbot.actions.state import DialogueState, Intake
-from supportbot.desk import feedback, maintenance
+from supportbot.desk import feedback, maintenance, privacy
 from supportbot.desk.feedback import FeedbackError
 from supportbot.desk.policy import CATEGORIES, PRIORITIES, Category, Policy
 from supportbot.desk.tickets import OPEN_STATUSES, NewTicket, TicketService
 from supportbot.desk.triage import detect_exclusion, subject_of, suggest_priority
-from supportbot.storage.models import Conversation, Customer, SelfServiceResolution, Ticket
+from supportbot.storage.models import Attachment, Conversation, Customer, SelfServiceResolution, Ticket
 
 REPORT_INTENTS = {
     "report_technical_issue": "technical",
@@ -43,6 +43,14 @@ INTERRUPT_CONFIDENCE = 0.8
 FREE_TEXT_STEPS = ("description", "name", "reach")
 # Feedback: after a rating the bot waits for an optional comment. The rated ticket's id is kept in
 # `state.flow` as `feedback:ID` (the intake, if one was in progress, stays in `state.intake`).
+# The customer's own data (buttons and commands only): announcements on/off, delete my data.
+ACCOUNT_INTENTS = (
+    "stop_announcements",
+    "resume_announcements",
+    "forget_me",
+    "forget_confirmed",
+    "forget_cancel",
+)
 FEEDBACK_STEP = "feedback_comment"
 FEEDBACK_FLOW = "feedback:"
 MAX_TICKET_ID = 2**63 - 1
@@ -115,6 +123,18 @@ class Flows:
         self.clock = tickets.clock
 
     async def respond(self, t: Turn) -> list[Reply]:
+        if t.customer.unreachable_at is not None:
+            t.customer.unreachable_at = None  # they wrote to us, so messages reach them again
+        if t.is_payload and t.intent in ACCOUNT_INTENTS:
+            return await self._account(t)
+        files = t.msg.metadata.get("attachments") or []
+        if not files:
+            return await self._respond_text(t)
+        # A file's caption is handled as a message first; the files then follow the state it left.
+        replies = await self._respond_text(t) if t.text else []
+        return await self._files(t, files, replies)
+
+    async def _respond_text(self, t: Turn) -> list[Reply]:
         # Ratings work in any state, handoff included: they are never relayed to the agent.
         if t.intent == "rate" and t.is_payload:
             return await self._rate(t)
@@ -563,6 +583,7 @@ class Flows:
                 troubleshooting=list(i.troubleshooting),
                 exclusion=i.exclusion,
                 conversation_id=t.conversation.id,
+                attachment_ids=tuple(i.attachments),
             ),
         )
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()
@@ -693,6 +714,7 @@ class Flows:
                     troubleshooting=list(i.troubleshooting),
                     exclusion=i.exclusion,
                     conversation_id=t.conversation.id,
+                    attachment_ids=tuple(i.attachments),
                 ),
             )
             metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()
@@ -739,6 +761,91 @@ class Flows:
                 (Button("Back to the bot", "/back_to_bot"),),
             )
         ]
+
+    # -- files -----------------------------------------------------------------------------
+
+    async def _files(self, t: Turn, files: list[dict[str, Any]], replies: list[Reply]) -> list[Reply]:
+        """Screenshots and files: to the ticket being talked about, the intake, or a new report."""
+        rows = [
+            Attachment(
+                conversation_id=t.conversation.id,
+                channel=t.msg.channel,
+                kind=str(f["kind"]),
+                file_id=str(f["file_id"]),
+                file_name=str(f["file_name"]),
+                mime_type=f.get("mime_type"),
+                size=f.get("size"),
+                caption=t.text or None,
+                created_at=t.now,
+            )
+            for f in files
+        ]
+        t.session.add_all(rows)
+        await t.session.flush()
+        what = _describe(rows)
+        if t.conversation.handoff_ticket_id is None and t.state.flow == "intake" and t.state.intake:
+            t.intake.attachments.extend(row.id for row in rows)
+            kept = Reply(f"Thanks, I've kept {what}; it will go with your ticket.")
+            return [kept, *replies] if replies else [kept, *self._prompt(t)]
+        ticket = None
+        if t.conversation.handoff_ticket_id is not None:
+            ticket = await self.tickets.get(t.session, t.conversation.handoff_ticket_id)
+        if ticket is None or ticket.status not in OPEN_STATUSES:
+            ticket = await self.tickets.open_for_customer(t.session, t.customer.id)
+        if ticket is not None:
+            for row in rows:
+                await self.tickets.add_attachment(
+                    t.session, ticket.id, row, actor=f"customer:{t.customer.id}", now=t.now
+                )
+            return [Reply(f"I've added {what} to your ticket #{ticket.id}; the team can see it."), *replies]
+        # No ticket to add it to: a file sent out of the blue is a problem report.
+        intake = t.state.start_intake()
+        if t.text:
+            intake.description = t.text
+            intake.suggested_priority = suggest_priority(t.text)
+        intake.attachments = [row.id for row in rows]
+        return [
+            Reply(f"Thanks, I've got {what}. Let's open a ticket so an engineer can look at it."),
+            *self._advance(t),
+        ]
+
+    # -- the customer's data -----------------------------------------------------------------
+
+    async def _account(self, t: Turn) -> list[Reply]:
+        intent = t.intent
+        if intent == "stop_announcements":
+            t.customer.announcements = False
+            return [
+                Reply(
+                    "Done: you won't receive maintenance announcements any more. "
+                    "Answers about your tickets still reach you here.",
+                    (Button("Resume announcements", "/resume_announcements"),),
+                )
+            ]
+        if intent == "resume_announcements":
+            t.customer.announcements = True
+            return [Reply("Done: you'll hear about maintenance windows again.")]
+        if intent == "forget_me":
+            return [
+                Reply(
+                    "This deletes what we keep about you here: your name, email and phone number, and "
+                    "this conversation. Your tickets stay as a record of the service, without your "
+                    "contact details, and the team can no longer answer you here. Delete your data?",
+                    (
+                        Button("Yes, delete my data", "/forget_confirmed"),
+                        Button("No, keep it", "/forget_cancel"),
+                    ),
+                )
+            ]
+        if intent == "forget_cancel":
+            return [Reply("Okay, nothing was deleted. How can I help?", menu_buttons())]
+        kept = await privacy.forget_customer(
+            t.session, tickets=self.tickets, customer=t.customer, conversation=t.conversation, now=t.now
+        )
+        t.state.clear()
+        t.state.handoff_acknowledged = False
+        records = f" {kept} ticket(s) remain as records, without your contact details." if kept else ""
+        return [Reply(f"Done: your data has been deleted.{records} Write here any time to start again.")]
 
     # -- feedback --------------------------------------------------------------------------
 
@@ -831,3 +938,9 @@ class Flows:
         if resume or t.conversation.handoff_ticket_id is not None:
             return [Reply(thanks), *resume]
         return [Reply(f"{thanks} Anything else I can help with?", menu_buttons())]
+
+
+def _describe(rows: list[Attachment]) -> str:
+    if len(rows) > 1:
+        return f"your {len(rows)} files"
+    return "your photo" if rows[0].kind == "photo" else f"your file {rows[0].file_name}"

@@ -22,6 +22,7 @@ class Intake:
     email: str | None = None
     phone: str | None = None
     saved_contact_declined: bool = False
+    attachments: list[int] = field(default_factory=list)  # files sent meanwhile, for the ticket
 
 
 @dataclass

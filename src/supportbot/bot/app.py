@@ -1,4 +1,4 @@
-"""The one ASGI app: web chat (REST + socket.io + widget), REST API, health and metrics."""
+"""The one ASGI app: web chat (REST + socket.io + widget), Telegram, Slack, REST API, health, metrics."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from supportbot.bot.delivery import OutboxDelivery
 from supportbot.bot.scheduler import Scheduler
 from supportbot.bot.services import build_services
 from supportbot.bot.slack import SlackDesk
+from supportbot.bot.telegram import TelegramChannel, wire
 from supportbot.settings import Settings, load_settings
 from supportbot.storage.models import OutboxMessage, utcnow
 
@@ -88,6 +89,7 @@ def create_app(
     settings = settings or load_settings()
     channel = webchat.SocketChannel(settings.cors_origins)
     slack = SlackDesk(settings)
+    telegram = TelegramChannel(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,18 +98,22 @@ def create_app(
         async def to_customer(row: OutboxMessage) -> None:
             if row.target.startswith(f"{webchat.CHANNEL}:"):
                 await channel.push(row)
+            elif row.target.startswith(f"{wire.CHANNEL}:"):
+                await telegram.send(row)
             else:
                 log.info("customer_notification", target=row.target, text=row.payload.get("text"))
 
         delivery = OutboxDelivery(services.db, {"agent": slack.send, "customer": to_customer}, now=now)
         channel.services = services
         channel.delivery = delivery
-        slack.bind(services, delivery)
+        slack.bind(services, delivery, files={wire.CHANNEL: telegram.download} if telegram.enabled else {})
+        telegram.bind(services, delivery)
         app.state.services = services
         app.state.delivery = delivery
         scheduler = Scheduler()
         jobs.register(scheduler, services=services, delivery=delivery)
         scheduler.start()
+        await telegram.start()
         log.info(
             "supportbot_started",
             version=__version__,
@@ -117,6 +123,7 @@ def create_app(
         try:
             yield
         finally:
+            await telegram.aclose()  # no more updates taken; replies being sent finish
             await scheduler.aclose()  # runs in progress finish before the database closes
             await slack.aclose()  # and so do Slack listeners still working after their ack
             await services.close()
@@ -139,6 +146,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api.model_router)
     app.include_router(slack.router)
+    app.include_router(telegram.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:
@@ -171,4 +179,5 @@ def create_app(
     asgi = socketio.ASGIApp(channel.sio, other_asgi_app=app, socketio_path="socket.io")
     asgi.fastapi = app
     asgi.socket_channel = channel
+    asgi.telegram = telegram
     return asgi

@@ -74,6 +74,10 @@ def serve(
     if workers > 1 and settings.database_url.startswith("sqlite"):
         fail("--workers above 1 needs PostgreSQL (DATABASE_URL=postgresql+asyncpg://...)")
         raise typer.Exit(2)
+    if workers > 1 and settings.telegram_bot_token and settings.telegram_mode == "polling":
+        # Telegram answers a second concurrent getUpdates with 409 Conflict.
+        fail("--workers above 1 needs TELEGRAM_MODE=webhook (only one process may poll Telegram)")
+        raise typer.Exit(2)
     # Several workers each build the app from the environment; the jobs are replica-safe.
     uvicorn.run(
         create_app(settings) if workers == 1 else "supportbot.bot.app:create_app",

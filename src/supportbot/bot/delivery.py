@@ -3,7 +3,8 @@
 A claim is a short lease (`next_attempt_at` pushed ahead) taken with `FOR UPDATE SKIP LOCKED`
 on PostgreSQL, so several replicas share the work without sending a row twice; sending happens
 outside the claiming transaction so no database lock is held during network calls. Failures are
-retried with exponential backoff and jitter; after `max_attempts` a row is dead-lettered.
+retried with exponential backoff and jitter; after `max_attempts` a row is dead-lettered, and at once
+when the platform refuses the recipient for good (`Undeliverable`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,10 @@ class RetryAfter(Exception):
     def __init__(self, seconds: float) -> None:
         super().__init__(f"rate limited for {seconds}s")
         self.seconds = seconds
+
+
+class Undeliverable(Exception):
+    """The platform refused the recipient for good (blocked the bot, chat gone): never retry."""
 
 
 Sender = Callable[[OutboxMessage], Awaitable[None]]
@@ -136,6 +141,8 @@ class OutboxDelivery:
         sender = self.senders.get(row.kind)
         values: dict[str, Any]
         try:
+            if _expired(row, self.now()):
+                raise Undeliverable(f"expired at {row.payload['expires_at']}")
             if sender is None:
                 raise LookupError(f"no sender for outbox kind {row.kind!r}")
             await sender(row)
@@ -143,6 +150,10 @@ class OutboxDelivery:
             values = {"next_attempt_at": self.now() + timedelta(seconds=exc.retry_in), "last_error": WAITING}
         except RetryAfter as exc:
             values = {"next_attempt_at": self.now() + timedelta(seconds=exc.seconds), "last_error": str(exc)}
+        except Undeliverable as exc:
+            values = {"dead_at": self.now(), "last_error": f"undeliverable: {exc}"[:2000]}
+            metrics.OUTBOX_DEAD.labels(row.kind).inc()
+            log.info("outbox_undeliverable", outbox_id=row.id, kind=row.kind, error=str(exc))
         except Exception as exc:  # every failure is recorded; the row is retried or dead-lettered
             attempts = row.attempts + 1
             metrics.OUTBOX_FAILED.labels(row.kind).inc()
@@ -166,6 +177,17 @@ class OutboxDelivery:
         async with self.db.session() as session:
             await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
         return 1 if "delivered_at" in values else 0
+
+
+def _expired(row: OutboxMessage, now: datetime) -> bool:
+    """A notice past its `expires_at` (a maintenance window already over) is not sent late."""
+    expires = row.payload.get("expires_at") if isinstance(row.payload, dict) else None
+    if not isinstance(expires, str):
+        return False
+    try:
+        return datetime.fromisoformat(expires) <= now
+    except ValueError:
+        return False
 
 
 async def log_agent_notice(row: OutboxMessage) -> None:

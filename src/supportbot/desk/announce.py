@@ -5,7 +5,8 @@ lead time in `maintenance.announce_before` that has been reached (`starts_at - l
 "under way" once the window has started. So a window scheduled 30 minutes ahead, or a process back
 after downtime, sends only the latest announcement instead of a burst of stale ones.
 
-Recipients: customers who allow announcements and talked to us in the last 90 days. Each
+Recipients: customers who allow announcements (Telegram's `/stop` turns them off), whose platform
+still delivers to them (not blocked), and who talked to us in the last 90 days. Each
 (window, lead, customer) is one outbox row with a unique `dedupe_key`, inserted in bulk with
 `ON CONFLICT DO NOTHING`, so two replicas running this together never send anything twice.
 """
@@ -78,7 +79,7 @@ async def _announce_window(
     already = exists().where(OutboxMessage.dedupe_key == key)
     query = (
         select(Customer.id, Customer.channel, Customer.external_id)
-        .where(and_(Customer.announcements.is_(True), recent, ~already))
+        .where(and_(Customer.announcements.is_(True), Customer.unreachable_at.is_(None), recent, ~already))
         .order_by(Customer.id)
     )
     customers = (await session.execute(query)).all()

@@ -19,7 +19,7 @@ from supportbot.desk.feedback import rating_buttons
 from supportbot.desk.maintenance import active_window
 from supportbot.desk.policy import Policy
 from supportbot.desk.sla import SlaClock
-from supportbot.storage.models import Customer, Ticket, TicketEvent
+from supportbot.storage.models import Attachment, Customer, Ticket, TicketEvent
 
 OPEN_STATUSES = ("open", "acknowledged", "waiting_customer")
 
@@ -40,6 +40,7 @@ class NewTicket:
     troubleshooting: list[dict[str, str]]
     exclusion: str | None = None
     conversation_id: int | None = None
+    attachment_ids: tuple[int, ...] = ()  # files sent during the intake, waiting for this ticket
 
 
 class TicketService:
@@ -154,7 +155,40 @@ class TicketService:
             on_call = self.policy.escalation.on_call_channel
             if on_call:
                 self._agent_notice(session, ticket, "on_call", now, channel=on_call)
+        if new.attachment_ids and new.conversation_id is not None:
+            waiting = await session.execute(
+                select(Attachment).where(
+                    Attachment.id.in_(new.attachment_ids),
+                    Attachment.conversation_id == new.conversation_id,
+                    Attachment.ticket_id.is_(None),
+                )
+            )
+            for attachment in waiting.scalars():
+                self._attach(session, ticket, attachment, actor or f"customer:{customer.id}", now)
         return ticket
+
+    async def add_attachment(
+        self, session: AsyncSession, ticket_id: int, attachment: Attachment, *, actor: str, now: datetime
+    ) -> Ticket:
+        """A file the customer sent about an open ticket: on its trail and in its agents' thread."""
+        ticket = await self._require(session, ticket_id, lock=False)
+        self._attach(session, ticket, attachment, actor, now)
+        return ticket
+
+    def _attach(
+        self, session: AsyncSession, ticket: Ticket, attachment: Attachment, actor: str, now: datetime
+    ) -> None:
+        attachment.ticket_id = ticket.id
+        self._event(
+            session,
+            ticket,
+            "attachment",
+            actor,
+            now,
+            file_name=attachment.file_name,
+            file_kind=attachment.kind,
+        )
+        self._agent_notice(session, ticket, "customer_attachment", now, attachment_id=attachment.id)
 
     async def acknowledge(
         self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
@@ -267,6 +301,15 @@ class TicketService:
         ticket = await self._require(session, ticket_id, lock=False)
         self._event(session, ticket, "customer_message", actor, now, text=text)
         self._agent_notice(session, ticket, "customer_message", now, text=text)
+        return ticket
+
+    async def customer_forgotten(
+        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
+    ) -> Ticket:
+        """The customer deleted their data: the ticket's agents can no longer reach them in chat."""
+        ticket = await self._require(session, ticket_id, lock=False)
+        self._event(session, ticket, "customer_forgotten", actor, now)
+        self._agent_notice(session, ticket, "customer_forgotten", now)
         return ticket
 
     async def request_human(

@@ -85,6 +85,9 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
     announcements: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the platform refuses messages for good (a Telegram user who blocked the bot);
+    # cleared when the customer writes again. Announcements skip unreachable customers.
+    unreachable_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -176,6 +179,41 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         lazy="raise", order_by="TicketEvent.id", back_populates="ticket"
     )
+
+
+class Attachment(Base):
+    """A file the customer sent (a screenshot, a log): the platform's own file id, no bytes.
+
+    Sent during an intake it waits in the conversation (`ticket_id` NULL) and joins the ticket
+    when the ticket opens; the agents' desk fetches the file from the platform to show it.
+    """
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))  # photo | document
+    file_id: Mapped[str] = mapped_column(String(256))
+    file_name: Mapped[str] = mapped_column(String(256))
+    mime_type: Mapped[str | None] = mapped_column(String(128))
+    size: Mapped[int | None] = mapped_column(Integer)
+    caption: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ButtonPayload(Base):
+    """Button payloads longer than a platform allows (Telegram: 64 bytes of callback data).
+
+    The button carries `key`, a hash of the payload; pressing it looks the payload up here.
+    """
+
+    __tablename__ = "button_payloads"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TicketPost(Base):

@@ -28,7 +28,7 @@ from supportbot.bot.delivery import NotReady, OutboxDelivery, log_agent_notice
 from supportbot.bot.services import Services
 from supportbot.bot.slack import blocks as bk
 from supportbot.bot.slack.inbound import Inbound
-from supportbot.bot.slack.outbound import Notifier
+from supportbot.bot.slack.outbound import FileSource, Notifier
 from supportbot.desk.relay import Agent
 from supportbot.settings import Settings
 from supportbot.storage.models import OutboxMessage
@@ -94,11 +94,14 @@ class SlackDesk:
             raise RuntimeError("the Slack desk is not bound to the services yet")
         return self._services
 
-    def bind(self, services: Services, delivery: OutboxDelivery) -> None:
+    def bind(
+        self, services: Services, delivery: OutboxDelivery, files: dict[str, FileSource] | None = None
+    ) -> None:
+        """`files`: where the customers' attachments are fetched from, by channel."""
         self._services = services
         self.delivery = delivery
         if self.enabled:
-            self.notifier = Notifier(self.client, services)
+            self.notifier = Notifier(self.client, services, files)
 
     async def send(self, row: OutboxMessage) -> None:
         """Outbox sender for agents' notices."""

@@ -30,7 +30,7 @@ from supportbot.bot.delivery import NotReady, RetryAfter
 from supportbot.bot.services import Services
 from supportbot.bot.slack import blocks as bk
 from supportbot.desk import outbox
-from supportbot.storage.models import MaintenanceWindow, OutboxMessage, Ticket, TicketPost
+from supportbot.storage.models import Attachment, MaintenanceWindow, OutboxMessage, Ticket, TicketPost
 
 log = structlog.get_logger(__name__)
 
@@ -38,6 +38,9 @@ NOT_READY_SECONDS = 2.0  # a thread notice waits this long for its ticket's post
 POSTING_EVENTS = frozenset({"ticket_created", "ticket_escalated"})
 UPDATED = "ticket_updated"  # this desk's own notice: re-render the ticket's posts
 THREAD_NOTE = "thread_note"  # this desk's own notice: a note (maybe with buttons) in a ticket thread
+
+# Fetches a customer's file from the platform it was sent on (Telegram's getFile), by file id.
+FileSource = Callable[[str], Awaitable[bytes]]
 
 
 def retry_after(exc: SlackApiError) -> RetryAfter | None:
@@ -96,9 +99,12 @@ class Loaded:
 class Notifier:
     """The outbox sender for kind `agent` (see the module docstring)."""
 
-    def __init__(self, client: AsyncWebClient, services: Services) -> None:
+    def __init__(
+        self, client: AsyncWebClient, services: Services, files: dict[str, FileSource] | None = None
+    ) -> None:
         self.client = client
         self.services = services
+        self.files = files or {}
         self.policy = services.policy
         self._permalinks: dict[tuple[str, str], str] = {}
         self._locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
@@ -110,6 +116,8 @@ class Notifier:
             "on_call": self._on_call,
             "ticket_reopened": self._reopened,
             "customer_message": self._customer_message,
+            "customer_attachment": self._customer_attachment,
+            "customer_forgotten": self._customer_forgotten,
             "handoff_requested": self._handoff_requested,
             "sla_reminder": self._sla_reminder,
             "sla_breach": self._sla_breach,
@@ -444,6 +452,41 @@ class Notifier:
     async def _customer_message(self, row: OutboxMessage) -> None:
         text = str(row.payload.get("text") or "")
         await self._thread_notice(row, f"Customer: {bk.escape(text)}")
+
+    async def _customer_attachment(self, row: OutboxMessage) -> None:
+        """The customer's file, fetched from their platform and uploaded into the ticket's thread."""
+        async with self.services.db.reader() as session:
+            attachment = await session.get(Attachment, row.payload.get("attachment_id"))
+        if attachment is None:
+            log.warning("slack_attachment_missing", outbox_id=row.id, notice=row.payload)
+            return
+        loaded = await self._load_for(row)
+        post = await self._thread_for(row, loaded) if loaded is not None else None
+        caption = f": {bk.escape(attachment.caption)}" if attachment.caption else ""
+        comment = f"Customer sent {bk.escape(attachment.file_name)}{caption}"
+        source = self.files.get(attachment.channel)
+        content: bytes | None = None
+        if source is not None and post is not None:
+            try:
+                content = await source(attachment.file_id)
+            except Exception as exc:  # too big, or gone: the agents still hear about it
+                log.warning("attachment_fetch_failed", attachment_id=attachment.id, error=str(exc))
+        if content is None or post is None:
+            await self._thread_notice(row, f"{comment} (the file could not be fetched)", loaded=loaded)
+            return
+        await self.client.files_upload_v2(
+            channel=post.channel,
+            thread_ts=post.ts,
+            file=content,
+            filename=attachment.file_name,
+            title=attachment.file_name,
+            initial_comment=comment,
+        )
+
+    async def _customer_forgotten(self, row: OutboxMessage) -> None:
+        await self._thread_notice(
+            row, "The customer deleted their data: they can no longer be reached in chat.", refresh=True
+        )
 
     async def _handoff_requested(self, row: OutboxMessage) -> None:
         await self._thread_notice(
