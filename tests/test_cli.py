@@ -294,6 +294,45 @@ def test_a_malformed_setting_stops_with_one_line_naming_it(
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_SECRET": "abc"}, "TELEGRAM_WEBHOOK_URL"),
+        (
+            {"TELEGRAM_MODE": "webhook", "TELEGRAM_WEBHOOK_URL": "https://x.example/telegram/webhook"},
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
+        (
+            {
+                "TELEGRAM_MODE": "webhook",
+                "TELEGRAM_WEBHOOK_URL": "http://x.example/tg",
+                "TELEGRAM_WEBHOOK_SECRET": "abc",
+            },
+            "TELEGRAM_WEBHOOK_URL",
+        ),
+        (
+            {
+                "TELEGRAM_MODE": "webhook",
+                "TELEGRAM_WEBHOOK_URL": "https://x.example/tg",
+                "TELEGRAM_WEBHOOK_SECRET": "a b!",
+            },
+            "TELEGRAM_WEBHOOK_SECRET",
+        ),
+        ({"TELEGRAM_MODE": "push"}, "TELEGRAM_MODE"),
+    ],
+    ids=["no-url", "no-secret", "plain-http", "bad-secret", "unknown-mode"],
+)
+def test_telegram_settings_are_checked_at_start(run: Run, env: dict[str, str], named: str) -> None:
+    result = run("serve", "--port", "0", env={"TELEGRAM_BOT_TOKEN": "123456789:AAtest", **env}, timeout=60)
+    assert named in one_error_line(result)
+
+
+def test_several_workers_cannot_all_poll_telegram(run: Run) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": "123456789:AAtest", "DATABASE_URL": "postgresql+asyncpg://x@127.0.0.1/x"}
+    result = run("serve", "--workers", "2", "--port", "0", env=env, timeout=60)
+    assert "TELEGRAM_MODE=webhook" in one_error_line(result)
+
+
 def test_a_policy_file_with_a_mistake_names_the_file_and_the_key(run: Run, tmp_path: Path) -> None:
     policy = tmp_path / "policy.yml"
     policy.write_text("timezone: Mars/Olympus\nworking_hours: nope\n", encoding="utf-8")

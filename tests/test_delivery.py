@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from supportbot.bot.delivery import OutboxDelivery, RetryAfter
+from supportbot.bot.delivery import OutboxDelivery, RetryAfter, Undeliverable
 from supportbot.bot.services import Services
 from supportbot.desk import outbox
 from supportbot.storage.models import OutboxMessage
@@ -90,3 +90,36 @@ async def test_429_waits_for_retry_after_without_counting_a_failure(
     assert await delivery.run_once() == 0  # not before Retry-After
     clock.advance(seconds=1)
     assert await delivery.run_once() == 1
+
+
+async def test_a_notice_past_its_expiry_is_dropped_not_sent_late(
+    services: Services, clock: FrozenClock
+) -> None:
+    """A maintenance announcement waiting for a web chat customer who comes back after the window."""
+    async with services.db.session() as session:
+        for hours in (1, 3):
+            expires = (clock() + timedelta(hours=hours)).isoformat()
+            payload = {"text": f"maintenance ending in {hours} h", "expires_at": expires}
+            outbox.enqueue(session, kind="customer", target="webchat:away", payload=payload, now=clock())
+    sent: list[str] = []
+
+    async def push(row: OutboxMessage) -> None:
+        sent.append(row.payload["text"])
+
+    clock.advance(hours=2)  # the customer is back: the first window is over, the second is not
+    assert await OutboxDelivery(services.db, {"customer": push}, now=clock).run_once() == 1
+    assert sent == ["maintenance ending in 3 h"]
+    expired, delivered = await rows(services)
+    assert expired.dead_at is not None and (expired.last_error or "").startswith("undeliverable: expired")
+    assert delivered.delivered_at is not None
+
+
+async def test_undeliverable_is_dead_at_once(services: Services, clock: FrozenClock) -> None:
+    await enqueue(services, clock, 1)
+
+    async def blocked(row: OutboxMessage) -> None:
+        raise Undeliverable("Forbidden: bot was blocked by the user")
+
+    assert await OutboxDelivery(services.db, {"agent": blocked}, now=clock).run_once() == 0
+    [row] = await rows(services)
+    assert row.dead_at is not None and row.attempts == 0 and "blocked" in (row.last_error or "")

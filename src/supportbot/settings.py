@@ -5,6 +5,7 @@ A missing or malformed setting stops the start with one line naming it (`Setting
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -24,6 +25,9 @@ def _csv(value: object) -> list[str]:
     if isinstance(value, list | tuple):
         return [str(item) for item in value]
     raise ValueError("expected a comma-separated list")
+
+
+_TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accepts
 
 
 class Settings(BaseSettings):
@@ -110,6 +114,12 @@ class Settings(BaseSettings):
                 raise ValueError("TELEGRAM_WEBHOOK_URL is required when TELEGRAM_MODE=webhook")
             if not self.telegram_webhook_secret:
                 raise ValueError("TELEGRAM_WEBHOOK_SECRET is required when TELEGRAM_MODE=webhook")
+            if not self.telegram_webhook_url.startswith("https://"):
+                raise ValueError(
+                    "TELEGRAM_WEBHOOK_URL must be an https:// URL (Telegram posts only to HTTPS)"
+                )
+            if not _TELEGRAM_SECRET.fullmatch(self.telegram_webhook_secret):
+                raise ValueError("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return self
 
 

@@ -330,7 +330,19 @@ class FakeSlack:
         channel = args.get("channel_id")
         if channel is not None and self._known_channel(channel) is None:
             return self._error("channel_not_found")
-        shared = [{"id": f["id"], "title": f.get("title"), "channel": channel} for f in files]
+        thread_ts = args.get("thread_ts")
+        if thread_ts is not None and not any(m.ts == thread_ts for m in self.messages):
+            return self._error("invalid_thread_ts")
+        shared = [
+            {
+                "id": f["id"],
+                "title": f.get("title"),
+                "channel": channel,
+                "thread_ts": thread_ts,
+                "initial_comment": args.get("initial_comment"),
+            }
+            for f in files
+        ]
         self.shared_files.extend(shared)
         return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in shared]}
 
