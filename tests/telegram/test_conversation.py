@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from supportbot.actions.messages import Incoming, Reply
 from supportbot.bot.telegram import wire
 from supportbot.storage.models import Conversation
 from tests.helpers import pp
@@ -160,3 +161,26 @@ def test_every_shipped_button_fits_telegram_callback_data() -> None:
     key = wire.callback_data(long_name)
     assert key.startswith(wire.HASHED) and len(key.encode()) <= wire.MAX_CALLBACK_DATA
     assert wire.callback_data("/affirm") == "/affirm"
+
+
+async def test_an_update_that_keeps_failing_gets_an_apology_and_holds_up_no_one(
+    polling: TelegramApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = polling.services.engine
+    real = engine.handle
+    tries: list[str] = []
+
+    async def failing_for_one_chat(msg: Incoming) -> list[Reply]:
+        if msg.sender == "666":
+            tries.append(msg.text)
+            raise RuntimeError("a bug in one flow")
+        return await real(msg)
+
+    monkeypatch.setattr(engine, "handle", failing_for_one_chat)
+    polling.channel.retry_base = 0.01
+    polling.api.push_update(tg.text_update(666, "something the bot trips over"))
+    answer = await polling.say(CHAT, "/hours")  # the next customer is not held up
+    assert "Our support team works" in text_of(answer)
+    assert len(tries) == 4
+    [sorry] = polling.api.messages(666)
+    assert sorry["text"].startswith("Sorry, something went wrong on our side")

@@ -49,6 +49,7 @@ ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 POLL_TIMEOUT = 25  # seconds Telegram holds a getUpdates call open
 API_TIMEOUT = 15.0  # one Bot API call, well within the outbox's lease
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
+SORRY = "Sorry, something went wrong on our side. Please send your message again in a moment."
 GROUP_TEXT = "I answer support requests in a private chat, so that your details stay between us."
 
 
@@ -84,6 +85,7 @@ class TelegramChannel:
         self.delivery: OutboxDelivery | None = None
         self.throttle = Throttle()
         self.username: str | None = None
+        self.retry_base = 1.0  # seconds before the first retry of an update that failed
         self.ready = asyncio.Event()  # commands registered, webhook set or polling
         self._runner: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
@@ -188,14 +190,23 @@ class TelegramChannel:
                 await self._handle_with_retries(received.to_dict())
                 offset = received.update_id + 1
 
-    async def _handle_with_retries(self, raw: dict[str, Any], attempts: int = 3) -> None:
+    async def _handle_with_retries(self, raw: dict[str, Any], attempts: int = 4) -> None:
+        """A passing failure (the database restarting) is waited out; an update that keeps failing
+        is given up on with an apology, so it cannot hold up every other customer's messages."""
         for attempt in range(1, attempts + 1):
             try:
                 await self.handle(raw)
                 return
             except Exception:
                 log.exception("telegram_update_failed", update_id=raw.get("update_id"), attempt=attempt)
-                await asyncio.sleep(attempt)
+                if attempt < attempts:
+                    await asyncio.sleep(self.retry_base * 2.0 ** (attempt - 1))
+        chat = wire.read_update(raw, self.username).chat_id
+        if chat is not None and self.bot is not None:
+            try:
+                await self.bot.send_message(chat_id=chat, text=SORRY)
+            except tg.TelegramError as exc:
+                log.warning("telegram_apology_failed", error=str(exc))
 
     # -- in --------------------------------------------------------------------------------------
 
