@@ -53,9 +53,20 @@ async def _schedule_and_announce(app: TelegramApp, *, in_hours: float = 0.5) -> 
 
 
 async def _drain(app: TelegramApp) -> None:
+    """Deliver until no customer message waits (the app's own outbox job may be sending some)."""
     delivery = app.asgi.fastapi.state.delivery
-    while await delivery.run_once(kind="customer"):
-        pass
+
+    async def nothing_waits() -> bool:
+        await delivery.run_once(kind="customer")
+        async with app.services.db.reader() as session:
+            query = select(OutboxMessage.id).where(
+                OutboxMessage.kind == "customer",
+                OutboxMessage.delivered_at.is_(None),
+                OutboxMessage.dead_at.is_(None),
+            )
+            return (await session.execute(query)).first() is None
+
+    await eventually(nothing_waits, within=30, what="every customer message to leave the outbox")
 
 
 def _announcements(app: TelegramApp) -> list[tg.Call]:
