@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
+from aiohttp import web
 
 from supportbot.actions.messages import Incoming, Reply
 from supportbot.bot.services import Services
@@ -155,3 +157,25 @@ def ticket_id_in(replies: list[dict[str, Any]]) -> int:
     match = re.search(r"ticket #(\d+)", text_of(replies))
     assert match, text_of(replies)
     return int(match.group(1))
+
+
+async def eventually(check: Callable[[], Any], *, within: float = 10.0, what: str = "the condition") -> Any:
+    """Poll `check` (sync or async) until it returns something truthy; its result."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if isinstance(result, Awaitable):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+async def aiohttp_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Serve a fake platform API (aiohttp) on a free port of 127.0.0.1; its runner and base URL."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"

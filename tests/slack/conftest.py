@@ -9,7 +9,6 @@ row twice).
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import time
@@ -31,7 +30,7 @@ from supportbot.bot.slack import SlackDesk
 from supportbot.desk.tickets import NewTicket
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Conversation, Customer, OutboxMessage, Ticket, TicketEvent, TicketPost
-from tests.helpers import FrozenClock, settings_for
+from tests.helpers import FrozenClock, eventually, settings_for
 from tests.slack.fake_slack import BOT_USER, TEAM, FakeSlack, Message
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -349,20 +348,6 @@ def payload_of(replies: list[dict[str, Any]], title_start: str) -> str:
             if button["title"].startswith(title_start):
                 return str(button["payload"])
     raise AssertionError(f"no button starting {title_start!r} in {replies}")
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 5.0, what: str = "the condition") -> Any:
-    """Poll `check` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

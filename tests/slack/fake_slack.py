@@ -19,6 +19,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.helpers import aiohttp_on_loopback
+
 TOKEN = "xoxb-test-0000000000-supportbot"
 TEAM = "T0IONETECH"
 BOT_USER = "U0BOT"
@@ -91,12 +93,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{key}", self._respond)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await aiohttp_on_loopback(app)
         return self.url
 
     async def stop(self) -> None:

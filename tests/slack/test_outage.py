@@ -13,7 +13,8 @@ from sqlalchemy import update
 
 from supportbot.bot.slack.outbound import Notifier
 from supportbot.storage.models import OutboxMessage
-from tests.slack.conftest import TIER1, Desk, eventually, slack_desk
+from tests.helpers import eventually
+from tests.slack.conftest import TIER1, Desk, slack_desk
 from tests.slack.fake_slack import FakeSlack
 
 

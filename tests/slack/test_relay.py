@@ -20,8 +20,8 @@ from supportbot.bot.app import create_app
 from supportbot.bot.services import Services
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Conversation
-from tests.helpers import FrozenClock, served_on_loopback, settings_for
-from tests.slack.conftest import AGENT, TIER1, Desk, eventually, slack_desk, slack_env, thread_reply
+from tests.helpers import FrozenClock, eventually, served_on_loopback, settings_for
+from tests.slack.conftest import AGENT, TIER1, Desk, slack_desk, slack_env, thread_reply
 from tests.slack.fake_slack import FakeSlack
 
 REPLY_TIMEOUT = 10.0

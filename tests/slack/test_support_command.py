@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from supportbot.bot.slack import inbound
 from supportbot.storage.models import MaintenanceWindow
-from tests.slack.conftest import MANAGER, MANAGERS, OTHER, TIER2, Desk, eventually
+from tests.helpers import eventually
+from tests.slack.conftest import MANAGER, MANAGERS, OTHER, TIER2, Desk
 from tests.slack.fake_slack import FakeSlack
 
 

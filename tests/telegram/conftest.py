@@ -8,7 +8,6 @@ secret the app registered (webhook mode, the app served by uvicorn on loopback).
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from supportbot.bot.telegram import TelegramChannel
 from supportbot.bot.telegram.throttle import Throttle
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Customer, InboundMessage, OutboxMessage, Ticket
-from tests.helpers import FrozenClock, served_on_loopback, settings_for
+from tests.helpers import FrozenClock, eventually, served_on_loopback, settings_for
 from tests.telegram import fake_telegram as tg
 from tests.telegram.fake_telegram import FakeBotApi
 
@@ -135,19 +134,6 @@ def keyboard_of(message: dict[str, Any]) -> list[str]:
 
 def text_of(messages: list[dict[str, Any]]) -> str:
     return "\n".join(str(m.get("text", "")) for m in messages)
-
-
-async def eventually(check: Callable[[], Any], *, within: float = 10.0, what: str = "the condition") -> Any:
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if isinstance(result, Awaitable):
-            result = await result
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def telegram_env(api: FakeBotApi, mode: str = "polling", **extra: Any) -> dict[str, Any]:

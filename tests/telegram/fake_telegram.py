@@ -33,6 +33,8 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp import web
 
+from tests.helpers import aiohttp_on_loopback
+
 TOKEN = "123456789:AAtest-supportbot-token"
 BOT_USER: dict[str, Any] = {
     "id": 123456789,
@@ -985,12 +987,7 @@ class FakeBotApi:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._file)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}"
+        self._runner, self.url = await aiohttp_on_loopback(app)
         return self.url
 
     async def stop(self) -> None:

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from supportbot.desk import maintenance
 from supportbot.desk.announce import announce_due
 from supportbot.storage.models import Conversation, Customer, InboundMessage, OutboxMessage, Ticket
+from tests.helpers import eventually
 from tests.telegram import fake_telegram as tg
-from tests.telegram.conftest import MakeApp, TelegramApp, eventually, keyboard_of, text_of
+from tests.telegram.conftest import MakeApp, TelegramApp, keyboard_of, text_of
 
 CHAT = 555004
 

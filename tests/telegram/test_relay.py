@@ -15,8 +15,8 @@ from supportbot.bot.app import create_app
 from supportbot.bot.telegram.throttle import Throttle
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Attachment, Feedback
-from tests.helpers import FrozenClock, settings_for
-from tests.slack.conftest import TIER1, Desk, eventually, slack_desk, slack_env
+from tests.helpers import FrozenClock, eventually, settings_for
+from tests.slack.conftest import TIER1, Desk, slack_desk, slack_env
 from tests.slack.fake_slack import FakeSlack
 from tests.telegram import fake_telegram as tg
 from tests.telegram.conftest import TelegramApp, keyboard_of, telegram_env, text_of
