@@ -7,6 +7,7 @@ exit status 2, and never a Python traceback.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
@@ -23,6 +24,8 @@ import httpx
 import pytest
 
 from supportbot.nlu.embedded import EmbeddedNlu
+from tests.telegram.fake_telegram import TOKEN as TELEGRAM_TOKEN
+from tests.telegram.fake_telegram import FakeBotApi, text_update
 
 # Variables of CONTRACT section 2 (and the test suite's own) that must not leak into a run.
 _OURS = ("DATABASE_URL", "SUPPORTBOT_", "NLU_", "RASA_", "SLACK_", "TELEGRAM_", "COLUMNS", "LINES")
@@ -437,3 +440,27 @@ def test_an_unknown_log_level_is_refused_in_one_line(run: Run) -> None:
     assert result.stderr.strip().splitlines() == [
         "error: SUPPORTBOT_LOG_LEVEL: use DEBUG, INFO, WARNING, ERROR or CRITICAL"
     ]
+
+
+async def test_serve_talks_to_telegram_and_never_logs_the_token(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    """`supportbot serve` with a token polls the Bot API, answers /start, and keeps the token secret."""
+    async with FakeBotApi() as api:
+        env = {**environment, "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN, "TELEGRAM_API_URL": api.url}
+        log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+        server = await asyncio.create_subprocess_exec(
+            *CLI, "serve", "--port", "0", env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+        )
+        try:
+            await api.wait_for("setMyCommands", timeout=90)
+            api.push_update(text_update(4242, "/start"))
+            await api.wait_for("sendMessage", timeout=20)
+            assert "How can I help you today?" in api.last_message(4242)["text"]
+        finally:
+            server.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(server.wait(), 30) in (0, -signal.SIGTERM)
+        log.seek(0)
+        output = log.read()
+    assert "telegram_started" in output
+    assert TELEGRAM_TOKEN not in output and TELEGRAM_TOKEN.split(":")[1] not in output

@@ -18,6 +18,10 @@ def configure_logging(level: str = "INFO", *, stdlib: bool = True) -> None:
     )
     if stdlib:
         logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+        # httpx logs each request's URL at INFO, and Telegram's carry the bot token
+        # (`/bot<token>/sendMessage`): a token must never reach a log.
+        for chatty in ("httpx", "httpcore"):
+            logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
