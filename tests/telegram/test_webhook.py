@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import httpx
+import pytest
 
 from tests.telegram import fake_telegram as tg
 from tests.telegram.conftest import PUBLIC_URL, SECRET, MakeApp, TelegramApp, keyboard_of, text_of
@@ -113,3 +115,28 @@ async def test_the_webhook_route_is_off_in_polling_mode(polling: TelegramApp) ->
             headers={"X-Telegram-Bot-Api-Secret-Token": "x"},
         )
     assert response.status_code == 404
+
+
+async def test_a_failure_after_the_turn_loses_no_answer(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn committed but the process failed before the outbox: Telegram's retry sends it."""
+    app = await make_app("webhook")
+    channel = app.channel
+    real = channel._enqueue
+    failures = [RuntimeError("the database went away")]
+
+    async def enqueue_failing_once(chat: str, update_id: int, payloads: list[dict[str, Any]]) -> None:
+        if failures:
+            raise failures.pop()
+        await real(chat, update_id, payloads)
+
+    monkeypatch.setattr(channel, "_enqueue", enqueue_failing_once)
+    update = tg.text_update(CHAT, "/hours")
+    status, _ = await app.api.deliver_webhook(update)
+    assert status == 503  # Telegram keeps the update and delivers it again
+    assert not app.api.calls_to("sendMessage")
+    answer = await app.send(update)
+    assert "Our support team works" in text_of(answer)
+    await asyncio.sleep(0.3)
+    assert len(app.api.calls_to("sendMessage")) == 1

@@ -253,7 +253,11 @@ class TelegramChannel:
         if lock is None:
             lock = self._chat_locks[chat] = asyncio.Lock()
         async with lock:  # one update of a chat at a time: replies keep their order
-            if await self._seen(chat, inbound.update_id):
+            answered = await self._answer_given(chat, inbound.update_id)
+            if answered is not None:
+                # Seen before. Enqueueing its answer again inserts nothing, unless the first
+                # attempt stopped between the turn and the outbox: then it is sent now.
+                await self._enqueue(chat, inbound.update_id, answered)
                 return
             text = inbound.text
             if inbound.kind == "callback":
@@ -278,9 +282,11 @@ class TelegramChannel:
             else None
         )
 
-    async def _seen(self, chat: str, update_id: int) -> bool:
+    async def _answer_given(self, chat: str, update_id: int) -> list[dict[str, Any]] | None:
+        """The replies stored for an update already handled, or None."""
         async with self.services.db.reader() as session:
-            return await session.get(InboundMessage, (wire.CHANNEL, chat, str(update_id))) is not None
+            seen = await session.get(InboundMessage, (wire.CHANNEL, chat, str(update_id)))
+        return list(seen.replies) if seen is not None else None
 
     async def _answer_callback(self, inbound: wire.Inbound) -> None:
         if inbound.callback_id is None or self.bot is None:
