@@ -1,9 +1,13 @@
 """Web chat throughput: N concurrent customers over the REST channel, next to a bare endpoint.
 
     .venv/bin/python bench/webchat.py [--clients 50] [--seconds 15] [--databases sqlite,postgres]
+                                      [--workers 2] [--baseline DIR]
 
-Each target runs as its own uvicorn process (one worker, as `supportbot serve` does); the load
-comes from this process with aiohttp. Every customer runs a real intake (free text, priority
+Each target runs as its own uvicorn process (one worker, as `supportbot serve` does; on
+PostgreSQL also `--workers N` processes); the load comes from this process with aiohttp.
+`--baseline DIR` runs the same targets again from another source tree (for example
+`git archive <commit> src | tar -x -C DIR`), so a change is measured before and after in one run
+on the same machine. Every customer runs a real intake (free text, priority
 button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
 and every eighth message opens a ticket. Prints messages/s and latency percentiles side by side.
 """
@@ -49,22 +53,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def fresh_pg_database() -> str:
-    """A new, empty database for the run (never the shared one), dropped and created again."""
+def fresh_pg_database(n: int = 0) -> str:
+    """A new, empty database for one target (never the shared one), dropped and created again."""
     import asyncpg
 
     admin = PG_ADMIN.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"{PG_DB}_{n}" if n else PG_DB
 
     async def recreate() -> None:
         conn = await asyncpg.connect(admin)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{PG_DB}"')
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
         finally:
             await conn.close()
 
     asyncio.run(recreate())
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DB}"
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
 async def wait_ready(url: str, within: float = 90) -> None:
@@ -81,8 +86,10 @@ async def wait_ready(url: str, within: float = 90) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def start(target: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(target: str, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
     app = ["bench.bare:app"] if target == "bare" else ["supportbot.bot.app:create_app", "--factory"]
+    if workers > 1:
+        app += ["--workers", str(workers)]
     command = [
         sys.executable,
         "-m",
@@ -144,9 +151,11 @@ async def load(port: int, clients: int, seconds: float) -> dict[str, float]:
     }
 
 
-async def run_target(name: str, env: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
+async def run_target(
+    name: str, env: dict[str, str], clients: int, seconds: float, workers: int = 1
+) -> dict[str, float]:
     port = free_port()
-    process = start("bare" if name == "bare endpoint" else "app", port, env)
+    process = start("bare" if name == "bare endpoint" else "app", port, env, workers)
     try:
         await wait_ready(f"http://127.0.0.1:{port}/healthz")
         return await load(port, clients, seconds)
@@ -162,6 +171,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--workers", type=int, default=2, help="PostgreSQL also with N workers (1: skip)")
+    parser.add_argument("--baseline", type=Path, help="a source tree to measure next to this one")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
@@ -173,30 +184,46 @@ def main() -> None:
         env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)},
         stdout=subprocess.DEVNULL,
     )
-    targets: list[tuple[str, dict[str, str]]] = [("bare endpoint", {})]
+    trees = [("", {})]
+    if args.baseline is not None:
+        # PYTHONPATH comes before the editable install, so the baseline's package is imported.
+        trees.append((" (baseline)", {"PYTHONPATH": str(args.baseline.resolve() / "src")}))
+    targets: list[tuple[str, dict[str, str], int]] = [("bare endpoint", {}, 1)]
     for database in args.databases.split(","):
-        url = f"sqlite+aiosqlite:///{workdir}/bench.db" if database == "sqlite" else fresh_pg_database()
-        targets.append(
-            (
-                f"supportbot, {database}",
-                {"DATABASE_URL": url, "SUPPORTBOT_NLU_MODEL": str(model), "SUPPORTBOT_LOG_LEVEL": "WARNING"},
-            )
-        )
+        for workers in (1, args.workers) if database == "postgres" and args.workers > 1 else (1,):
+            for suffix, tree_env in trees:
+                if database == "sqlite":
+                    url = f"sqlite+aiosqlite:///{workdir}/bench-{len(targets)}.db"
+                else:
+                    url = fresh_pg_database(len(targets))
+                label = database if workers == 1 else f"{database} x{workers}"
+                env = {
+                    "DATABASE_URL": url,
+                    "SUPPORTBOT_NLU_MODEL": str(model),
+                    "SUPPORTBOT_LOG_LEVEL": "WARNING",
+                    **tree_env,
+                }
+                targets.append((f"supportbot, {label}{suffix}", env, workers))
     results = []
-    for name, env in targets:
+    for name, env, workers in targets:
         print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
-        results.append((name, asyncio.run(run_target(name, env, args.clients, args.seconds))))
+        if workers > 1:  # workers start at once: migrate first, so they do not race to create tables
+            command = [sys.executable, "-m", "supportbot.bot.cli", "db", "upgrade"]
+            subprocess.run(
+                command, cwd=ROOT, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL
+            )
+        results.append((name, asyncio.run(run_target(name, env, args.clients, args.seconds, workers))))
     shutil.rmtree(workdir, ignore_errors=True)
 
     bare_rate = results[0][1]["rate"]
     print(f"\n{args.clients} concurrent customers over the REST channel, {os.cpu_count()} cores\n")
     print(
-        f"| {'target':<22} | {'messages/s':>10} | {'vs bare':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
+        f"| {'target':<33} | {'messages/s':>10} | {'vs bare':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
     )
-    print(f"|{'-' * 24}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
+    print(f"|{'-' * 35}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
     for name, r in results:
         print(
-            f"| {name:<22} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
+            f"| {name:<33} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
             f"{r['p99']:>7.1f} | {r['errors']:>6.0f} |"
         )
 
