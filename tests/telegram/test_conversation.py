@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from sqlalchemy import select
 
@@ -184,3 +187,20 @@ async def test_an_update_that_keeps_failing_gets_an_apology_and_holds_up_no_one(
     assert len(tries) == 4
     [sorry] = polling.api.messages(666)
     assert sorry["text"].startswith("Sorry, something went wrong on our side")
+
+
+async def test_a_slow_answer_shows_typing(polling: TelegramApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = polling.services.engine
+    fast = engine.nlu
+
+    class BusyNluServer:
+        async def parse(self, text: str) -> dict[str, Any]:
+            await asyncio.sleep(1.0)
+            return await fast.parse(text)
+
+    await polling.say(CHAT, "/hours")  # a button payload skips the NLU: quick, no typing
+    assert not polling.api.chat_actions
+    monkeypatch.setattr(engine, "nlu", BusyNluServer())
+    answer = await polling.say(CHAT, "when are you open on saturday?")
+    assert "Our support team works" in text_of(answer)
+    assert [(a["chat_id"], a["action"]) for a in polling.api.chat_actions] == [(CHAT, "typing")]

@@ -16,7 +16,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from supportbot import metrics
@@ -27,7 +26,8 @@ from supportbot.actions.state import DialogueState
 from supportbot.desk.policy import Policy
 from supportbot.desk.tickets import TicketService
 from supportbot.storage.db import Database
-from supportbot.storage.models import Conversation, Customer, InboundMessage, utcnow
+from supportbot.storage.models import utcnow
+from supportbot.storage.turns import TurnStore
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +58,7 @@ class ConversationEngine:
         nlu_name: str = "embedded",
     ) -> None:
         self.db = db
+        self.turns = TurnStore(db)
         self.nlu = nlu
         self.policy = policy
         self.tickets = tickets
@@ -145,22 +146,27 @@ class ConversationEngine:
     async def _turn(
         self, msg: Incoming, text: str, truncated: bool, understanding: dict[str, Any]
     ) -> list[Reply]:
-        async with self.db.session() as session:
-            if msg.message_id:
-                seen = await session.get(InboundMessage, (msg.channel, msg.sender, msg.message_id))
-                if seen is not None:
-                    return [Reply.from_dict(r) for r in seen.replies]
-            conversation, customer = await self._load(session, msg)
+        async with self.turns.transaction() as tx:
+            # One statement: the conversation (locked on PostgreSQL), its customer, and the answer
+            # already given to this message id if it is a retry.
+            conversation, customer, seen = await tx.load(msg.channel, msg.sender, msg.message_id)
+            if seen is not None:
+                return [Reply.from_dict(r) for r in seen]
+            now = self.now()
+            if conversation is None or customer is None:
+                conversation, customer = await tx.create(
+                    msg.channel, msg.sender, now=now, conversation=conversation
+                )
             state = DialogueState.from_dict(conversation.state)
             turn = Turn(
                 msg=msg,
-                session=session,
+                session=tx.session,
                 conversation=conversation,
                 customer=customer,
                 state=state,
                 text=text,
                 truncated=truncated,
-                now=self.now(),
+                now=now,
                 is_payload=understanding["payload"],
                 intent=understanding["intent"],
                 confidence=understanding["confidence"],
@@ -174,49 +180,11 @@ class ConversationEngine:
             conversation.state = state.to_dict()
             conversation.updated_at = turn.now
             if msg.message_id:
-                session.add(
-                    InboundMessage(
-                        channel=msg.channel,
-                        sender=msg.sender,
-                        message_id=msg.message_id,
-                        replies=[r.to_dict() for r in replies],
-                        received_at=turn.now,
-                    )
+                await tx.remember(
+                    channel=msg.channel,
+                    sender=msg.sender,
+                    message_id=msg.message_id,
+                    replies=[r.to_dict() for r in replies],
+                    now=turn.now,
                 )
             return replies
-
-    async def _load(self, session: Any, msg: Incoming) -> tuple[Conversation, Customer]:
-        # One round trip for the usual case: the conversation and its customer together.
-        query = (
-            select(Conversation, Customer)
-            .outerjoin(Customer, Customer.id == Conversation.customer_id)
-            .where(Conversation.channel == msg.channel, Conversation.sender == msg.sender)
-        )
-        if not self.db.is_sqlite:
-            query = query.with_for_update(of=Conversation)
-        row = (await session.execute(query)).one_or_none()
-        conversation = row[0] if row is not None else None
-        if row is not None and row[1] is not None:
-            return row[0], row[1]
-        customer = (
-            await session.execute(
-                select(Customer).where(Customer.channel == msg.channel, Customer.external_id == msg.sender)
-            )
-        ).scalar_one_or_none()
-        if customer is None:
-            customer = Customer(channel=msg.channel, external_id=msg.sender, created_at=self.now())
-            session.add(customer)
-            await session.flush()
-        if conversation is None:
-            conversation = Conversation(
-                channel=msg.channel,
-                sender=msg.sender,
-                customer_id=customer.id,
-                state={},
-                created_at=self.now(),
-            )
-            session.add(conversation)
-            await session.flush()
-        else:
-            conversation.customer_id = customer.id
-        return conversation, customer

@@ -29,7 +29,14 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # check_same_thread=False: the turn's own statements run on the event loop's thread
+        # (storage/turns.py), the rest in aiosqlite's, never both at once.
+        # pool_reset_on_return=None: every user rolls back or commits before giving a connection
+        # back (SQLAlchemy's Connection closes its transaction, the turn path its own), so the
+        # pool's extra ROLLBACK, one more trip to aiosqlite's thread per turn, does nothing.
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_reset_on_return=None
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, pool_size=20, max_overflow=30, pool_pre_ping=True)
@@ -51,14 +58,19 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
+    async def writing(self) -> AsyncIterator[None]:
+        """Held around a write transaction: SQLite's one writer at a time, nothing on PostgreSQL."""
+        if self._write_lock is None:
+            yield
+        else:
+            async with self._write_lock:
+                yield
+
+    @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """A transaction: committed when the block ends, rolled back on error."""
-        if self._write_lock is not None:
-            async with self._write_lock, self.sessions() as session, session.begin():
-                yield session
-        else:
-            async with self.sessions() as session, session.begin():
-                yield session
+        async with self.writing(), self.sessions() as session, session.begin():
+            yield session
 
     @asynccontextmanager
     async def reader(self) -> AsyncIterator[AsyncSession]:

@@ -48,6 +48,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 POLL_TIMEOUT = 25  # seconds Telegram holds a getUpdates call open
 API_TIMEOUT = 15.0  # one Bot API call, well within the outbox's lease
+TYPING_AFTER = 0.4  # seconds of a turn before the customer sees "typing…"
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
 SORRY = "Sorry, something went wrong on our side. Please send your message again in a moment."
 GROUP_TEXT = "I answer support requests in a private chat, so that your details stay between us."
@@ -263,17 +264,30 @@ class TelegramChannel:
             if inbound.kind == "callback":
                 await self._answer_callback(inbound)
                 text = await self._pressed(inbound)
-            replies: list[Reply] = await self.services.engine.handle(
-                Incoming(
-                    channel=wire.CHANNEL,
-                    sender=chat,
-                    text=text,
-                    message_id=str(inbound.update_id),
-                    display_name=inbound.display_name,
-                    metadata={"attachments": inbound.attachments} if inbound.attachments else {},
+            typing = asyncio.create_task(self._typing_after(chat, TYPING_AFTER))
+            try:
+                replies: list[Reply] = await self.services.engine.handle(
+                    Incoming(
+                        channel=wire.CHANNEL,
+                        sender=chat,
+                        text=text,
+                        message_id=str(inbound.update_id),
+                        display_name=inbound.display_name,
+                        metadata={"attachments": inbound.attachments} if inbound.attachments else {},
+                    )
                 )
-            )
+            finally:
+                typing.cancel()
             await self._enqueue(chat, inbound.update_id, [r.to_dict() for r in replies])
+
+    async def _typing_after(self, chat: str, delay: float) -> None:
+        """A slow turn (a busy NLU server) shows "typing…" instead of silence."""
+        await asyncio.sleep(delay)
+        if self.bot is not None:
+            try:
+                await self.bot.send_chat_action(chat_id=int(chat), action="typing")
+            except tg.TelegramError as exc:
+                log.info("telegram_chat_action_failed", error=str(exc))
 
     def _private_link(self) -> dict[str, str] | None:
         return (
