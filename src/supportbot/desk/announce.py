@@ -5,8 +5,9 @@ lead time in `maintenance.announce_before` that has been reached (`starts_at - l
 "under way" once the window has started. So a window scheduled 30 minutes ahead, or a process back
 after downtime, sends only the latest announcement instead of a burst of stale ones.
 
-Recipients: customers who allow announcements (Telegram's `/stop` turns them off), whose platform
-still delivers to them (not blocked), and who talked to us in the last 90 days. Each
+Recipients: customers who allow announcements (Telegram's `/stop` turns them off) and whose platform
+still delivers to them (not blocked): on Telegram all of them, on the web chat (whose sessions come
+and go) those who talked to us in the last 90 days. Each
 (window, lead, customer) is one outbox row with a unique `dedupe_key`, inserted in bulk with
 `ON CONFLICT DO NOTHING`, so two replicas running this together never send anything twice.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import String, and_, cast, exists, literal, select
+from sqlalchemy import String, and_, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from supportbot.desk import outbox
@@ -27,7 +28,8 @@ from supportbot.storage.models import Conversation, Customer, MaintenanceWindow,
 
 log = structlog.get_logger(__name__)
 
-RECENT = timedelta(days=90)  # customers who talked to us this recently hear about maintenance
+RECENT = timedelta(days=90)  # web chat customers who talked to us this recently hear about maintenance
+LASTING_CHATS = ("telegram",)  # a chat that lasts: its customers hear until they send /stop
 CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter limit)
 UNDER_WAY = timedelta(0)  # the "lead" of the announcement sent once a window has started
 
@@ -79,7 +81,14 @@ async def _announce_window(
     already = exists().where(OutboxMessage.dedupe_key == key)
     query = (
         select(Customer.id, Customer.channel, Customer.external_id)
-        .where(and_(Customer.announcements.is_(True), Customer.unreachable_at.is_(None), recent, ~already))
+        .where(
+            and_(
+                Customer.announcements.is_(True),
+                Customer.unreachable_at.is_(None),
+                or_(Customer.channel.in_(LASTING_CHATS), recent),
+                ~already,
+            )
+        )
         .order_by(Customer.id)
     )
     customers = (await session.execute(query)).all()
