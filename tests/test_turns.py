@@ -1,5 +1,5 @@
 """The turn's storage path (storage/turns.py): one transaction with the flows' session, row locks
-between replicas, retried message ids, stale pooled connections."""
+between replicas, retried message ids, stale pooled connections, and the parse cache."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 from sqlalchemy import func, select
 
-from supportbot.actions.messages import Reply
+from supportbot.actions.messages import Incoming, Reply
 from supportbot.bot.services import Services, build_services
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Conversation, Customer, InboundMessage, Ticket
@@ -170,3 +170,42 @@ async def test_a_connection_the_server_closed_is_replaced(services: Services) ->
         await admin.close()
     await asyncio.sleep(0.2)
     assert await bot.say("hello")
+
+
+async def test_parses_are_remembered_and_never_shared(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = services.engine
+    calls: list[str] = []
+    parse = engine.nlu.parse
+
+    async def counted(text: str) -> dict[str, Any]:
+        calls.append(text)
+        return await parse(text)
+
+    monkeypatch.setattr(engine.nlu, "parse", counted)
+    first = await engine._understand("my email is a@example.com")
+    first["entities"]["email"] = "changed"
+    first["ranking"].clear()
+    second = await engine._understand("my email is a@example.com")
+    assert calls == ["my email is a@example.com"]
+    assert second["entities"].get("email") != "changed" and second["ranking"]
+
+
+async def test_another_nlu_is_asked_every_time(db_url: str, clock: FrozenClock) -> None:
+    class Fixed:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        async def parse(self, text: str) -> dict[str, Any]:
+            self.calls += 1
+            return {"intent": {"name": "greet", "confidence": 0.9}, "entities": [], "intent_ranking": []}
+
+    fixed = Fixed()
+    services = await build_services(settings_for(db_url), migrate=False, nlu=fixed, now=clock)
+    try:
+        for _ in range(2):
+            await services.engine.handle(Incoming(channel="webchat", sender="s", text="hi there"))
+    finally:
+        await services.close()
+    assert fixed.calls == 2

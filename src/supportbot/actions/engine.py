@@ -11,6 +11,7 @@ import asyncio
 import re
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from supportbot.actions.payload import parse_payload
 from supportbot.actions.state import DialogueState
 from supportbot.desk.policy import Policy
 from supportbot.desk.tickets import TicketService
+from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.db import Database
 from supportbot.storage.models import utcnow
 from supportbot.storage.turns import TurnStore
@@ -34,6 +36,7 @@ log = structlog.get_logger(__name__)
 # Control characters other than tab and newline never belong in a chat message.
 _BROKEN_PAYLOAD = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*\{")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+PARSE_CACHE_SIZE = 4096  # texts of up to 4,000 characters: a few MB at most
 
 
 def _nothing_said() -> dict[str, Any]:
@@ -65,6 +68,12 @@ class ConversationEngine:
         self.now = now
         self.nlu_name = nlu_name
         self.flows = Flows(policy=policy, tickets=tickets)
+        # The embedded model answers the same text the same way for the life of the process, and
+        # chat repeats itself ("yes", "thanks", a customer's email twice): remember recent parses.
+        # A Rasa server (or its fallback while Rasa is down) is asked every time.
+        self._parsed: OrderedDict[str, dict[str, Any]] | None = (
+            OrderedDict() if isinstance(nlu, EmbeddedNlu) else None
+        )
         # One turn at a time per conversation in this process; the row lock covers replicas.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -125,6 +134,15 @@ class ConversationEngine:
                 "entities": {},
                 "ranking": [],
             }
+        parsed = self._parsed
+        if parsed is not None and (cached := parsed.get(text)) is not None:
+            parsed.move_to_end(text)
+            return {
+                **cached,
+                "slots": {},
+                "entities": dict(cached["entities"]),
+                "ranking": list(cached["ranking"]),
+            }
         started = time.perf_counter()
         parse = await self.nlu.parse(text)
         metrics.NLU_SECONDS.labels(self.nlu_name).observe(time.perf_counter() - started)
@@ -133,7 +151,7 @@ class ConversationEngine:
             entities.setdefault(str(entity["entity"]), str(entity["value"]))
         intent = parse.get("intent") or {}
         name = intent.get("name") or "out_of_scope"
-        return {
+        understanding = {
             "payload": False,
             # Rasa's FallbackClassifier says `nlu_fallback` where the embedded engine says out_of_scope.
             "intent": "out_of_scope" if name == "nlu_fallback" else name,
@@ -142,6 +160,15 @@ class ConversationEngine:
             "entities": entities,
             "ranking": parse.get("intent_ranking", []),
         }
+        if parsed is not None:
+            parsed[text] = {
+                **understanding,
+                "entities": dict(entities),
+                "ranking": list(understanding["ranking"]),
+            }
+            if len(parsed) > PARSE_CACHE_SIZE:
+                parsed.popitem(last=False)
+        return understanding
 
     async def _turn(
         self, msg: Incoming, text: str, truncated: bool, understanding: dict[str, Any]
