@@ -55,7 +55,17 @@ def small(with_extra: None) -> EmbeddedNlu:
 # The choice of engine.
 
 
-def test_without_the_extra_auto_means_tfidf(without_extra: None, training_data: TrainingData) -> None:
+def test_tfidf_alone_is_the_default(training_data: TrainingData, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(sentence_embeddings.SETTING, raising=False)
+    monkeypatch.setattr(sentence_embeddings, "available", lambda: True)
+    assert not sentence_embeddings.wanted()
+    assert EmbeddedNlu.from_texts(TEXTS, INTENTS).engine == "tfidf"
+
+
+def test_without_the_extra_auto_means_tfidf(
+    without_extra: None, training_data: TrainingData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(sentence_embeddings.SETTING, "auto")
     model = EmbeddedNlu.train(training_data)
     assert model.engine == "tfidf"
     assert not model.uses_embeddings
@@ -78,6 +88,14 @@ def test_the_setting_off_keeps_tfidf_even_with_the_extra(monkeypatch: pytest.Mon
     monkeypatch.setattr(sentence_embeddings, "available", lambda: True)
     monkeypatch.setenv(sentence_embeddings.SETTING, "off")
     assert EmbeddedNlu.from_texts(TEXTS, INTENTS).engine == "tfidf"
+
+
+@pytest.mark.parametrize("value", ["on", "auto", " ON "])
+def test_the_setting_turns_embeddings_on(
+    with_extra: None, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv(sentence_embeddings.SETTING, value)
+    assert EmbeddedNlu.from_texts(TEXTS, INTENTS).uses_embeddings
 
 
 @pytest.mark.parametrize("value", ["yes", "1", "tfidf"])
@@ -107,6 +125,7 @@ def test_a_model_with_embeddings_is_retrained_once_the_extra_is_gone(
     monkeypatch.setattr(sentence_embeddings, "available", lambda: False)
     with pytest.raises(ValueError, match="not installed"):
         EmbeddedNlu.load(path)
+    monkeypatch.setenv(sentence_embeddings.SETTING, "auto")
     again = load_or_train(nlu_dir, path)
     assert again.engine == "tfidf"
     assert EmbeddedNlu.load(path).engine == "tfidf"

