@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from supportbot.nlu.benchmark import read_csv, run_benchmark
+from supportbot.nlu import sentence_embeddings
+from supportbot.nlu.benchmark import IN_SCOPE_BUDGET, TRADE_OFF_BUDGETS, read_csv, run_benchmark
+from tests.helpers import need
 
 TOPICS = {
     "card_lost": ["lost", "card", "missing", "stolen", "wallet"],
@@ -77,3 +79,21 @@ def test_a_bad_csv_is_refused_naming_the_file(tmp_path: Path, content: bytes) ->
     bad.write_bytes(content)
     with pytest.raises(ValueError, match=r"bad\.csv"):
         read_csv(bad)
+
+
+@pytest.mark.parametrize("embeddings", [False, True], ids=["tfidf", "embeddings"])
+def test_benchmark_names_the_engine_and_the_oos_trade_off(tmp_path: Path, embeddings: bool) -> None:
+    if embeddings:
+        need(sentence_embeddings.available(), "the embeddings extra (pip install -e '.[embeddings]')")
+    rng = random.Random(11)
+    train = _write(tmp_path / "train.csv", _rows(rng, 30, 10))
+    val = _write(tmp_path / "val.csv", _rows(rng, 10, 10))
+    test = _write(tmp_path / "test.csv", _rows(rng, 10, 10))
+    result = run_benchmark(train, test, val, embeddings=embeddings)
+    assert result["engine"].startswith("tfidf+use-") if embeddings else result["engine"] == "tfidf"
+    trade_off = result["oos_trade_off"]
+    assert [point["budget"] for point in trade_off] == list(TRADE_OFF_BUDGETS)
+    thresholds = [point["threshold"] for point in trade_off]
+    assert thresholds == sorted(thresholds)  # a bigger budget never lowers the threshold
+    assert result["threshold"] == next(p["threshold"] for p in trade_off if p["budget"] == IN_SCOPE_BUDGET)
+    assert all(0 <= point["accuracy"] <= 1 and 0 <= point["oos_recall"] <= 1 for point in trade_off)
