@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from supportbot.nlu.embedded import EmbeddedNlu
+from tests.helpers import need
 from tests.telegram.fake_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.telegram.fake_telegram import FakeBotApi, text_update
 
@@ -464,3 +465,45 @@ async def test_serve_talks_to_telegram_and_never_logs_the_token(
         output = log.read()
     assert "telegram_started" in output
     assert TELEGRAM_TOKEN not in output and TELEGRAM_TOKEN.split(":")[1] not in output
+
+
+@pytest.mark.postgres
+def test_serve_with_two_workers_on_postgres(
+    tmp_path: Path, environment: dict[str, str], pg_database: str | None
+) -> None:
+    need(pg_database is not None, "PostgreSQL at 127.0.0.1:5432")
+    assert pg_database is not None
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+    env = {**environment, "DATABASE_URL": pg_database}
+    server = subprocess.Popen(
+        [*CLI, "serve", "--workers", "2", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 90
+        answers = []
+        while time.monotonic() < deadline and len(answers) < 4:
+            try:
+                reply = httpx.post(
+                    f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                    json={"sender": f"worker-test-{len(answers)}", "message": "hi"},
+                    timeout=10,
+                )
+                answers.append(reply.json()[0]["text"])
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert len(answers) == 4 and all("Hello" in a for a in answers), answers
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.seek(0)
+        output = log.read()
+        log.close()
+    # Each worker logs as configured (JSON lines, SUPPORTBOT_LOG_LEVEL), not with structlog's defaults.
+    started = [json.loads(line) for line in output.splitlines() if '"supportbot_started"' in line]
+    assert len(started) == 2 and {s["database"] for s in started} == {"postgresql"}, output
+    assert "Traceback" not in output

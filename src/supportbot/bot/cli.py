@@ -80,7 +80,7 @@ def serve(
         raise typer.Exit(2)
     # Several workers each build the app from the environment; the jobs are replica-safe.
     uvicorn.run(
-        create_app(settings) if workers == 1 else "supportbot.bot.app:create_app",
+        create_app(settings) if workers == 1 else "supportbot.bot.cli:worker_app",
         factory=workers > 1,
         workers=workers,
         host=host,
@@ -89,6 +89,16 @@ def serve(
         proxy_headers=True,
         lifespan="on",
     )
+
+
+def worker_app() -> Any:
+    """The app of one `serve --workers N` process, logging as the parent set up (a fresh process)."""
+    from supportbot.bot.app import create_app
+    from supportbot.bot.logs import configure_logging
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 @db_app.command("upgrade")
