@@ -90,11 +90,13 @@ async def test_announcements_reach_everyone_within_telegrams_flood_limits(make_a
     sent = [c for c in _announcements(app) if c.status == 200]
     assert sorted(c.params["chat_id"] for c in sent) == chats[1:]  # once each, not the one who said /stop
     assert "Core switch firmware upgrade" in sent[0].params["text"]
-    # About 30 messages a second at most: 74 messages need at least (74 - 30) / 30 s.
+    # About 30 messages a second at most. The throttle books exact slots (test_wire.py); what the
+    # Bot API sees also carries each request's time in flight, which a busy machine stretches.
     times = sorted(c.at for c in sent)
     busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
-    assert busiest <= 31, busiest  # one slot of scheduling jitter; throttle.py is exact (test_wire.py)
-    assert elapsed >= (len(sent) - 31) / 30
+    assert busiest <= 33, busiest  # unthrottled, all 74 arrive within a fraction of a second
+    assert times[-1] - times[0] >= (len(times) - 1) / 30 - 0.1
+    assert elapsed >= (len(times) - 31) / 30
 
 
 async def test_flood_control_retry_after_is_honoured(polling: TelegramApp) -> None:
