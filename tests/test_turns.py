@@ -85,12 +85,10 @@ async def test_a_new_sender_whose_customer_exists_gets_a_conversation(services: 
 
 
 @pytest.fixture
-async def replicas(db_url: str, nlu: EmbeddedNlu, clock: FrozenClock) -> Any:
-    """Two processes' worth of services on one PostgreSQL database."""
-    if db_url.startswith("sqlite"):
-        pytest.skip("replicas need PostgreSQL; SQLite takes one process")
-    first = await build_services(settings_for(db_url), migrate=False, nlu=nlu, now=clock)
-    second = await build_services(settings_for(db_url), migrate=False, nlu=nlu, now=clock)
+async def replicas(pg_url: str, nlu: EmbeddedNlu, clock: FrozenClock) -> Any:
+    """Two processes' worth of services on one PostgreSQL database (SQLite takes one process)."""
+    first = await build_services(settings_for(pg_url), migrate=False, nlu=nlu, now=clock)
+    second = await build_services(settings_for(pg_url), migrate=False, nlu=nlu, now=clock)
     try:
         yield first, second
     finally:
@@ -112,6 +110,7 @@ def hold_turns(services: Services, monkeypatch: pytest.MonkeyPatch) -> tuple[asy
     return inside, release
 
 
+@pytest.mark.postgres
 async def test_replicas_never_interleave_turns_of_one_conversation(
     replicas: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -132,6 +131,7 @@ async def test_replicas_never_interleave_turns_of_one_conversation(
     assert state["intake"]["priority"] == "high"
 
 
+@pytest.mark.postgres
 async def test_a_message_id_delivered_to_two_replicas_advances_once(
     replicas: tuple[Services, Services], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -156,9 +156,18 @@ async def test_a_message_id_delivered_to_two_replicas_advances_once(
     assert [r.text for r in after] == [r.text for r in await reference.say("/affirm")]
 
 
-async def test_a_connection_the_server_closed_is_replaced(services: Services) -> None:
-    if services.db.is_sqlite:
-        pytest.skip("PostgreSQL connections only")
+@pytest.mark.postgres
+async def test_a_connection_the_server_closed_is_replaced(
+    pg_url: str, nlu: EmbeddedNlu, clock: FrozenClock
+) -> None:
+    services = await build_services(settings_for(pg_url), migrate=False, nlu=nlu, now=clock)
+    try:
+        await _server_closes_a_connection(services)
+    finally:
+        await services.close()
+
+
+async def _server_closes_a_connection(services: Services) -> None:
     bot = TestChannel(services)
     await bot.say("hello")
     async with services.db.engine.connect() as conn:
