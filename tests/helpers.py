@@ -179,3 +179,26 @@ async def aiohttp_on_loopback(app: web.Application) -> tuple[web.AppRunner, str]
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
     return runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
+
+
+@dataclass
+class Failure:
+    """A failure a fake platform API was told to answer with (`fail_next`)."""
+
+    method: str  # "*" for every method
+    status: int
+    retry_after: int | None
+    remaining: int | None  # None: until `recover()`
+    description: str | None = None
+
+
+def next_failure(failures: list[Failure], method: str) -> Failure | None:
+    """The failure due for a call of `method`, counted down (and dropped once used up)."""
+    for failure in failures:
+        if failure.method in ("*", method):
+            if failure.remaining is not None:
+                failure.remaining -= 1
+                if failure.remaining <= 0:
+                    failures.remove(failure)
+            return failure
+    return None

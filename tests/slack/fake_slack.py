@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tests.helpers import aiohttp_on_loopback
+from tests.helpers import Failure, aiohttp_on_loopback, next_failure
 
 TOKEN = "xoxb-test-0000000000-supportbot"
 TEAM = "T0IONETECH"
@@ -57,14 +57,6 @@ class Message:
     def all_text(self) -> str:
         """The text and every text of its blocks, for assertions."""
         return self.text + "\n" + json.dumps(self.blocks, ensure_ascii=False)
-
-
-@dataclass
-class Failure:
-    method: str  # "*" for every method
-    status: int
-    retry_after: int | None
-    remaining: int | None  # None: until `recover()`
 
 
 @dataclass
@@ -170,14 +162,7 @@ class FakeSlack:
         return args
 
     def _failure(self, method: str) -> Failure | None:
-        for failure in self.failures:
-            if failure.method in ("*", method):
-                if failure.remaining is not None:
-                    failure.remaining -= 1
-                    if failure.remaining <= 0:
-                        self.failures.remove(failure)
-                return failure
-        return None
+        return next_failure(self.failures, method)
 
     def _ts(self) -> str:
         return f"{int(time.time())}.{next(self._ids):06d}"

@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp import web
 
-from tests.helpers import aiohttp_on_loopback
+from tests.helpers import Failure, aiohttp_on_loopback, next_failure
 
 TOKEN = "123456789:AAtest-supportbot-token"
 BOT_USER: dict[str, Any] = {
@@ -858,15 +858,6 @@ class StoredFile:
         }
 
 
-@dataclass
-class Failure:
-    method: str  # "*" for every method
-    status: int
-    retry_after: int | None
-    description: str | None
-    remaining: int | None  # None: until `recover()`
-
-
 class ApiError(Exception):
     def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None) -> None:
         super().__init__(description)
@@ -1027,7 +1018,7 @@ class FakeBotApi:
         """The next `times` calls of `method` ("*": any) fail (None: until `recover()`)."""
         if status == 429 and retry_after is None:
             retry_after = 1
-        self.failures.append(Failure(method, status, retry_after, description, times))
+        self.failures.append(Failure(method, status, retry_after, times, description))
 
     def recover(self) -> None:
         self.failures.clear()
@@ -1199,14 +1190,7 @@ class FakeBotApi:
         return web.json_response(body, status=error.status)
 
     def _failure(self, method: str) -> Failure | None:
-        for failure in self.failures:
-            if failure.method in ("*", method):
-                if failure.remaining is not None:
-                    failure.remaining -= 1
-                    if failure.remaining <= 0:
-                        self.failures.remove(failure)
-                return failure
-        return None
+        return next_failure(self.failures, method)
 
     def _failure_response(self, failure: Failure) -> web.Response:
         if failure.status == 502 and failure.description is None:

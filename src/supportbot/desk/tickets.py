@@ -298,26 +298,26 @@ class TicketService:
         self, session: AsyncSession, ticket_id: int, *, text: str, actor: str, now: datetime
     ) -> Ticket:
         """A customer's message about an open ticket goes on its trail and to its agents."""
-        ticket = await self._require(session, ticket_id, lock=False)
-        self._event(session, ticket, "customer_message", actor, now, text=text)
-        self._agent_notice(session, ticket, "customer_message", now, text=text)
-        return ticket
+        return await self._from_customer(session, ticket_id, "customer_message", actor, now, text=text)
 
     async def customer_forgotten(
         self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
     ) -> Ticket:
         """The customer deleted their data: the ticket's agents can no longer reach them in chat."""
-        ticket = await self._require(session, ticket_id, lock=False)
-        self._event(session, ticket, "customer_forgotten", actor, now)
-        self._agent_notice(session, ticket, "customer_forgotten", now)
-        return ticket
+        return await self._from_customer(session, ticket_id, "customer_forgotten", actor, now)
 
     async def request_human(
         self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
     ) -> Ticket:
+        return await self._from_customer(session, ticket_id, "handoff_requested", actor, now)
+
+    async def _from_customer(
+        self, session: AsyncSession, ticket_id: int, kind: str, actor: str, now: datetime, **data: Any
+    ) -> Ticket:
+        """Something from the customer's side: an audit event and the same notice to the agents."""
         ticket = await self._require(session, ticket_id, lock=False)
-        self._event(session, ticket, "handoff_requested", actor, now)
-        self._agent_notice(session, ticket, "handoff_requested", now)
+        self._event(session, ticket, kind, actor, now, **data)
+        self._agent_notice(session, ticket, kind, now, **data)
         return ticket
 
     async def _tell_customer(self, session: AsyncSession, ticket: Ticket, text: str, now: datetime) -> None:
