@@ -104,3 +104,12 @@ def test_malformed_updates_are_named() -> None:
     assert wire.malformed([]) == "an update is a JSON object"
     assert "update_id" in str(wire.malformed({"update_id": -1}))
     assert "callback_query.id" in str(wire.malformed({"update_id": 1, "callback_query": {"id": None}}))
+
+
+def test_a_pressed_message_keeps_its_choice_and_whole_entities_at_the_length_limit() -> None:
+    message = {"text": "Q&A " * 1100}  # over Telegram's 4,096 characters once the choice is added
+    edited = wire.pressed_text(message, "Yes & no")
+    assert edited.endswith("» Yes &amp; no")
+    plain = html.unescape(edited)
+    assert len(plain) <= wire.MAX_TEXT
+    assert html.escape(plain, quote=False) == edited  # no entity cut in half

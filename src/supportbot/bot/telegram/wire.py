@@ -257,7 +257,10 @@ def messages_for(payload: dict[str, Any]) -> list[dict[str, Any]]:
 def pressed_text(message: dict[str, Any], title: str) -> str:
     """The pressed message's text with the choice under it (and, by omission, no keyboard)."""
     original = str(message.get("text") or message.get("caption") or "")
-    return html.escape(f"{original}\n\n» {title}", quote=False)[: MAX_TEXT - 1]
+    choice = f"\n\n» {title}"
+    # Telegram counts the text after its entities are read: cut the plain text, then escape it
+    # (cutting the escaped text could split an `&amp;` and make the edit unreadable).
+    return html.escape(original[: MAX_TEXT - len(choice)] + choice, quote=False)
 
 
 def pressed_title(message: dict[str, Any], data: str) -> str | None:
