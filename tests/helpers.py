@@ -202,3 +202,13 @@ def next_failure(failures: list[Failure], method: str) -> Failure | None:
                     failures.remove(failure)
             return failure
     return None
+
+
+async def arrivals(queue: asyncio.Queue[Any], wait: float) -> list[Any]:
+    """What arrives in `queue` until `wait` seconds pass with nothing new (expected: nothing)."""
+    got = []
+    try:
+        while True:
+            got.append(await asyncio.wait_for(queue.get(), wait))
+    except TimeoutError:
+        return got

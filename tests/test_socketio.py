@@ -21,7 +21,7 @@ from supportbot.bot.app import create_app
 from supportbot.bot.services import Services
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Conversation, OutboxMessage, Ticket
-from tests.helpers import served_on_loopback, settings_for, text_of, ticket_id_in
+from tests.helpers import arrivals, served_on_loopback, settings_for, text_of, ticket_id_in
 
 ERP = "our ERP crashes for everyone since this morning"
 REPLY_TIMEOUT = 10.0  # first reply to a message
@@ -110,12 +110,7 @@ class SocketCustomer:
 
     async def nothing_more(self, wait: float) -> list[dict[str, Any]]:
         """What arrives within `wait` seconds (expected: nothing)."""
-        got = []
-        try:
-            while True:
-                got.append(await asyncio.wait_for(self.inbox.get(), wait))
-        except TimeoutError:
-            return got
+        return await arrivals(self.inbox, wait)
 
     async def close(self) -> None:
         if not self.sio.connected:

@@ -20,7 +20,7 @@ from supportbot.bot.app import create_app
 from supportbot.bot.services import Services
 from supportbot.nlu.embedded import EmbeddedNlu
 from supportbot.storage.models import Conversation
-from tests.helpers import FrozenClock, eventually, served_on_loopback, settings_for
+from tests.helpers import FrozenClock, arrivals, eventually, served_on_loopback, settings_for
 from tests.slack.conftest import AGENT, TIER1, Desk, slack_desk, slack_env, thread_reply
 from tests.slack.fake_slack import FakeSlack
 
@@ -51,12 +51,7 @@ class Customer:
         return await asyncio.wait_for(self.inbox.get(), wait)
 
     async def nothing_more(self, wait: float) -> list[dict[str, Any]]:
-        got = []
-        try:
-            while True:
-                got.append(await asyncio.wait_for(self.inbox.get(), wait))
-        except TimeoutError:
-            return got
+        return await arrivals(self.inbox, wait)
 
 
 @dataclass
