@@ -6,10 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from supportbot.bot.delivery import OutboxDelivery, RetryAfter, Undeliverable
+from supportbot.bot.delivery import WAITING, NotReady, OutboxDelivery, RetryAfter, Undeliverable
 from supportbot.bot.services import Services
 from supportbot.desk import outbox
 from supportbot.storage.models import OutboxMessage
@@ -123,3 +124,38 @@ async def test_undeliverable_is_dead_at_once(services: Services, clock: FrozenCl
     assert await OutboxDelivery(services.db, {"agent": blocked}, now=clock).run_once() == 0
     [row] = await rows(services)
     assert row.dead_at is not None and row.attempts == 0 and "blocked" in (row.last_error or "")
+
+
+async def test_deliveries_are_marked_together_and_an_absent_recipient_at_once(
+    services: Services, clock: FrozenClock
+) -> None:
+    """One UPDATE marks a batch of deliveries (each a transaction of its own queued behind every
+    customer's turn on SQLite); a recipient found away is marked WAITING before the next send."""
+    ids = await enqueue(services, clock, 12)
+    away = ids[3]
+    marks: list[int] = []
+
+    def count_marks(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE OUTBOX "):
+            marks.append(1)
+
+    async def send(row: OutboxMessage) -> None:
+        if row.id == away:
+            raise NotReady(retry_in=30)
+        if row.id == away + 1:  # by now the absent recipient's row says so
+            [waiting] = [r for r in await rows(services) if r.id == away]
+            assert waiting.last_error == WAITING and waiting.delivered_at is None
+
+    engine = services.db.engine.sync_engine
+    delivery = OutboxDelivery(services.db, {"agent": send}, now=clock)
+    event.listen(engine, "before_cursor_execute", count_marks)
+    try:
+        assert await delivery.run_once() == 11
+    finally:
+        event.remove(engine, "before_cursor_execute", count_marks)
+    # The claim's lease, the away row, the other eleven (first three, then eight) in two UPDATEs.
+    assert len(marks) == 4  # one per row would be 13
+    stored = {r.id: r for r in await rows(services)}
+    assert all(stored[i].delivered_at == clock() for i in ids if i != away)
+    assert stored[away].delivered_at is None
+    assert stored[away].next_attempt_at == clock() + timedelta(seconds=30)

@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
 WAITING = "waiting for the recipient"  # last_error of rows held back by NotReady
+MARK_EVERY = 1.0  # seconds of sending between writes of the delivered rows' marks
 
 
 class NotReady(Exception):
@@ -102,16 +103,44 @@ class OutboxDelivery:
         Rows go out one by one under the claim's lease. Once half of it is spent (a slow
         platform), the rest are handed back rather than left to expire under us, when another
         worker could claim and send them a second time.
+
+        Deliveries are marked together, one transaction per second of sending rather than one
+        per row: on SQLite every transaction queues for the one writer behind the customers'
+        turns, and under load a batch of 50 notices took seconds to mark. A crash before the
+        marks are written resends at most that second's rows, as an expired lease would.
         """
         delivered = 0
         rows = await self.claim(**filters)
-        started = time.monotonic()
+        started = last_marked = time.monotonic()
+        outcomes: list[dict[str, Any]] = []
         for index, row in enumerate(rows):
             if time.monotonic() - started > self.lease.total_seconds() / 2:
+                await self._mark(outcomes)
                 await self._release(rows[index:])
-                break
-            delivered += await self._deliver(row)
+                return delivered
+            outcome = await self._deliver(row)
+            delivered += "delivered_at" in outcome
+            outcomes.append({"id": row.id, **outcome})
+            # Only deliveries wait for the next write: a recipient found away must be marked
+            # WAITING at once, or `deliver_waiting` on its return would not see the row.
+            if "delivered_at" not in outcome or time.monotonic() - last_marked >= MARK_EVERY:
+                await self._mark(outcomes)
+                last_marked = time.monotonic()
+        await self._mark(outcomes)
         return delivered
+
+    async def _mark(self, outcomes: list[dict[str, Any]]) -> None:
+        """Write the rows' outcomes: one UPDATE per kind of outcome, executed for all its rows."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for outcome in outcomes:
+            groups.setdefault(tuple(sorted(outcome)), []).append(outcome)
+        outcomes.clear()
+        if not groups:
+            return
+        async with self.db.session() as session:
+            for group in groups.values():
+                # ORM bulk UPDATE by primary key: `id` picks the row, the other keys are set.
+                await session.execute(update(OutboxMessage), group)
 
     async def _release(self, rows: list[OutboxMessage]) -> None:
         async with self.db.session() as session:
@@ -137,7 +166,8 @@ class OutboxDelivery:
             )
         return await self.run_once(kind=kind, target=target)
 
-    async def _deliver(self, row: OutboxMessage) -> int:
+    async def _deliver(self, row: OutboxMessage) -> dict[str, Any]:
+        """Send one row; the columns its outcome sets (delivered, retry later, dead)."""
         sender = self.senders.get(row.kind)
         values: dict[str, Any]
         try:
@@ -174,9 +204,7 @@ class OutboxDelivery:
         else:
             values = {"delivered_at": self.now()}
             metrics.OUTBOX_DELIVERED.labels(row.kind).inc()
-        async with self.db.session() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
-        return 1 if "delivered_at" in values else 0
+        return values
 
 
 def _expired(row: OutboxMessage, now: datetime) -> bool:
