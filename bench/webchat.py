@@ -9,7 +9,7 @@ PostgreSQL also `--workers N` processes); the load comes from this process with 
 `git archive <commit> src | tar -x -C DIR`), so a change is measured before and after in one run
 on the same machine. Every customer runs a real intake (free text, priority
 button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
-and every eighth message opens a ticket. Prints messages/s and latency percentiles side by side.
+and every tenth message opens a ticket. Prints messages/s and latency percentiles side by side.
 """
 
 from __future__ import annotations
