@@ -6,7 +6,7 @@
 Each target runs as its own uvicorn process (one worker, as `supportbot serve` does; on
 PostgreSQL also `--workers N` processes); the load comes from this process with aiohttp.
 `--baseline DIR` runs the same targets again from another source tree (for example
-`git archive <commit> src | tar -x -C DIR`), so a change is measured before and after in one run
+`git archive <commit> src nlu policy.yml | tar -x -C DIR`), so a change is measured before and after in one run
 on the same machine. Every customer runs a real intake (free text, priority
 button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
 and every tenth message opens a ticket. Prints messages/s and latency percentiles side by side.

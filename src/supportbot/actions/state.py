@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import copy
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -44,20 +43,40 @@ class DialogueState:
         self.step = None
         self.intake = None
 
+    # to_dict and from_dict copy by hand what dataclasses.asdict and copy.deepcopy would: the
+    # state's shape is known (scalars, and two lists in the intake), and every turn does both.
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        intake = self.intake
+        return {
+            "flow": self.flow,
+            "step": self.step,
+            "intake": None if intake is None else _intake_dict(vars(intake)),
+            "handoff_acknowledged": self.handoff_acknowledged,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> DialogueState:
         if not data:
             return cls()
-        # A deep copy: mutating the loaded JSON in place would hide the change from the ORM.
-        data = copy.deepcopy(data)
+        # Copies, not the loaded JSON itself: changing it in place would hide the change from the ORM.
         intake = data.get("intake")
         known = Intake.__dataclass_fields__
         return cls(
             flow=data.get("flow"),
             step=data.get("step"),
-            intake=Intake(**{k: v for k, v in intake.items() if k in known}) if intake else None,
+            intake=Intake(**_intake_dict({k: v for k, v in intake.items() if k in known}))
+            if intake
+            else None,
             handoff_acknowledged=bool(data.get("handoff_acknowledged", False)),
         )
+
+
+def _intake_dict(fields: dict[str, Any]) -> dict[str, Any]:
+    """The intake's fields with its lists (and the troubleshooting answers in them) copied."""
+    out = dict(fields)
+    if isinstance(out.get("troubleshooting"), list):
+        out["troubleshooting"] = [dict(a) if isinstance(a, dict) else a for a in out["troubleshooting"]]
+    if isinstance(out.get("attachments"), list):
+        out["attachments"] = list(out["attachments"])
+    return out
