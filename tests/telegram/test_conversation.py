@@ -11,7 +11,7 @@ from sqlalchemy import select
 from supportbot.actions.messages import Incoming, Reply
 from supportbot.bot.telegram import wire
 from supportbot.storage.models import Conversation
-from tests.helpers import pp
+from tests.helpers import eventually, pp
 from tests.telegram import fake_telegram as tg
 from tests.telegram.conftest import MakeApp, TelegramApp, keyboard_of, text_of
 
@@ -184,8 +184,8 @@ async def test_an_update_that_keeps_failing_gets_an_apology_and_holds_up_no_one(
     polling.api.push_update(tg.text_update(666, "something the bot trips over"))
     answer = await polling.say(CHAT, "/hours")  # the next customer is not held up
     assert "Our support team works" in text_of(answer)
+    [sorry] = await eventually(lambda: polling.api.messages(666), what="the apology")
     assert len(tries) == 4
-    [sorry] = polling.api.messages(666)
     assert sorry["text"].startswith("Sorry, something went wrong on our side")
 
 
@@ -204,3 +204,33 @@ async def test_a_slow_answer_shows_typing(polling: TelegramApp, monkeypatch: pyt
     answer = await polling.say(CHAT, "when are you open on saturday?")
     assert "Our support team works" in text_of(answer)
     assert [(a["chat_id"], a["action"]) for a in polling.api.chat_actions] == [(CHAT, "typing")]
+
+
+async def test_a_slow_turn_in_one_chat_holds_up_no_other_chat_when_polling(
+    polling: TelegramApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = polling.services.engine
+    real = engine.handle
+    release = asyncio.Event()
+    handled: list[tuple[str, str]] = []
+
+    async def slow_for_one_chat(msg: Incoming) -> list[Reply]:
+        handled.append((msg.sender, msg.text))
+        if msg.sender == "777":
+            await release.wait()  # a Rasa server taking its time, a long query...
+        return await real(msg)
+
+    monkeypatch.setattr(engine, "handle", slow_for_one_chat)
+    polling.api.push_update(tg.text_update(777, "/hours"))
+    await eventually(lambda: handled, what="the slow chat's turn to start")
+    polling.api.push_update(tg.text_update(777, "/contact"))  # waits for the chat's first message
+    answer = await polling.say(CHAT, "/hours")
+    assert "Our support team works" in text_of(answer)
+    assert polling.api.messages(777) == []
+    release.set()
+    await eventually(lambda: len(polling.api.messages(777)) == 2, what="the slow chat's two answers")
+    first, second = polling.api.messages(777)
+    assert "Our support team works" in first["text"] and "Our support team works" not in second["text"]
+    # Telegram sent the slow update again with every poll meanwhile; each was handled once.
+    assert sorted(sender for sender, _ in handled) == sorted(["777", "777", str(CHAT)])
+    await eventually(lambda: polling.api.pending_updates == [], what="every update confirmed")

@@ -2,7 +2,8 @@
 
 - Start: `getMe`, `setMyCommands`, then `setWebhook` (URL + secret) or, when polling,
   `deleteWebhook` and a `getUpdates` long-poll loop whose offset moves only past updates that
-  were handled. Telegram being unreachable at start delays this, never the app.
+  were handled; different chats are handled side by side, each in order. Telegram being
+  unreachable at start delays this, never the app.
 - `POST /telegram/webhook` checks `X-Telegram-Bot-Api-Secret-Token` (missing 401, wrong 403),
   refuses a malformed update with 400, handles the update and answers 200.
 - An update is handled once: its `update_id` is the engine's message id (a redelivery is
@@ -47,6 +48,7 @@ log = structlog.get_logger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "callback_query", "my_chat_member"]
 POLL_TIMEOUT = 25  # seconds Telegram holds a getUpdates call open
+BUSY_POLL = 1.0  # seconds other chats' new updates wait for a slow one before they are fetched
 API_TIMEOUT = 15.0  # one Bot API call, well within the outbox's lease
 TYPING_AFTER = 0.4  # seconds of a turn before the customer sees "typing…"
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
@@ -165,31 +167,67 @@ class TelegramChannel:
             await self._poll()
 
     async def _poll(self) -> None:
-        """Long polling; the offset confirms only updates handled (or given up on)."""
+        """Long polling. Updates of different chats are handled side by side, each chat's in order.
+
+        The offset confirms only updates handled (or given up on), so a crash loses none. While
+        one is still being handled (a slow turn, a retry), Telegram returns it again with the
+        newer ones: those already started are skipped, the new ones start, and the other chats
+        wait for a slow one at most `BUSY_POLL` seconds instead of until it ends.
+        """
         assert self.bot is not None
         offset: int | None = None
+        newest: int | None = None
         failures = 0
-        while True:
-            try:
-                updates = await self.bot.get_updates(
-                    offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
-                )
-                failures = 0
-            except tg.InvalidToken:
-                log.error("telegram_token_refused", hint="check TELEGRAM_BOT_TOKEN")
-                return
-            except tg.RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc))
-                continue
-            except tg.TelegramError as exc:  # Conflict (another poller or a webhook), network, 5xx
-                failures += 1
-                log.warning("telegram_poll_failed", error=str(exc), failures=failures)
-                await asyncio.sleep(min(30.0, 2.0**failures))
-                continue
-            for received in updates:
-                # The same JSON a webhook would have POSTed (fields PTB does not know included).
-                await self._handle_with_retries(received.to_dict())
-                offset = received.update_id + 1
+        running: dict[int, asyncio.Task[None]] = {}  # update_id -> its handling, until it ends
+        started: set[int] = set()  # update ids at or above the offset already started
+        last_of_chat: dict[Any, asyncio.Task[None]] = {}
+        try:
+            while True:
+                if running:
+                    # Turns take milliseconds: usually all end here and the next call confirms them.
+                    await asyncio.wait(running.values(), timeout=BUSY_POLL)
+                    running = {u: task for u, task in running.items() if not task.done()}
+                    last_of_chat = {c: task for c, task in last_of_chat.items() if not task.done()}
+                    assert newest is not None
+                    offset = min(running) if running else newest + 1
+                    started = {u for u in started if u >= offset}
+                try:
+                    updates = await self.bot.get_updates(
+                        offset=offset, timeout=POLL_TIMEOUT, allowed_updates=ALLOWED_UPDATES
+                    )
+                    failures = 0
+                except tg.InvalidToken:
+                    log.error("telegram_token_refused", hint="check TELEGRAM_BOT_TOKEN")
+                    return
+                except tg.RetryAfter as exc:
+                    await asyncio.sleep(_seconds(exc))
+                    continue
+                except tg.TelegramError as exc:  # Conflict (another poller or a webhook), network, 5xx
+                    failures += 1
+                    log.warning("telegram_poll_failed", error=str(exc), failures=failures)
+                    await asyncio.sleep(min(30.0, 2.0**failures))
+                    continue
+                for received in updates:
+                    update_id = received.update_id
+                    if update_id in started:
+                        continue
+                    started.add(update_id)
+                    newest = update_id if newest is None else max(newest, update_id)
+                    # The same JSON a webhook would have POSTed (fields PTB does not know included).
+                    raw = received.to_dict()
+                    chat = wire.read_update(raw, self.username).chat_id
+                    task = asyncio.create_task(self._after(last_of_chat.get(chat), raw))
+                    running[update_id] = last_of_chat[chat] = task
+        finally:
+            for task in running.values():
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)
+
+    async def _after(self, previous: asyncio.Task[None] | None, raw: dict[str, Any]) -> None:
+        """Handle `raw` once the chat's previous update is done with: replies keep their order."""
+        if previous is not None:
+            await asyncio.wait([previous])
+        await self._handle_with_retries(raw)
 
     async def _handle_with_retries(self, raw: dict[str, Any], attempts: int = 4) -> None:
         """A passing failure (the database restarting) is waited out; an update that keeps failing
