@@ -1,7 +1,7 @@
 """Web chat throughput: N concurrent customers over the REST channel, next to a bare endpoint.
 
     .venv/bin/python bench/webchat.py [--clients 50] [--seconds 15] [--databases sqlite,postgres]
-                                      [--workers 2] [--baseline DIR]
+                                      [--workers 2] [--baseline DIR] [--steps]
 
 Each target runs as its own uvicorn process (one worker, as `supportbot serve` does; on
 PostgreSQL also `--workers N` processes); the load comes from this process with aiohttp.
@@ -9,7 +9,8 @@ PostgreSQL also `--workers N` processes); the load comes from this process with 
 `git archive <commit> src nlu policy.yml | tar -x -C DIR`), so a change is measured before and after in one run
 on the same machine. Every customer runs a real intake (free text, priority
 button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
-and every tenth message opens a ticket. Prints messages/s and latency percentiles side by side.
+and every tenth message opens a ticket. Prints messages/s and latency percentiles side by side
+(`--steps`: also per message of the script, which shows which turns make the tail).
 """
 
 from __future__ import annotations
@@ -107,11 +108,16 @@ def start(target: str, port: int, env: dict[str, str], workers: int = 1) -> subp
 
 
 async def customer(
-    http: aiohttp.ClientSession, url: str, stop: float, latencies: list[float], errors: list[str]
+    http: aiohttp.ClientSession,
+    url: str,
+    stop: float,
+    latencies: list[float],
+    errors: list[str],
+    by_step: list[list[float]] | None = None,
 ) -> None:
     while time.monotonic() < stop:
         sender = uuid.uuid4().hex
-        for text in SCRIPT:
+        for step, text in enumerate(SCRIPT):
             if time.monotonic() >= stop:
                 return
             began = time.perf_counter()
@@ -125,9 +131,20 @@ async def customer(
                 errors.append(type(exc).__name__)
                 continue
             latencies.append(time.perf_counter() - began)
+            if by_step is not None:
+                by_step[step].append(latencies[-1])
 
 
-async def load(port: int, clients: int, seconds: float) -> dict[str, float]:
+def percentile(sorted_seconds: list[float], q: float) -> float:
+    """The q-quantile of sorted latencies, in milliseconds."""
+    if not sorted_seconds:
+        return 0.0
+    return sorted_seconds[min(len(sorted_seconds) - 1, int(q * len(sorted_seconds)))] * 1000
+
+
+async def load(
+    port: int, clients: int, seconds: float, by_step: list[list[float]] | None = None
+) -> dict[str, float]:
     url = f"http://127.0.0.1:{port}/webhooks/rest/webhook"
     latencies: list[float] = []
     errors: list[str] = []
@@ -137,28 +154,32 @@ async def load(port: int, clients: int, seconds: float) -> dict[str, float]:
         await asyncio.gather(*(customer(http, url, time.monotonic() + 2, [], []) for _ in range(clients)))
         began = time.monotonic()
         stop = began + seconds
-        await asyncio.gather(*(customer(http, url, stop, latencies, errors) for _ in range(clients)))
+        await asyncio.gather(*(customer(http, url, stop, latencies, errors, by_step) for _ in range(clients)))
         elapsed = time.monotonic() - began
     latencies.sort()
-    pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     return {
         "messages": len(latencies),
         "rate": len(latencies) / elapsed,
-        "p50": pick(0.50),
-        "p99": pick(0.99),
+        "p50": percentile(latencies, 0.50),
+        "p99": percentile(latencies, 0.99),
         "mean": statistics.fmean(latencies) * 1000 if latencies else 0.0,
         "errors": len(errors),
     }
 
 
 async def run_target(
-    name: str, env: dict[str, str], clients: int, seconds: float, workers: int = 1
+    name: str,
+    env: dict[str, str],
+    clients: int,
+    seconds: float,
+    workers: int = 1,
+    by_step: list[list[float]] | None = None,
 ) -> dict[str, float]:
     port = free_port()
     process = start("bare" if name == "bare endpoint" else "app", port, env, workers)
     try:
         await wait_ready(f"http://127.0.0.1:{port}/healthz")
-        return await load(port, clients, seconds)
+        return await load(port, clients, seconds, by_step)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -173,6 +194,7 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--workers", type=int, default=2, help="PostgreSQL also with N workers (1: skip)")
     parser.add_argument("--baseline", type=Path, help="a source tree to measure next to this one")
+    parser.add_argument("--steps", action="store_true", help="also latency per step of the intake script")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
@@ -205,6 +227,7 @@ def main() -> None:
                 }
                 targets.append((f"supportbot, {label}{suffix}", env, workers))
     results = []
+    steps: list[tuple[str, list[list[float]]]] = []
     for name, env, workers in targets:
         print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
         if workers > 1:  # workers start at once: migrate first, so they do not race to create tables
@@ -212,7 +235,10 @@ def main() -> None:
             subprocess.run(
                 command, cwd=ROOT, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL
             )
-        results.append((name, asyncio.run(run_target(name, env, args.clients, args.seconds, workers))))
+        by_step: list[list[float]] = [[] for _ in SCRIPT]
+        result = asyncio.run(run_target(name, env, args.clients, args.seconds, workers, by_step))
+        results.append((name, result))
+        steps.append((name, by_step))
     shutil.rmtree(workdir, ignore_errors=True)
 
     bare_rate = results[0][1]["rate"]
@@ -226,6 +252,21 @@ def main() -> None:
             f"| {name:<33} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
             f"{r['p99']:>7.1f} | {r['errors']:>6.0f} |"
         )
+    if args.steps:
+        print_steps(steps[1:])  # the bare endpoint answers every step alike
+
+
+def print_steps(steps: list[tuple[str, list[list[float]]]]) -> None:
+    """p50 / p99 in ms of each message of the script, one column per target: where the tail is."""
+    print("\nper step of the intake, p50 / p99 ms\n")
+    print("| step | " + " | ".join(name.removeprefix("supportbot, ") for name, _ in steps) + " |")
+    print("|---|" + "---|" * len(steps))
+    for i, text in enumerate(SCRIPT):
+        cells = []
+        for _, by_step in steps:
+            timings = sorted(by_step[i])
+            cells.append(f"{percentile(timings, 0.5):.0f} / {percentile(timings, 0.99):.0f}")
+        print(f"| {i + 1}. {text[:28]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
