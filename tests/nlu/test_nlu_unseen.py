@@ -85,3 +85,20 @@ def test_server_maintenance_question_is_understood(model: EmbeddedNlu) -> None:
 )
 def test_off_topic_messages_are_out_of_scope(model: EmbeddedNlu, text: str) -> None:
     assert model.parse_sync(text)["intent"]["name"] == OUT_OF_SCOPE
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "maybe yes maybe no",
+        "perhaps?",
+        "kinda, hard to tell",
+        "sort of, not really sure",
+        "not sure tbh",
+        "no idea honestly",
+    ],
+)
+def test_a_hedge_is_neither_yes_nor_no(model: EmbeddedNlu, text: str) -> None:
+    """At a yes/no question ("did restarting help?") a hedge must be asked again, not recorded as
+    an answer: sentence embeddings read "maybe" as yes with 0.94 before nlu/ had hedges."""
+    assert model.parse_sync(text)["intent"]["name"] not in {"affirm", "deny"}

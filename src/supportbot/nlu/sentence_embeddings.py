@@ -6,9 +6,10 @@ its forward pass is plain numpy, so nothing is downloaded, compiled or served at
 learning framework is needed.
 
 The engine uses them only when asked: SUPPORTBOT_NLU_EMBEDDINGS=on (or auto: whenever the extra is
-installed). They win on the public benchmarks and on tests/nlu/unseen.csv, but they also read one-word
-replies the project's data does not cover with confidence ("maybe" as affirm), which the conversation
-flows would take as an answer; so TF-IDF alone stays the default until nlu/ covers such replies.
+installed). They win on the public benchmarks and on tests/nlu/unseen.csv, but they also read short
+messages the project's data does not cover with confidence, which the conversation flows would take as
+an answer: hedges ("maybe" as affirm, 0.94) until nlu/ listed them as out of scope, and still some
+problem statements ("something is wrong" as deny); so TF-IDF alone stays the default.
 """
 
 from __future__ import annotations
