@@ -3,9 +3,12 @@ on-call and managers' posts (CONTRACT.md section 7)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from supportbot.desk import outbox
 from supportbot.desk.sweep import sweep
@@ -214,6 +217,48 @@ async def test_resolve_removes_the_buttons_and_tells_the_customer(desk: Desk, fa
     assert refusal["user"] == "U0OTHER" and refusal["channel"] == root.channel
     assert f"ticket #{ticket_id} is resolved" in refusal["text"]
     assert (await desk.ticket(ticket_id)).status == "resolved"
+
+
+async def test_a_refresh_that_read_the_ticket_earlier_never_sends_its_older_state_last(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Resolve button's own delivery reads the ticket, then stalls (a slow reader); meanwhile
+    the ticket is reopened and that refresh goes out. The stalled one must not put the resolved
+    post, without buttons, back on top."""
+    ticket_id = await desk.open_ticket(sender="web-race")
+    await desk.deliver()
+    notifier = desk.delivery.senders["agent"].__self__.notifier
+    read_ticket = notifier.load
+    stalled, go_on = asyncio.Event(), asyncio.Event()
+
+    async def first_read_stalls(ticket_id: int) -> Any:
+        loaded = await read_ticket(ticket_id)
+        if not stalled.is_set():
+            stalled.set()
+            await go_on.wait()
+        return loaded
+
+    monkeypatch.setattr(notifier, "load", first_read_stalls)
+    await desk.press(await desk.root(ticket_id), "ticket_resolve")
+    await asyncio.wait_for(stalled.wait(), 10)  # the listener's delivery has read "resolved"
+    async with desk.services.db.session() as session:
+        await desk.services.tickets.reopen(
+            session, ticket_id, actor="customer:1", now=desk.clock(), reason="still broken"
+        )
+    reopened = asyncio.create_task(desk.deliver())
+    await asyncio.sleep(0.3)
+    go_on.set()
+    await reopened
+    await eventually(
+        lambda: _all_sent(desk), what="every notice of the ticket delivered, the stalled one included"
+    )
+    root = await desk.root(ticket_id)
+    assert actions(root) == ["ticket_ack", "ticket_escalate", "ticket_resolve"]
+    assert "Reopened by the customer" in context_text(root)
+
+
+async def _all_sent(desk: Desk) -> bool:
+    return all(row.delivered_at is not None for row in await desk.outbox(kind="agent"))
 
 
 async def _status(desk: Desk, ticket_id: int, status: str) -> bool:

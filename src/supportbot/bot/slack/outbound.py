@@ -110,6 +110,7 @@ class Notifier:
         self._locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        self._refreshing: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._handlers: dict[str, Callable[[OutboxMessage], Awaitable[None]]] = {
             "ticket_created": self._created,
             "ticket_escalated": self._escalated,
@@ -321,21 +322,32 @@ class Notifier:
         return post
 
     async def refresh(self, loaded: Loaded) -> None:
-        """Re-render every post of the ticket (status, who did what, buttons)."""
-        for tier, post in sorted(loaded.posts.items()):
-            view = await self.view(loaded, tier)
-            try:
-                await self.client.chat_update(
-                    channel=post.channel,
-                    ts=str(post.ts),
-                    text=bk.fallback_text(loaded.ticket, self.policy),
-                    blocks=bk.ticket_blocks(view),
-                )
-            except SlackApiError as exc:
-                if retry_after(exc) is not None:
-                    raise
-                # A deleted post or an archived channel must not hold up the rest.
-                log.warning("slack_update_failed", ticket_id=loaded.ticket.id, tier=tier, error=str(exc))
+        """Re-render every post of the ticket (status, who did what, buttons).
+
+        What is shown is the ticket as it is now, read under the ticket's lock, not as `loaded`
+        saw it: two deliveries refreshing one ticket at once (a button's listener, the delivery
+        job) could otherwise send an older state last, e.g. a reopened ticket without buttons.
+        """
+        ticket_id = loaded.ticket.id
+        lock = self._refreshing.get(ticket_id)
+        if lock is None:
+            lock = self._refreshing[ticket_id] = asyncio.Lock()
+        async with lock:
+            current = await self.load(ticket_id) or loaded
+            for tier, post in sorted(current.posts.items()):
+                view = await self.view(current, tier)
+                try:
+                    await self.client.chat_update(
+                        channel=post.channel,
+                        ts=str(post.ts),
+                        text=bk.fallback_text(current.ticket, self.policy),
+                        blocks=bk.ticket_blocks(view),
+                    )
+                except SlackApiError as exc:
+                    if retry_after(exc) is not None:
+                        raise
+                    # A deleted post or an archived channel must not hold up the rest.
+                    log.warning("slack_update_failed", ticket_id=ticket_id, tier=tier, error=str(exc))
 
     async def _reply(
         self,
