@@ -321,19 +321,20 @@ class Notifier:
                 post.channel, post.ts = channel, ts
         return post
 
-    async def refresh(self, loaded: Loaded) -> None:
-        """Re-render every post of the ticket (status, who did what, buttons).
+    async def refresh(self, ticket_id: int) -> bool:
+        """Re-render every post of the ticket (status, who did what, buttons); False if it is gone.
 
-        What is shown is the ticket as it is now, read under the ticket's lock, not as `loaded`
-        saw it: two deliveries refreshing one ticket at once (a button's listener, the delivery
-        job) could otherwise send an older state last, e.g. a reopened ticket without buttons.
+        What is shown is the ticket as it is now, read under the ticket's lock, not as a caller
+        read it earlier: two deliveries refreshing one ticket at once (a button's listener, the
+        delivery job) could otherwise send an older state last, e.g. a reopened ticket without buttons.
         """
-        ticket_id = loaded.ticket.id
         lock = self._refreshing.get(ticket_id)
         if lock is None:
             lock = self._refreshing[ticket_id] = asyncio.Lock()
         async with lock:
-            current = await self.load(ticket_id) or loaded
+            current = await self.load(ticket_id)
+            if current is None:
+                return False
             for tier, post in sorted(current.posts.items()):
                 view = await self.view(current, tier)
                 try:
@@ -348,6 +349,7 @@ class Notifier:
                         raise
                     # A deleted post or an archived channel must not hold up the rest.
                     log.warning("slack_update_failed", ticket_id=ticket_id, tier=tier, error=str(exc))
+            return True
 
     async def _reply(
         self,
@@ -384,7 +386,7 @@ class Notifier:
             return
         post = await self._thread_for(row, loaded)
         if refresh:
-            await self.refresh(loaded)
+            await self.refresh(loaded.ticket.id)
         if post is None:
             await self._plain(row.target, f"{bk.escape(bk.headline(loaded.ticket, self.policy))}: {text}")
         else:
@@ -423,7 +425,7 @@ class Notifier:
         if to_tier not in loaded.posts and await self._posting_pending(row):
             raise NotReady(retry_in=NOT_READY_SECONDS)  # the earlier post first: its thread is linked
         new = await self._post_ticket(loaded, tier=to_tier, channel=row.target)
-        await self.refresh(loaded)  # the earlier posts lose their buttons and point here
+        await self.refresh(ticket.id)  # the earlier posts lose their buttons and point here
         origin = loaded.posts.get(from_tier) or loaded.posts.get(1)
         if origin is None or origin is new:
             return
@@ -554,9 +556,10 @@ class Notifier:
         await self._plain(row.target, text)
 
     async def _updated(self, row: OutboxMessage) -> None:
-        loaded = await self._load_for(row)
-        if loaded is not None:
-            await self.refresh(loaded)
+        # Nothing but the refresh, which reads the ticket itself: no load here.
+        ticket_id = self._ticket_id(row)
+        if ticket_id is None or not await self.refresh(ticket_id):
+            log.warning("slack_notice_without_ticket", outbox_id=row.id, notice=row.payload)
 
     async def _thread_note(self, row: OutboxMessage) -> None:
         raw = row.payload.get("blocks")
