@@ -21,6 +21,27 @@ AGENT = "agent"
 CUSTOMER = "customer"
 
 
+def row(
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ticket_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a notification due at once."""
+    return {
+        "kind": kind,
+        "target": target,
+        "payload": payload,
+        "ticket_id": ticket_id,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+
+
 def enqueue(
     session: AsyncSession,
     *,
@@ -32,17 +53,11 @@ def enqueue(
     dedupe_key: str | None = None,
 ) -> OutboxMessage:
     """Add a notification to the current transaction, due at once."""
-    row = OutboxMessage(
-        kind=kind,
-        target=target,
-        payload=payload,
-        ticket_id=ticket_id,
-        dedupe_key=dedupe_key,
-        created_at=now,
-        next_attempt_at=now,
+    message = OutboxMessage(
+        **row(kind=kind, target=target, payload=payload, now=now, ticket_id=ticket_id, dedupe_key=dedupe_key)
     )
-    session.add(row)
-    return row
+    session.add(message)
+    return message
 
 
 def customer_target(channel: str, sender: str) -> str:

@@ -19,7 +19,8 @@ from supportbot.desk.feedback import rating_buttons
 from supportbot.desk.maintenance import active_window
 from supportbot.desk.policy import Policy
 from supportbot.desk.sla import SlaClock
-from supportbot.storage.models import Attachment, Customer, Ticket, TicketEvent
+from supportbot.storage import rows
+from supportbot.storage.models import Attachment, Customer, OutboxMessage, Ticket, TicketEvent
 
 OPEN_STATUSES = ("open", "acknowledged", "waiting_customer")
 
@@ -77,10 +78,26 @@ class TicketService:
 
     # -- changes ---------------------------------------------------------------------------
 
+    @staticmethod
+    def _event_row(ticket: Ticket, kind: str, actor: str, now: datetime, **data: Any) -> dict[str, Any]:
+        return {"ticket_id": ticket.id, "at": now, "kind": kind, "actor": actor, "data": data}
+
     def _event(
         self, session: AsyncSession, ticket: Ticket, kind: str, actor: str, now: datetime, **data: Any
     ) -> None:
-        session.add(TicketEvent(ticket_id=ticket.id, at=now, kind=kind, actor=actor, data=data))
+        session.add(TicketEvent(**self._event_row(ticket, kind, actor, now, **data)))
+
+    def _notice_row(
+        self, ticket: Ticket, event: str, now: datetime, channel: str | None = None, **data: Any
+    ) -> dict[str, Any]:
+        """The outbox row of a notice to the agents (the tier's Slack channel unless `channel`)."""
+        return outbox.row(
+            kind=outbox.AGENT,
+            target=channel or self.policy.escalation.tiers[ticket.tier].slack_channel,
+            now=now,
+            ticket_id=ticket.id,
+            payload={"event": event, "ticket_id": ticket.id, **data},
+        )
 
     def _agent_notice(
         self,
@@ -91,15 +108,7 @@ class TicketService:
         channel: str | None = None,
         **data: Any,
     ) -> None:
-        target = channel or self.policy.escalation.tiers[ticket.tier].slack_channel
-        outbox.enqueue(
-            session,
-            kind=outbox.AGENT,
-            target=target,
-            now=now,
-            ticket_id=ticket.id,
-            payload={"event": event, "ticket_id": ticket.id, **data},
-        )
+        session.add(OutboxMessage(**self._notice_row(ticket, event, now, channel, **data)))
 
     async def open(
         self,
@@ -116,32 +125,36 @@ class TicketService:
         clock_kind = self.policy.sla.priorities[new.priority].clock
         started = now if clock_kind == "24x7" else self.clock.next_opening(now)
         window = await active_window(session, now) if new.category == "infrastructure" else None
-        ticket = Ticket(
-            category=new.category,
-            priority=new.priority,
-            status="open",
-            tier=1,
-            channel=new.channel,
-            customer_id=customer.id,
-            conversation_id=new.conversation_id,
-            subject=new.subject[:200],
-            description=new.description,
-            troubleshooting=new.troubleshooting,
-            exclusion=new.exclusion,
-            maintenance_id=window.id if window else None,
-            created_at=now,
-            clock_started_at=started,
-            response_due_at=due,
-            warn_due_at=warn,
-            sla_check_at=warn,
-        )
-        session.add(ticket)
-        await session.flush()
-        self._event(
+        # Written as plain INSERTs (storage/rows.py): through the unit of work, these three rows
+        # were two flushes and half the CPU of the customer's turn that opens the ticket.
+        ticket = await rows.insert(
             session,
+            Ticket,
+            {
+                "category": new.category,
+                "priority": new.priority,
+                "status": "open",
+                "tier": 1,
+                "channel": new.channel,
+                "customer_id": customer.id,
+                "conversation_id": new.conversation_id,
+                "subject": new.subject[:200],
+                "description": new.description,
+                "troubleshooting": new.troubleshooting,
+                "exclusion": new.exclusion,
+                "maintenance_id": window.id if window else None,
+                "created_at": now,
+                "clock_started_at": started,
+                "response_due_at": due,
+                "warn_due_at": warn,
+                "sla_check_at": warn,
+            },
+        )
+        actor = actor or f"customer:{customer.id}"
+        created = self._event_row(
             ticket,
             "created",
-            actor or f"customer:{customer.id}",
+            actor,
             now,
             category=new.category,
             priority=new.priority,
@@ -150,11 +163,13 @@ class TicketService:
             exclusion=new.exclusion,
             maintenance_id=ticket.maintenance_id,
         )
-        self._agent_notice(session, ticket, "ticket_created", now)
+        await rows.add(session, TicketEvent, created)
+        await rows.add(session, OutboxMessage, self._notice_row(ticket, "ticket_created", now))
         if new.priority == "critical" and not self.clock.is_business_time(now):
             on_call = self.policy.escalation.on_call_channel
             if on_call:
-                self._agent_notice(session, ticket, "on_call", now, channel=on_call)
+                notice = self._notice_row(ticket, "on_call", now, channel=on_call)
+                await rows.add(session, OutboxMessage, notice)
         if new.attachment_ids and new.conversation_id is not None:
             waiting = await session.execute(
                 select(Attachment).where(
@@ -164,7 +179,7 @@ class TicketService:
                 )
             )
             for attachment in waiting.scalars():
-                self._attach(session, ticket, attachment, actor or f"customer:{customer.id}", now)
+                self._attach(session, ticket, attachment, actor, now)
         return ticket
 
     async def add_attachment(
@@ -335,13 +350,16 @@ class TicketService:
     # -- listing ---------------------------------------------------------------------------
 
     async def for_customer(self, session: AsyncSession, customer_id: int, *, limit: int = 5) -> list[Ticket]:
-        query = (
-            select(Ticket)
-            .where(Ticket.customer_id == customer_id)
-            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-            .limit(limit)
+        # Asked in many customers' turns ("what is the status of my tickets"): plain SQL, as
+        # storage/rows.py explains, about half the cost of the ORM's query.
+        return await rows.select(
+            session,
+            Ticket,
+            "customer_id = {0}",
+            [customer_id],
+            order_by="created_at DESC, id DESC",
+            limit=limit,
         )
-        return list((await session.execute(query)).scalars())
 
     async def open_for_customer(self, session: AsyncSession, customer_id: int) -> Ticket | None:
         query = (

@@ -16,57 +16,23 @@ see one identity map); the turn's changes to them are written with one UPDATE ea
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 from asyncpg.exceptions import IntegrityConstraintViolationError
-from sqlalchemy import Table, event, inspect
-from sqlalchemy.engine import Dialect
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.orm import Session, configure_mappers, make_transient_to_detached
+from sqlalchemy.orm import Session, configure_mappers
 
 from supportbot.storage.db import Database
 from supportbot.storage.models import Conversation, Customer, InboundMessage
+from supportbot.storage.rows import Columns, attach, placeholder, use_driver
 
 # The drivers' own errors for a duplicate row, raised as SQLAlchemy's (the engine retries on it).
 _INTEGRITY = (sqlite3.IntegrityError, IntegrityConstraintViolationError)
-
-
-class _Columns:
-    """A table's columns with the dialect's own conversions, for hand-written statements."""
-
-    def __init__(self, table: Table, dialect: Dialect) -> None:
-        self.table = table
-        self.names = [c.name for c in table.columns]
-        self.binds: dict[str, Callable[[Any], Any] | None] = {}
-        self.results: list[Callable[[Any], Any] | None] = []
-        for column in table.columns:
-            impl = column.type.dialect_impl(dialect)
-            self.binds[column.name] = impl.bind_processor(dialect)
-            self.results.append(impl.result_processor(dialect, None))
-
-    def defaults(self) -> dict[str, Any]:
-        """The model's Python-side defaults (`default=`), fresh values each call."""
-        out = {}
-        for column in self.table.columns:
-            default = column.default
-            if default is not None and not column.primary_key:
-                out[column.name] = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
-        return out
-
-    def bind(self, name: str, value: Any) -> Any:
-        process = self.binds[name]
-        return value if process is None or value is None else process(value)
-
-    def values(self, row: Sequence[Any], offset: int = 0) -> dict[str, Any]:
-        out = {}
-        for i, (name, process) in enumerate(zip(self.names, self.results, strict=True)):
-            value = row[offset + i]
-            out[name] = value if process is None or value is None else process(value)
-        return out
 
 
 _USED = "supportbot.turn_session_used"
@@ -87,10 +53,10 @@ class TurnStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         configure_mappers()  # `_attach` makes instances without the constructor, which would do it
-        dialect = db.engine.dialect
+        dialect = self.dialect = db.engine.dialect
         self.postgres = dialect.name == "postgresql"
-        self.conversations = _Columns(Conversation.__table__, dialect)  # type: ignore[arg-type]
-        self.customers = _Columns(Customer.__table__, dialect)  # type: ignore[arg-type]
+        self.conversations = Columns(Conversation.__table__, dialect)  # type: ignore[arg-type]
+        self.customers = Columns(Customer.__table__, dialect)  # type: ignore[arg-type]
         self.replies = InboundMessage.__table__.c.replies.type.dialect_impl(dialect)
         self._replies_bind = self.replies.bind_processor(dialect)
         self._replies_result = self.replies.result_processor(dialect, None)
@@ -115,7 +81,7 @@ class TurnStore:
 
     def placeholder(self, n: int) -> str:
         """The n-th parameter (from 1): `$n` for asyncpg, `?n` for SQLite."""
-        return f"${n}" if self.postgres else f"?{n}"
+        return placeholder(self.dialect, n)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TurnTransaction]:
@@ -134,6 +100,31 @@ class TurnStore:
                 await turn.close()
 
 
+class _Statements:
+    """Runs statements on the turn's connection: asyncpg's, or SQLite's right here (see `begin`)."""
+
+    def __init__(self, driver: Any, sqlite: Any) -> None:
+        self.driver = driver
+        self.sqlite = sqlite
+
+    async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        try:
+            if self.sqlite is None:
+                return list(await self.driver.fetch(sql, *args))
+            return list(self.sqlite.execute(sql, tuple(args)).fetchall())
+        except _INTEGRITY as exc:
+            raise IntegrityError(sql, args, exc) from exc
+
+    async def execute(self, sql: str, args: Sequence[Any]) -> None:
+        try:
+            if self.sqlite is None:
+                await self.driver.execute(sql, *args)
+            else:
+                self.sqlite.execute(sql, tuple(args))
+        except _INTEGRITY as exc:
+            raise IntegrityError(sql, args, exc) from exc
+
+
 class TurnTransaction:
     """The turn's connection, its driver, and the session the flows and the desk write through."""
 
@@ -145,6 +136,7 @@ class TurnTransaction:
         self._sqlite: Any = None
         self._adapter: Any = None
         self._loaded: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._statements: _Statements
 
     async def begin(self) -> None:
         fairy = await self.conn.get_raw_connection()
@@ -156,6 +148,11 @@ class TurnTransaction:
             # run here on its sqlite3 connection (made with check_same_thread=False), while the
             # turn holds the connection and the write lock and aiosqlite's thread has nothing to do.
             self._sqlite = self._driver._conn
+        self._statements = _Statements(self._driver, self._sqlite)
+        # Rows the desk writes in the turn (a new ticket) take the same way. What the session
+        # keeps refers to the driver only, never back to the session: a cycle would leave each
+        # turn's session and objects to the garbage collector, whose full passes then stall the loop.
+        use_driver(self.session, self._statements.fetch)
         if self.store.postgres:
             # The adapter's own transaction object: SQLAlchemy's statements on this connection
             # (the flows' session) join it instead of beginning another, and its commit ends it.
@@ -164,21 +161,10 @@ class TurnTransaction:
         # does; the process's write lock (`Database.writing`) keeps other writers out meanwhile.
 
     async def _fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
-        try:
-            if self.store.postgres:
-                return list(await self._driver.fetch(sql, *args))
-            return list(self._sqlite.execute(sql, tuple(args)).fetchall())
-        except _INTEGRITY as exc:
-            raise IntegrityError(sql, args, exc) from exc
+        return await self._statements.fetch(sql, args)
 
     async def _execute(self, sql: str, args: Sequence[Any]) -> None:
-        try:
-            if self.store.postgres:
-                await self._driver.execute(sql, *args)
-            else:
-                self._sqlite.execute(sql, tuple(args))
-        except _INTEGRITY as exc:
-            raise IntegrityError(sql, args, exc) from exc
+        await self._statements.execute(sql, args)
 
     async def seen(self, channel: str, sender: str, message_id: str) -> list[Any] | None:
         """The replies stored for a message id already handled, else None."""
@@ -210,12 +196,7 @@ class TurnTransaction:
 
     def _attach(self, model: Any, values: dict[str, Any]) -> Any:
         """An ORM object for a row read here, persistent in the session as if it had loaded it."""
-        # As the ORM's own loading does: a bare instance, its attributes set in its __dict__, then
-        # marked clean (going through the constructor's instrumented setters costs twice as much).
-        instance = inspect(model).class_manager.new_instance()
-        instance.__dict__.update(values)
-        make_transient_to_detached(instance)
-        self.session.add(instance)
+        instance = attach(self.session, model, values)
         self._loaded[id(instance)] = (instance, values)
         return instance
 
@@ -256,7 +237,7 @@ class TurnTransaction:
             conversation.customer_id = customer.id  # written by `save`
         return conversation, customer
 
-    async def _insert(self, table: str, columns: _Columns, given: dict[str, Any]) -> dict[str, Any] | None:
+    async def _insert(self, table: str, columns: Columns, given: dict[str, Any]) -> dict[str, Any] | None:
         """INSERT a row with the model's defaults for what is not given; its values, or None when
         the customer already exists."""
         row = {**columns.defaults(), **given}
