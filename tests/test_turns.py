@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from supportbot.actions.messages import Incoming, Reply
 from supportbot.bot.services import Services, build_services
 from supportbot.nlu.embedded import EmbeddedNlu
+from supportbot.storage.db import TURN_CONNECTIONS
 from supportbot.storage.models import Conversation, Customer, InboundMessage, Ticket
 from tests.helpers import FrozenClock, TestChannel, settings_for
 
@@ -239,3 +240,44 @@ async def test_turns_leave_no_reference_cycles_behind(services: Services) -> Non
     assert "#" in replies[0].text  # the intake opened a ticket and listed it
     # None here; a turn whose session sat in a cycle left about 500 objects per intake.
     assert left < 50, left
+
+
+@pytest.mark.postgres
+async def test_concurrent_turns_share_the_pools_kept_connections(
+    pg_url: str, nlu: EmbeddedNlu, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More customers at once than TURN_CONNECTIONS wait for a turn's connection instead of
+    making the pool open (and close again) one each: nothing is refused, and the pool never
+    goes beyond the connections it keeps. (SQLite's write lock lets one turn at a time.)"""
+    services = await build_services(settings_for(pg_url), migrate=False, nlu=nlu, now=clock)
+    try:
+        await _share_the_kept_connections(services, monkeypatch)
+    finally:
+        await services.close()
+
+
+async def _share_the_kept_connections(services: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = services.db.engine.sync_engine.pool
+    inside, release = 0, asyncio.Event()
+    respond = services.engine.flows.respond
+
+    async def held(turn: Any) -> list[Reply]:
+        nonlocal inside
+        inside += 1
+        await release.wait()
+        return await respond(turn)
+
+    monkeypatch.setattr(services.engine.flows, "respond", held)
+    customers = TURN_CONNECTIONS + 14
+    said = [asyncio.create_task(TestChannel(services, sender=f"c{n}").say("hello")) for n in range(customers)]
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if inside == TURN_CONNECTIONS:
+            break
+    await asyncio.sleep(0.2)
+    assert inside == TURN_CONNECTIONS  # the others wait for a connection
+    assert pool.checkedout() == TURN_CONNECTIONS and pool.overflow() <= 0
+    release.set()
+    answers = await asyncio.gather(*said)
+    assert inside == customers and all(answers)
+    assert pool.overflow() <= 0

@@ -56,6 +56,17 @@ def _sqlite_on_loop(dbapi_connection: Any, _record: Any) -> None:
         driver.__class__ = _WriterOnLoop
 
 
+# PostgreSQL: the connections a process keeps open. Beyond them the pool opens more for a burst
+# (overflow), but closes each one as soon as it is given back, and a new connection costs a server
+# process, the driver's setup queries and its prepared statements again. Customers' turns are the
+# bursts, so they share TURN_CONNECTIONS of the kept ones and wait for a free one beyond that
+# (storage/turns.py), leaving the rest to deliveries, jobs and the API. Letting 50 concurrent
+# customers' turns overflow the pool opened and closed 36 connections a second and put p99 at
+# 300 ms in bench/webchat.py.
+POOL_SIZE = 20
+TURN_CONNECTIONS = 16
+
+
 def make_engine(url: str) -> AsyncEngine:
     """An engine for `url`, creating the folder of a SQLite file when needed."""
     parsed = make_url(url)
@@ -77,7 +88,7 @@ def make_engine(url: str) -> AsyncEngine:
     # transaction, where a customer's whole turn takes four. A connection the server closed (a restart,
     # an idle timeout) is found without a round trip, since asyncpg sees the socket close, and
     # replaced at checkout; `pool_recycle` retires connections before middleboxes forget them.
-    engine = create_async_engine(url, pool_size=20, max_overflow=30, pool_recycle=1800)
+    engine = create_async_engine(url, pool_size=POOL_SIZE, max_overflow=30, pool_recycle=1800)
     event.listen(engine.sync_engine.pool, "checkout", _closed_by_server)
     return engine
 

@@ -15,6 +15,8 @@ see one identity map); the turn's changes to them are written with one UPDATE ea
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -27,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, configure_mappers
 
-from supportbot.storage.db import Database
+from supportbot.storage.db import TURN_CONNECTIONS, Database
 from supportbot.storage.models import Conversation, Customer, InboundMessage
 from supportbot.storage.rows import Columns, attach, placeholder, use_driver
 
@@ -55,6 +57,11 @@ class TurnStore:
         configure_mappers()  # `_attach` makes instances without the constructor, which would do it
         dialect = self.dialect = db.engine.dialect
         self.postgres = dialect.name == "postgresql"
+        # On PostgreSQL turns share a fixed number of the pool's kept connections (db.py says why);
+        # on SQLite the write lock already lets one turn at a time.
+        self._slots: asyncio.Semaphore | contextlib.nullcontext[None] = (
+            asyncio.Semaphore(TURN_CONNECTIONS) if self.postgres else contextlib.nullcontext()
+        )
         self.conversations = Columns(Conversation.__table__, dialect)  # type: ignore[arg-type]
         self.customers = Columns(Customer.__table__, dialect)  # type: ignore[arg-type]
         self.replies = InboundMessage.__table__.c.replies.type.dialect_impl(dialect)
@@ -86,7 +93,7 @@ class TurnStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TurnTransaction]:
         """One turn: committed when the block ends, rolled back on error."""
-        async with self.db.writing(), self.db.engine.connect() as conn:
+        async with self.db.writing(), self._slots, self.db.engine.connect() as conn:
             turn = TurnTransaction(self, conn)
             await turn.begin()
             try:
