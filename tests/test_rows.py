@@ -18,6 +18,7 @@ from supportbot.bot.services import Services
 from supportbot.storage import rows
 from supportbot.storage.models import Customer, OutboxMessage, Ticket, TicketEvent
 from tests.helpers import TestChannel
+from tests.test_turns import INTAKE
 
 CREATED = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
@@ -154,16 +155,7 @@ async def test_a_turn_that_fails_after_opening_its_ticket_leaves_no_ticket(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bot = TestChannel(services)
-    for text in [
-        "our ERP crashes for everyone since this morning",
-        '/choose_priority{"priority":"high"}',
-        "/affirm",
-        "/deny",
-        "/affirm",
-        "/affirm",
-        "Sokha Chan",
-        "sokha@example.com",
-    ]:
+    for text in [*INTAKE, "Sokha Chan", "sokha@example.com"]:
         await bot.say(text)
     flows = services.engine.flows
     opened_text = flows._opened_text
