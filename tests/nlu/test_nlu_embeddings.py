@@ -208,9 +208,17 @@ def test_scores_equal_the_linear_model_on_the_stacked_features(with_extra: None,
         vectorizer.transform([normalize(t) for t in texts])
         for _, vectorizer in model.features.transformer_list
     ]
-    stacked = embedded._with_embeddings(sparse.hstack(parts, format="csr"), texts)
-    expected = model.classifier.predict_proba(stacked)
+    tfidf = sparse.hstack(parts, format="csr")
+    stacked = embedded._with_embeddings(tfidf, texts)
+    full = model.classifier.predict_proba(stacked)
+    # The first pass is the same kind of model without MiniLM's columns; where it is sure enough,
+    # its answer stands and MiniLM is not run.
+    assert model.first_pass is not None
+    first = model.first_pass.predict_proba(stacked[:, : tfidf.shape[1] + sentence_embeddings.DIMENSIONS])
+    sure = first.max(axis=1) >= embedded.FIRST_PASS_LEVEL
+    expected = np.where(sure[:, None], first, full)
     assert np.allclose(model.probabilities(texts), expected, atol=1e-9)
+    assert not sure.all()  # some rows went through the whole model
 
 
 def test_training_and_parsing_are_deterministic(small: EmbeddedNlu) -> None:
@@ -256,3 +264,27 @@ def test_project_training_and_parsing_stay_fast(with_extra: None, training_data:
         model.parse_sync(text)
         timings.append(time.perf_counter() - begin)
     assert float(np.median(timings)) < 0.05
+
+
+@pytest.mark.usefixtures("with_extra")
+def test_a_model_trained_without_minilm_still_parses_once_it_is_installed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    encoder = sentence_embeddings.shared_encoder()
+    with monkeypatch.context() as patched:  # an install without MiniLM, at training time
+        patched.setattr(type(encoder), "has_minilm", property(lambda self: False))
+        patched.setattr(encoder, "encode", encoder.encode_use)
+        model = EmbeddedNlu.from_texts(TEXTS, INTENTS, embeddings=True)
+    assert model.first_pass is None and encoder.has_minilm
+    assert model.parse_sync("hello there")["intent"]["name"] == "greet"
+
+
+@pytest.mark.usefixtures("with_extra")
+def test_a_model_trained_with_minilm_is_refused_where_it_is_missing(
+    small: EmbeddedNlu, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert small.first_pass is not None
+    small.save(tmp_path / "model.pkl")
+    monkeypatch.setattr(sentence_embeddings, "minilm_dir", lambda: None)
+    with pytest.raises(ValueError, match="MiniLM"):
+        EmbeddedNlu.load(tmp_path / "model.pkl")
