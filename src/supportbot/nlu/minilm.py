@@ -37,10 +37,8 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         if name == "__metadata__":
             continue
         begin, end = spec["data_offsets"]
-        raw = data[start + begin : start + end]
-        tensors[name] = np.asarray(
-            raw.view(_DTYPES[spec["dtype"]]).reshape(spec["shape"])
-        )  # plain ndarray views
+        raw = data[start + begin : start + end].view(_DTYPES[spec["dtype"]]).reshape(spec["shape"])
+        tensors[name] = np.asarray(raw)  # a plain ndarray view, not a memmap subclass
     return tensors
 
 
