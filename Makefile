@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PACKAGES := bot actions nlu desk storage
 
 .PHONY: run test lint typecheck install dev bench bench-nlu clean rasa rasa-venv rasa-validate rasa-train
 
@@ -37,8 +38,8 @@ run: install
 	$(BIN)/supportbot serve --host $(HOST) --port $(PORT)
 
 lint: dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(PACKAGES) tests bench
+	$(BIN)/ruff format --check $(PACKAGES) tests bench
 
 typecheck: dev
 	$(BIN)/mypy

@@ -42,7 +42,7 @@ COLUMNS = [
 _DATASET_CHILD = """
 import json, resource, sys
 from pathlib import Path
-from supportbot.nlu.benchmark import run_benchmark
+from nlu.benchmark import run_benchmark
 folder, embeddings = Path(sys.argv[1]), sys.argv[2] == "1"
 val = folder / "val.csv"
 result = run_benchmark(folder / "train.csv", folder / "test.csv", val if val.exists() else None,
@@ -54,12 +54,12 @@ print(json.dumps(result))
 _PROJECT_CHILD = """
 import json, resource, sys, time
 import numpy as np
-import supportbot.bot.app  # the whole app's imports, so the RSS is the app's
-from supportbot.nlu.embedded import EmbeddedNlu
-from supportbot.nlu.training_data import load_training_data
-from supportbot.paths import shipped_path
+import bot.app  # the whole app's imports, so the RSS is the app's
+from nlu.embedded import EmbeddedNlu
+from nlu.training_data import load_training_data
+from nlu import NLU_DIR
 embeddings = sys.argv[1] == "1"
-data = load_training_data(shipped_path("nlu"))
+data = load_training_data(NLU_DIR)
 start = time.perf_counter()
 model = EmbeddedNlu.train(data, embeddings=embeddings)
 train_seconds = time.perf_counter() - start

@@ -76,7 +76,7 @@ def project_split(folder: Path) -> tuple[Path, Path]:
     """The project's nlu/ examples, split 80/20 per intent with seed 0 (the same split every run)."""
     from sklearn.model_selection import train_test_split
 
-    from supportbot.nlu.training_data import load_training_data
+    from nlu.training_data import load_training_data
 
     examples = load_training_data(ROOT / "nlu").examples
     train, test = train_test_split(
@@ -96,8 +96,8 @@ def _vm_rss_mb() -> float:
 
 
 def worker_embedded(train: Path, test: Path, model_out: Path) -> dict[str, Any]:
-    from supportbot.nlu.benchmark import read_csv, run_benchmark
-    from supportbot.nlu.embedded import EmbeddedNlu
+    from nlu.benchmark import read_csv, run_benchmark
+    from nlu.embedded import EmbeddedNlu
 
     result = run_benchmark(train, test)
     texts, intents = read_csv(train)
@@ -108,8 +108,8 @@ def worker_embedded(train: Path, test: Path, model_out: Path) -> dict[str, Any]:
 
 def worker_embedded_serve(model: Path, test: Path) -> dict[str, Any]:
     """A fresh process holding only the trained model, after parsing the test set."""
-    from supportbot.nlu.benchmark import read_csv
-    from supportbot.nlu.embedded import EmbeddedNlu
+    from nlu.benchmark import read_csv
+    from nlu.embedded import EmbeddedNlu
 
     loaded = EmbeddedNlu.load(model)
     for text in read_csv(test)[0]:
@@ -118,7 +118,7 @@ def worker_embedded_serve(model: Path, test: Path) -> dict[str, Any]:
 
 
 def worker_rasa(train: Path, test: Path) -> dict[str, Any]:
-    from supportbot.nlu.rasa_client import find_rasa, run_rasa_benchmark
+    from nlu.rasa_client import find_rasa, run_rasa_benchmark
 
     rasa = find_rasa()
     if rasa is None:

@@ -41,13 +41,13 @@ import structlog
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
-from supportbot.desk.policy import load_policy
-from supportbot.desk.reports import sla_report, stats_report, status_report, ticket_timeline
-from supportbot.desk.sla import SlaClock
-from supportbot.desk.tickets import TicketService
-from supportbot.storage.db import Database
-from supportbot.storage.migrate import upgrade
-from supportbot.storage.models import Ticket
+from desk.policy import load_policy
+from desk.reports import sla_report, stats_report, status_report, ticket_timeline
+from desk.sla import SlaClock
+from desk.tickets import TicketService
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Ticket
 
 ADMIN_URL = os.environ.get("SUPPORTBOT_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 DATABASE = "supportbot_bench"
@@ -418,7 +418,7 @@ async def bench_sweep(
     db: Database, tickets: TicketService, due_ids: list[int], runs: int
 ) -> list[tuple[str, list[float]]]:
     try:  # the real sweep; without it, its locking query alone is measured
-        sweep: Callable[..., Awaitable[Any]] | None = importlib.import_module("supportbot.desk.sweep").sweep
+        sweep: Callable[..., Awaitable[Any]] | None = importlib.import_module("desk.sweep").sweep
     except ImportError:
         sweep = None
     results: list[tuple[str, list[float]]] = []

@@ -88,7 +88,7 @@ async def wait_ready(url: str, within: float = 90) -> None:
 
 
 def start(target: str, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
-    app = ["bench.bare:app"] if target == "bare" else ["supportbot.bot.app:create_app", "--factory"]
+    app = ["bench.bare:app"] if target == "bare" else ["bot.app:create_app", "--factory"]
     if workers > 1:
         app += ["--workers", str(workers)]
     command = [
@@ -200,7 +200,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
     model = workdir / "nlu.joblib"
     subprocess.run(
-        [sys.executable, "-m", "supportbot.bot.cli", "nlu", "train"],
+        [sys.executable, "-m", "bot.cli", "nlu", "train"],
         cwd=ROOT,
         check=True,
         env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)},
@@ -231,7 +231,7 @@ def main() -> None:
     for name, env, workers in targets:
         print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
         if workers > 1:  # workers start at once: migrate first, so they do not race to create tables
-            command = [sys.executable, "-m", "supportbot.bot.cli", "db", "upgrade"]
+            command = [sys.executable, "-m", "bot.cli", "db", "upgrade"]
             subprocess.run(
                 command, cwd=ROOT, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL
             )

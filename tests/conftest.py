@@ -14,12 +14,12 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from supportbot.bot.services import Services, build_services
-from supportbot.nlu.embedded import EmbeddedNlu
-from supportbot.nlu.training_data import load_training_data
-from supportbot.paths import shipped_path
-from supportbot.storage.migrate import upgrade
-from supportbot.storage.models import Base
+from bot.services import Services, build_services
+from nlu import NLU_DIR
+from nlu.embedded import EmbeddedNlu
+from nlu.training_data import load_training_data
+from storage.migrate import upgrade
+from storage.models import Base
 from tests.helpers import IN_CI, FrozenClock, TestChannel, need, settings_for
 
 PG_ADMIN_URL = os.environ.get("SUPPORTBOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -48,7 +48,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture(scope="session")
 def nlu() -> EmbeddedNlu:
-    return EmbeddedNlu.train(load_training_data(shipped_path("nlu")))
+    return EmbeddedNlu.train(load_training_data(NLU_DIR))
 
 
 # -- databases -----------------------------------------------------------------------------------

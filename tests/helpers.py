@@ -17,9 +17,9 @@ import pytest
 import uvicorn
 from aiohttp import web
 
-from supportbot.actions.messages import Incoming, Reply
-from supportbot.bot.services import Services
-from supportbot.settings import load_settings
+from actions.messages import Incoming, Reply
+from bot.services import Services
+from bot.settings import load_settings
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PP = ZoneInfo("Asia/Phnom_Penh")  # the shipped policy's timezone

@@ -13,9 +13,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from supportbot.desk.policy import parse_policy
-from supportbot.desk.sla import SlaClock
-from supportbot.paths import shipped_path
+from desk.policy import SHIPPED_POLICY, parse_policy
+from desk.sla import SlaClock
 
 PP = ZoneInfo("Asia/Phnom_Penh")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -25,7 +24,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri")
 
 def _policy_data() -> dict[str, Any]:
     """The shipped policy as a dict, so each test can change one key."""
-    data = yaml.safe_load(shipped_path("policy.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load(SHIPPED_POLICY.read_text(encoding="utf-8"))
     assert isinstance(data, dict)
     return data
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from supportbot.nlu import sentence_embeddings
-from supportbot.nlu.embedded import EmbeddedNlu
-from supportbot.nlu.training_data import TrainingData, load_training_data
+from nlu import sentence_embeddings
+from nlu.embedded import EmbeddedNlu
+from nlu.training_data import TrainingData, load_training_data
 from tests.helpers import need
 
 ROOT = Path(__file__).resolve().parents[2]

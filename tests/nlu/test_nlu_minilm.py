@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from supportbot.nlu import sentence_embeddings
-from supportbot.nlu.minilm import MAX_TOKENS, MiniLM, WordPiece, read_safetensors
+from nlu import sentence_embeddings
+from nlu.minilm import MAX_TOKENS, MiniLM, WordPiece, read_safetensors
 from tests.helpers import need
 
 REFERENCE = Path(__file__).with_name("minilm_reference.json")

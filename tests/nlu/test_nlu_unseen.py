@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from supportbot.nlu.embedded import EmbeddedNlu
-from supportbot.nlu.intents import CONTRACT_INTENTS, OUT_OF_SCOPE
-from supportbot.nlu.training_data import TrainingData
+from nlu.embedded import EmbeddedNlu
+from nlu.intents import CONTRACT_INTENTS, OUT_OF_SCOPE
+from nlu.training_data import TrainingData
 
 UNSEEN = Path(__file__).with_name("unseen.csv")
 

@@ -1,0 +1,101 @@
+"""The background jobs a running supportbot schedules (each safe with several replicas).
+
+Every job takes its time from `services.engine.now`, so tests drive time with the app's clock.
+- `outbox`: deliver notifications.
+- `sla_sweep`: reminders, breach notices and escalations (desk/sweep.py); also once at start, so
+  whatever fell due while the process was down is sent at once.
+- `maintenance_announcements`: tell customers about maintenance windows (desk/announce.py).
+- `feedback_alerts`: low ratings whose customer never answered the comment prompt.
+- `daily_digest`: the managers' digest at `digest.time` in the policy's timezone, once a day.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import structlog
+from sqlalchemy import select
+
+from bot.delivery import OutboxDelivery
+from bot.scheduler import Scheduler
+from bot.services import Services
+from desk import outbox, reports
+from desk.announce import announce_due
+from desk.feedback import alert_stale_low_ratings
+from desk.outbox import enqueue_once
+from desk.sweep import SweepResult, sweep
+from storage.models import OutboxMessage
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_SECONDS = 2
+ANNOUNCE_SECONDS = 60
+FEEDBACK_SECONDS = 60
+
+
+async def run_sweep(services: Services) -> SweepResult:
+    return await sweep(services.db, tickets=services.tickets, now=services.engine.now())
+
+
+async def run_announcements(services: Services) -> int:
+    return await announce_due(services.db, policy=services.policy, now=services.engine.now())
+
+
+async def run_feedback_alerts(services: Services) -> int:
+    return await alert_stale_low_ratings(services.db, policy=services.policy, now=services.engine.now())
+
+
+def digest_key(now: datetime, services: Services) -> str:
+    return f"digest:{now.astimezone(services.policy.tz).date().isoformat()}"
+
+
+async def run_digest(services: Services) -> bool:
+    """Post the managers' daily digest; False when today's was already posted (another replica)."""
+    policy = services.policy
+    now = services.engine.now()
+    key = digest_key(now, services)
+    async with services.db.session() as session:
+        done = await session.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
+        if done.first() is not None:
+            return False
+        status = await reports.status_report(session, now=now)
+        # Yesterday's whole day: the window of `days=1` ends at `now`, so end it at local midnight.
+        midnight = datetime.combine(now.astimezone(policy.tz).date(), time.min, tzinfo=policy.tz)
+        stats = await reports.stats_report(
+            session, now=midnight - timedelta(microseconds=1), days=1, policy=policy
+        )
+        text = reports.digest_text(status, stats, policy=policy)
+        row = {
+            "kind": outbox.AGENT,
+            "target": policy.escalation.managers_channel,
+            "payload": {"event": "digest", "date": key.removeprefix("digest:"), "text": text},
+            "dedupe_key": key,
+            "now": now,
+        }
+        sent = bool(await enqueue_once(session, [row]))
+    if sent:
+        log.info("daily_digest", date=key.removeprefix("digest:"))
+    return sent
+
+
+def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelivery) -> None:
+    """Declare every job in one place."""
+    scheduler.every(OUTBOX_SECONDS, "outbox", delivery.run_once)
+
+    async def sla_sweep() -> None:
+        await run_sweep(services)
+
+    async def announcements() -> None:
+        await run_announcements(services)
+
+    async def feedback_alerts() -> None:
+        await run_feedback_alerts(services)
+
+    async def digest() -> None:
+        await run_digest(services)
+
+    scheduler.every(services.settings.sweep_seconds, "sla_sweep", sla_sweep, run_at_start=True)
+    scheduler.every(ANNOUNCE_SECONDS, "maintenance_announcements", announcements)
+    scheduler.every(FEEDBACK_SECONDS, "feedback_alerts", feedback_alerts)
+    at = services.policy.digest.time
+    scheduler.daily_at(at.hour, at.minute, services.policy.tz, "daily_digest", digest)

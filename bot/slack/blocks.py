@@ -1,0 +1,328 @@
+"""Block Kit and mrkdwn for the agents' desk: ticket posts, thread notices, date tokens.
+
+Pure functions of the ticket and the policy, so every post and every `chat.update` of it render
+the same way. Text that comes from customers or agents is escaped (`&`, `<`, `>`), so nobody can
+smuggle a `<!channel>` mention or a disguised link into the agents' channels.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from desk.policy import Policy
+from desk.tickets import OPEN_STATUSES
+from storage.models import MaintenanceWindow, Ticket, TicketEvent
+
+ACK = "ticket_ack"
+ESCALATE = "ticket_escalate"
+RESOLVE = "ticket_resolve"
+BACK_TO_BOT = "ticket_back_to_bot"
+ACTIONS_BLOCK = "ticket_actions"
+
+HEADER_MAX = 150
+FIELD_MAX = 2000
+SECTION_MAX = 3000
+CONTEXT_MAX = 2000
+
+STATUS_LABELS = {
+    "open": ":large_orange_circle: Open",
+    "acknowledged": ":large_blue_circle: Acknowledged",
+    "waiting_customer": ":hourglass_flowing_sand: Waiting for the customer",
+    "resolved": ":white_check_mark: Resolved",
+    "closed": ":white_check_mark: Closed",
+}
+SLA_LABELS = {
+    "running": "running",
+    "warning": ":warning: due soon",
+    "breached": ":rotating_light: breached",
+    "met": ":white_check_mark: met",
+}
+CHANNEL_LABELS = {"webchat": "Web chat", "telegram": "Telegram", "slack": "Slack", "cli": "Terminal"}
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, escaped as its docs ask."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quote(text: str, limit: int) -> str:
+    """A block quote of escaped text, every line prefixed (mrkdwn quotes one line at a time)."""
+    return "\n".join(f"&gt; {line}" for line in cut(escape(text.strip()), limit).splitlines() or [""])
+
+
+def local_fallback(at: datetime, policy: Policy) -> str:
+    local = at.astimezone(policy.tz)
+    city = policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
+    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M} ({city} time)"
+
+
+def date_token(at: datetime, policy: Policy) -> str:
+    """Slack shows it in each reader's own timezone; the fallback is the policy's local time."""
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{local_fallback(at, policy)}>"
+
+
+def actor_label(actor: str) -> str:
+    """`slack:U123` → a mention; the SLA sweep and customers by role."""
+    kind, _, ident = actor.partition(":")
+    if kind == "slack" and re.fullmatch(r"[UW][A-Z0-9]+", ident):
+        return f"<@{ident}>"
+    if kind == "sla":
+        return "the SLA clock"
+    if kind == "customer":
+        return "the customer"
+    return escape(actor)
+
+
+def channel_link(channel: str) -> str:
+    """A channel ID as a clickable link; a `#name` as it is."""
+    if re.fullmatch(r"[CG][A-Z0-9]+", channel):
+        return f"<#{channel}>"
+    return escape(channel if channel.startswith("#") else f"#{channel}")
+
+
+def headline(ticket: Ticket, policy: Policy) -> str:
+    category = (
+        policy.categories[ticket.category].title if ticket.category in policy.categories else ticket.category
+    )
+    return f"#{ticket.id} {category} · {ticket.priority.capitalize()}"
+
+
+def fallback_text(ticket: Ticket, policy: Policy) -> str:
+    """The notification text of a ticket post (what phones and search show)."""
+    return f"{headline(ticket, policy)}: {escape(ticket.subject)}"
+
+
+@dataclass
+class PostView:
+    """Everything one ticket post needs; `tier` is the tier channel the post sits in."""
+
+    ticket: Ticket  # loaded with its customer and events
+    tier: int
+    sla_state: str
+    policy: Policy
+    channels: dict[int, str] = field(default_factory=dict)  # tier → channel ID of its post
+    root_link: str | None = None  # permalink of the tier-1 post (for posts above tier 1)
+    maintenance: MaintenanceWindow | None = None
+
+
+def _events(ticket: Ticket, kind: str) -> list[TicketEvent]:
+    return [e for e in ticket.events if e.kind == kind]
+
+
+def _tier_channel(view: PostView, tier: int) -> str:
+    if tier in view.channels:
+        return channel_link(view.channels[tier])
+    config = view.policy.escalation.tiers.get(tier)
+    return channel_link(config.slack_channel) if config else f"tier {tier}"
+
+
+def status_lines(view: PostView) -> list[str]:
+    """Who did what to the ticket, for the context line under the post."""
+    ticket, policy = view.ticket, view.policy
+    lines = []
+    acknowledged = _events(ticket, "acknowledged")
+    if acknowledged:
+        first = acknowledged[0]
+        lines.append(f":eyes: Acknowledged by {actor_label(first.actor)} · {date_token(first.at, policy)}")
+    if view.tier < ticket.tier:
+        moved = [e for e in _events(ticket, "escalated") if e.data.get("from_tier") == view.tier]
+        by = f" by {actor_label(moved[-1].actor)}" if moved else ""
+        lines.append(
+            f":arrow_up: Escalated to tier {ticket.tier}{by} · continues in {_tier_channel(view, ticket.tier)}"
+        )
+    if ticket.status in ("resolved", "closed"):
+        resolved = _events(ticket, "resolved")
+        if resolved:
+            last = resolved[-1]
+            lines.append(
+                f":white_check_mark: Resolved by {actor_label(last.actor)} · {date_token(last.at, policy)}"
+            )
+        else:
+            lines.append(f":white_check_mark: {ticket.status.capitalize()}")
+    elif _events(ticket, "reopened"):
+        last = _events(ticket, "reopened")[-1]
+        lines.append(
+            f":arrows_counterclockwise: Reopened by {actor_label(last.actor)} · {date_token(last.at, policy)}"
+        )
+    return lines
+
+
+def _customer_field(ticket: Ticket) -> str:
+    customer = ticket.customer
+    parts = [escape(customer.name) if customer.name else "_name not given_"]
+    parts += [escape(x) for x in (customer.email, customer.phone) if x]
+    return "*Customer*\n" + "\n".join(parts)
+
+
+def _buttons(view: PostView) -> dict[str, Any] | None:
+    ticket, policy = view.ticket, view.policy
+    if view.tier != ticket.tier or ticket.status not in OPEN_STATUSES:
+        return None
+    value = str(ticket.id)
+    elements: list[dict[str, Any]] = []
+    if ticket.status == "open":
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ACK,
+                "text": {"type": "plain_text", "text": "Acknowledge"},
+                "style": "primary",
+                "value": value,
+            }
+        )
+    if ticket.tier < policy.max_tier:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": ESCALATE,
+                "text": {"type": "plain_text", "text": "Escalate"},
+                "value": value,
+            }
+        )
+    elements.append(
+        {
+            "type": "button",
+            "action_id": RESOLVE,
+            "text": {"type": "plain_text", "text": "Resolve"},
+            "value": value,
+            "confirm": {
+                "title": {"type": "plain_text", "text": cut(f"Resolve ticket #{ticket.id}?", 100)},
+                "text": {
+                    "type": "mrkdwn",
+                    "text": "The customer is told that the ticket is resolved and is asked to rate the support.",
+                },
+                "confirm": {"type": "plain_text", "text": "Resolve"},
+                "deny": {"type": "plain_text", "text": "Cancel"},
+            },
+        }
+    )
+    return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
+
+
+def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
+    """The ticket as a Block Kit message: header, fields, description, checks, notes, buttons."""
+    ticket, policy = view.ticket, view.policy
+    tier = policy.escalation.tiers.get(ticket.tier)
+    fields = [
+        f"*Tier*\n{ticket.tier}" + (f" · {escape(tier.name)}" if tier else ""),
+        f"*Status*\n{STATUS_LABELS.get(ticket.status, escape(ticket.status))}",
+        _customer_field(ticket),
+        f"*Channel*\n{CHANNEL_LABELS.get(ticket.channel, escape(ticket.channel))}",
+        f"*Created*\n{date_token(ticket.created_at, policy)}",
+        f"*Response due*\n{date_token(ticket.response_due_at, policy)}\nSLA: {SLA_LABELS.get(view.sla_state, view.sla_state)}",
+    ]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": cut(headline(ticket, policy), HEADER_MAX)}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": cut(f, FIELD_MAX)} for f in fields]},
+        {
+            "type": "section",
+            "text": {
+                "type": "mrkdwn",
+                "text": cut("*Description*\n" + quote(ticket.description, 2800), SECTION_MAX),
+            },
+        },
+    ]
+    checks = [s for s in ticket.troubleshooting if isinstance(s, dict)]
+    if checks:
+        lines = [f"• {escape(str(s.get('step', '')))} *{escape(str(s.get('answer', '')))}*" for s in checks]
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": cut("*Troubleshooting*\n" + "\n".join(lines), SECTION_MAX),
+                },
+            }
+        )
+    notes = []
+    if ticket.exclusion:
+        exclusion = policy.exclusions.get(ticket.exclusion)
+        what = (
+            f"{escape(exclusion.title)}: {escape(exclusion.description)}"
+            if exclusion
+            else escape(ticket.exclusion)
+        )
+        notes.append(f":warning: *Possibly outside standard support* ({what})")
+    if view.maintenance is not None:
+        window = view.maintenance
+        notes.append(
+            f":construction: Opened during maintenance #{window.id}: {escape(window.message)} "
+            f"({date_token(window.starts_at, policy)} to {date_token(window.ends_at, policy)})"
+        )
+    if view.tier > 1:
+        moved = [e for e in _events(ticket, "escalated") if e.data.get("to_tier") == view.tier]
+        line = f":arrow_up: Escalated from tier {view.tier - 1}"
+        if moved:
+            line += f" by {actor_label(moved[-1].actor)}"
+            reason = str(moved[-1].data.get("reason") or "")
+            if reason:
+                line += f": {escape(reason)}"
+        if view.root_link:
+            line += f" · <{view.root_link}|original thread>"
+        notes.append(line)
+    notes += status_lines(view)
+    if notes:
+        blocks.append(
+            {
+                "type": "context",
+                "elements": [{"type": "mrkdwn", "text": cut(n, CONTEXT_MAX)} for n in notes[:10]],
+            }
+        )
+    buttons = _buttons(view)
+    if buttons is not None:
+        blocks.append(buttons)
+    return blocks
+
+
+def back_to_bot_blocks(ticket_id: int, text: str) -> list[dict[str, Any]]:
+    """A thread note with the button that hands the customer back to the assistant."""
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {
+            "type": "actions",
+            "block_id": "agent_mode",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": BACK_TO_BOT,
+                    "text": {"type": "plain_text", "text": "Back to bot"},
+                    "value": str(ticket_id),
+                }
+            ],
+        },
+    ]
+
+
+_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
+
+
+def plain_text(text: str, names: dict[str, str] | None = None) -> str:
+    """Slack mrkdwn as a customer should read it: links spelled out, mentions named, entities undone."""
+    names = names or {}
+
+    def one(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("@"):
+            name = label or names.get(target[1:])
+            return f"@{name}" if name else "a colleague"
+        if target.startswith("#"):
+            return f"#{label}" if label else "a channel"
+        if target.startswith("!"):
+            if target.startswith(("!date", "!subteam")):
+                return label or ""
+            return ""  # <!here>, <!channel>, <!everyone>
+        if target.startswith("mailto:"):
+            return label or target.removeprefix("mailto:")
+        if label and label != target:
+            return f"{label} ({target})"
+        return target
+
+    out = _LINK.sub(one, text)
+    return out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()

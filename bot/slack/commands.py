@@ -1,0 +1,457 @@
+"""`/support` for managers: status, one ticket, SLA risk, statistics (with a chart), escalation and
+maintenance windows.
+
+Parsing and formatting live here; the figures come from `desk.reports`, the changes
+from the ticket service and `desk.maintenance`. Answers are ephemeral (only the
+manager sees them); times are Slack date tokens, shown in each reader's own timezone.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import select
+
+from actions.render import duration
+from bot.slack import blocks as bk
+from desk import maintenance, reports
+from desk.chart import sla_chart_png
+from desk.maintenance import MaintenanceError
+from desk.policy import Policy
+from desk.reports import percent, span
+from desk.tickets import TicketError
+from storage.models import MaintenanceWindow, TicketPost
+
+if TYPE_CHECKING:
+    from bot.slack.desk import SlackDesk
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_DAYS = 7
+MAX_DAYS = 365
+MAX_EVENTS = 25
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+
+REFUSAL = (
+    "Sorry, `/support` is for the support managers. If you need it, ask an admin to add your "
+    "Slack user ID to `SUPPORTBOT_MANAGERS`."
+)
+
+
+def help_text(policy: Policy) -> str:
+    city = policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
+    return "\n".join(
+        [
+            "*`/support`: the support desk for managers*",
+            "• `/support status`: open tickets by priority and tier, SLA risk, the oldest ticket, undelivered notifications",
+            "• `/support ticket ID`: one ticket with its SLA and timeline",
+            "• `/support sla`: tickets at risk (due within the hour) and breached",
+            f"• `/support stats [DAYS]`: figures of the last DAYS days (1-{MAX_DAYS}, default {DEFAULT_DAYS}) "
+            "and an SLA chart posted here",
+            "• `/support escalate ID [reason]`: move a ticket one tier up",
+            '• `/support maintenance add START END "MESSAGE"`: schedule a maintenance window; START and END '
+            f"as ISO 8601 or `YYYY-MM-DD HH:MM` ({city} time), e.g. "
+            '`/support maintenance add 2026-12-05 22:00 2026-12-06 02:00 "Database upgrade"`',
+            "• `/support maintenance list`: current and upcoming windows",
+            "• `/support maintenance cancel ID`: cancel a window",
+            "• `/support help`: this help",
+        ]
+    )
+
+
+class UsageError(ValueError):
+    """The command was not understood; the message says how to write it."""
+
+
+@dataclass
+class Answer:
+    """What goes back to the manager (mrkdwn); `chart` is uploaded to the channel afterwards."""
+
+    text: str
+    chart: bytes | None = None
+    chart_title: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def message(self) -> dict[str, Any]:
+        return {"text": bk.cut(self.text, 3000), "blocks": sections(self.text), "response_type": "ephemeral"}
+
+
+def sections(text: str, limit: int = 2900) -> list[dict[str, Any]]:
+    """Long mrkdwn split on line breaks into section blocks (a section holds 3,000 characters)."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.splitlines():
+        line = bk.cut(line, limit)
+        if current and len(current) + 1 + len(line) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": c}} for c in chunks[:50]]
+
+
+# -- parsing -----------------------------------------------------------------------------------------
+
+
+def words(text: str) -> list[str]:
+    """The command's words; quotes group (typographic quotes from Slack's editors count too)."""
+    try:
+        return shlex.split(html.unescape(text).translate(_QUOTES))
+    except ValueError:
+        raise UsageError('check the quotes: put the message between a pair of "double quotes"') from None
+
+
+def ticket_number(value: str | None) -> int:
+    digits = (value or "").removeprefix("#")
+    if not digits.isdigit() or len(digits) > 15 or int(digits) == 0:
+        raise UsageError(f"{value or 'nothing'} is not a ticket number; write it like `42` or `#42`")
+    return int(digits)
+
+
+def days_of(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_DAYS
+    if not value.isdigit() or not 1 <= int(value) <= MAX_DAYS:
+        raise UsageError(f"DAYS must be a whole number from 1 to {MAX_DAYS}, not `{value}`")
+    return int(value)
+
+
+def when(tokens: Sequence[str], at: int, policy: Policy, what: str) -> tuple[datetime, int]:
+    """A START or END at `tokens[at]`: ISO 8601, or `YYYY-MM-DD HH:MM` as two words; local by default."""
+    if at >= len(tokens):
+        raise UsageError(f"{what} is missing; write it as `YYYY-MM-DD HH:MM` or ISO 8601")
+    raw = tokens[at]
+    used = 1
+    if _DATE.match(raw):
+        if at + 1 >= len(tokens) or not _TIME.match(tokens[at + 1]):
+            raise UsageError(f"give {what} a time too, like `{raw} 22:00`")
+        raw = f"{raw} {tokens[at + 1]}"
+        used = 2
+    try:
+        parsed = datetime.fromisoformat(raw.replace("z", "Z"))
+    except ValueError:
+        raise UsageError(
+            f"`{raw}` is not a date and time; write {what} as `YYYY-MM-DD HH:MM` or ISO 8601"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=policy.tz)
+    return parsed, at + used
+
+
+# -- formatting --------------------------------------------------------------------------------------
+
+
+def category_title(name: str, policy: Policy) -> str:
+    category = policy.categories.get(name)
+    return category.title if category else name
+
+
+def brief_line(brief: reports.TicketBrief, policy: Policy) -> str:
+    status = brief.status.replace("_", " ")
+    return (
+        f"• *#{brief.id}* {brief.priority} · {category_title(brief.category, policy)} · tier {brief.tier} · "
+        f"{status}: {bk.escape(bk.cut(brief.subject, 80))} (due {bk.date_token(brief.response_due_at, policy)})"
+    )
+
+
+def _risk_lines(
+    title: str, briefs: list[reports.TicketBrief], total: int | None, policy: Policy
+) -> list[str]:
+    if not briefs:
+        return []
+    count = total if total is not None else len(briefs)
+    more = f" (showing {len(briefs)})" if count > len(briefs) else ""
+    return [f"{title}: {count}{more}", *(brief_line(b, policy) for b in briefs)]
+
+
+def status_text(report: reports.StatusReport, policy: Policy, now: datetime) -> str:
+    priorities = " · ".join(f"{name} {count}" for name, count in report.open_by_priority.items())
+    tiers = " · ".join(f"tier {tier}: {count}" for tier, count in report.open_by_tier.items()) or "none"
+    breached = report.breached_total if report.breached_total is not None else len(report.breached)
+    at_risk = report.at_risk_total if report.at_risk_total is not None else len(report.at_risk)
+    lines = [
+        f"*Support desk status* · {bk.date_token(now, policy)}",
+        f"*Open tickets:* {report.open_total} ({priorities})",
+        f"*By tier:* {tiers}",
+        f"*SLA:* {breached} breached, {at_risk} due within the hour",
+    ]
+    lines += _risk_lines(":rotating_light: *Breached*", report.breached, report.breached_total, policy)
+    lines += _risk_lines(":warning: *At risk*", report.at_risk, report.at_risk_total, policy)
+    if report.oldest is not None:
+        oldest = report.oldest
+        lines.append(
+            f"*Oldest open:* #{oldest.id} ({oldest.priority}, {oldest.status.replace('_', ' ')}) since "
+            f"{bk.date_token(oldest.created_at, policy)}: {bk.escape(bk.cut(oldest.subject, 80))}"
+        )
+    dead = f"*Undelivered notifications (dead letters):* {report.dead_letters}"
+    lines.append(dead + (" :warning:" if report.dead_letters else ""))
+    return "\n".join(lines)
+
+
+def sla_text(report: reports.SlaReport, policy: Policy, now: datetime) -> str:
+    lines = [f"*SLA risk* · {bk.date_token(now, policy)}"]
+    breached = _risk_lines(":rotating_light: *Breached*", report.breached, report.breached_total, policy)
+    at_risk = _risk_lines(
+        ":warning: *At risk (due within the hour)*", report.at_risk, report.at_risk_total, policy
+    )
+    if not breached and not at_risk:
+        lines.append(":white_check_mark: No unanswered ticket is breached or due within the hour.")
+    return "\n".join(lines + breached + at_risk)
+
+
+def _breakdown_line(name: str, b: reports.Breakdown) -> str:
+    return (
+        f"• {name}: opened {b.opened}, resolved {b.resolved}, SLA met {percent(b.sla_met_pct)}, "
+        f"first response median {span(b.median_first_response_seconds)}"
+    )
+
+
+def stats_text(report: reports.StatsReport, policy: Policy) -> str:
+    period = "today" if report.days == 1 else f"last {report.days} days"
+    high = policy.feedback.scale[1]
+    csat = (
+        f"CSAT {report.csat_average:.2f} of {high} ({report.csat_count} ratings)"
+        if report.csat_count and report.csat_average is not None
+        else "CSAT: no ratings"
+    )
+    lines = [
+        f"*Statistics, {period}* (since {bk.date_token(report.since, policy)})",
+        f"Opened {report.opened} · resolved {report.resolved} · solved by self-service {report.self_service_solved}",
+        f"First response median {span(report.median_first_response_seconds)} · "
+        f"SLA met {percent(report.sla_met_pct)} · {csat}",
+        "*By category*",
+        *(_breakdown_line(category_title(n, policy), b) for n, b in report.by_category.items()),
+        "*By priority*",
+        *(_breakdown_line(n.capitalize(), b) for n, b in report.by_priority.items()),
+    ]
+    return "\n".join(lines)
+
+
+def _at(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _event_detail(kind: str, data: dict[str, Any]) -> str:
+    if kind == "escalated":
+        reason = f": {data['reason']}" if data.get("reason") else ""
+        return f" (tier {data.get('from_tier')} → {data.get('to_tier')}{reason})"
+    for key in ("text", "note", "reason", "comment"):
+        if data.get(key):
+            return f": {bk.cut(str(data[key]), 120)}"
+    if kind == "created":
+        return f" ({data.get('priority')}, {data.get('category')}, via {data.get('channel')})"
+    if data.get("sla_state"):
+        return f" (SLA {data['sla_state']})"
+    return ""
+
+
+def ticket_text(timeline: dict[str, Any], policy: Policy, link: str | None) -> str:
+    customer = timeline.get("customer") or {}
+    who = ", ".join(str(x) for x in (customer.get("name"), customer.get("email"), customer.get("phone")) if x)
+
+    def token(key: str, empty: str) -> str:
+        at = _at(timeline.get(key))
+        return bk.date_token(at, policy) if at else empty
+
+    head = f"#{timeline['id']} {category_title(str(timeline['category']), policy)} · {str(timeline['priority']).capitalize()}"
+    lines = [
+        f"*{bk.escape(head)}*: {bk.escape(str(timeline.get('subject') or ''))}",
+        f"Status {str(timeline['status']).replace('_', ' ')} · tier {timeline['tier']} · via {timeline['channel']}"
+        + (f" · <{link}|Slack thread>" if link else ""),
+        f"Customer: {bk.escape(who) or 'no contact details'}",
+        f"Created {token('created_at', '?')} · response due {token('response_due_at', '?')} · "
+        f"first response {token('first_response_at', 'none yet')}"
+        + (f" · resolved {token('resolved_at', '')}" if timeline.get("resolved_at") else ""),
+        f"SLA {timeline.get('sla_state')} · time used on the SLA clock {span(timeline.get('business_time_used_seconds'))}"
+        + (f" ({timeline['sla_clock']})" if timeline.get("sla_clock") else ""),
+    ]
+    events = list(timeline.get("events") or [])
+    lines.append(
+        f"*Timeline* ({len(events)} event{'' if len(events) == 1 else 's'}"
+        + (f", the last {MAX_EVENTS}" if len(events) > MAX_EVENTS else "")
+        + ")"
+    )
+    for event in events[-MAX_EVENTS:]:
+        at = _at(event.get("at"))
+        kind = str(event.get("kind"))
+        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        when_ = bk.date_token(at, policy) if at else "?"
+        actor = bk.actor_label(str(event.get("actor") or ""))
+        lines.append(f"• {when_} {kind.replace('_', ' ')} by {actor}{bk.escape(_event_detail(kind, data))}")
+    return "\n".join(lines)
+
+
+def window_line(window: MaintenanceWindow, policy: Policy, now: datetime) -> str:
+    state = ":construction: under way" if window.starts_at <= now else "scheduled"
+    return (
+        f"• *#{window.id}* {state}: {bk.date_token(window.starts_at, policy)} to "
+        f"{bk.date_token(window.ends_at, policy)}: {bk.escape(window.message)} (by {bk.actor_label(window.created_by)})"
+    )
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+
+class SupportCommand:
+    """Runs one `/support` request for a manager and returns the answer."""
+
+    def __init__(self, desk: SlackDesk) -> None:
+        self.desk = desk
+
+    async def run(self, text: str, *, user: str) -> Answer:
+        tokens = words(text)
+        sub = tokens[0].lower() if tokens else "help"
+        rest = tokens[1:]
+        services = self.desk.services
+        policy = services.policy
+        if sub == "help":
+            return Answer(help_text(policy))
+        handler = {
+            "status": self._status,
+            "ticket": self._ticket,
+            "sla": self._sla,
+            "stats": self._stats,
+            "escalate": self._escalate,
+            "maintenance": self._maintenance,
+        }.get(sub)
+        if handler is None:
+            raise UsageError(f"I don't know `{bk.escape(sub)}`. Try `/support help`.")
+        return await handler(rest, user)
+
+    @property
+    def now(self) -> datetime:
+        return self.desk.services.engine.now()
+
+    async def _status(self, rest: list[str], user: str) -> Answer:
+        now = self.now
+        async with self.desk.services.db.reader() as session:
+            report = await reports.status_report(session, now=now)
+        return Answer(status_text(report, self.desk.services.policy, now))
+
+    async def _sla(self, rest: list[str], user: str) -> Answer:
+        now = self.now
+        async with self.desk.services.db.reader() as session:
+            report = await reports.sla_report(session, now=now)
+        return Answer(sla_text(report, self.desk.services.policy, now))
+
+    async def _ticket(self, rest: list[str], user: str) -> Answer:
+        ticket_id = ticket_number(rest[0] if rest else None)
+        services = self.desk.services
+        async with services.db.reader() as session:
+            timeline = await reports.ticket_timeline(
+                session, ticket_id, now=self.now, tickets=services.tickets
+            )
+            root = (
+                await session.execute(
+                    select(TicketPost).where(
+                        TicketPost.ticket_id == ticket_id, TicketPost.tier == 1, TicketPost.ts.is_not(None)
+                    )
+                )
+            ).scalar_one_or_none()
+        if timeline is None:
+            raise UsageError(f"there is no ticket #{ticket_id}")
+        link = None
+        if root is not None and self.desk.notifier is not None:
+            try:
+                link = await self.desk.notifier.permalink(root)
+            except Exception:  # a link is a nicety; the answer matters
+                log.warning("slack_permalink_failed", ticket_id=ticket_id)
+        return Answer(ticket_text(timeline, services.policy, link))
+
+    async def _stats(self, rest: list[str], user: str) -> Answer:
+        days = days_of(rest[0] if rest else None)
+        services = self.desk.services
+        async with services.db.reader() as session:
+            report = await reports.stats_report(session, now=self.now, days=days, policy=services.policy)
+        title = f"SLA met % per day, last {days} days" if days > 1 else "SLA met % today"
+        daily: list[tuple[date, float | None]] = list(report.daily_sla_met)
+        return Answer(
+            stats_text(report, services.policy), chart=sla_chart_png(daily, title=title), chart_title=title
+        )
+
+    async def _escalate(self, rest: list[str], user: str) -> Answer:
+        ticket_id = ticket_number(rest[0] if rest else None)
+        reason = " ".join(rest[1:]).strip() or "escalated by a manager"
+        services = self.desk.services
+        try:
+            async with services.db.session() as session:
+                ticket = await services.tickets.escalate(
+                    session, ticket_id, actor=f"slack:{user}", now=self.now, reason=reason
+                )
+                tier = ticket.tier
+        except TicketError as exc:
+            raise UsageError(f"I couldn't escalate it: {exc}") from None
+        await self.desk.deliver_now(ticket_id)
+        config = services.policy.escalation.tiers.get(tier)
+        where = f" ({bk.escape(config.name)}, {bk.channel_link(config.slack_channel)})" if config else ""
+        return Answer(f":arrow_up: Ticket #{ticket_id} is escalated to tier {tier}{where}.")
+
+    async def _maintenance(self, rest: list[str], user: str) -> Answer:
+        action = rest[0].lower() if rest else ""
+        policy = self.desk.services.policy
+        if action == "add":
+            return await self._maintenance_add(rest[1:], user, policy)
+        if action == "list":
+            now = self.now
+            async with self.desk.services.db.reader() as session:
+                windows = await maintenance.current_and_upcoming(session, now, limit=20)
+            if not windows:
+                return Answer("No maintenance is scheduled.")
+            return Answer("*Maintenance windows*\n" + "\n".join(window_line(w, policy, now) for w in windows))
+        if action == "cancel":
+            window_id = ticket_number(rest[1] if len(rest) > 1 else None)
+            try:
+                async with self.desk.services.db.session() as session:
+                    window = await maintenance.cancel(session, window_id, now=self.now)
+                    message = window.message
+            except MaintenanceError as exc:
+                raise UsageError(str(exc)) from None
+            return Answer(f"Cancelled maintenance #{window_id}: {bk.escape(message)}")
+        raise UsageError(
+            'use `maintenance add START END "MESSAGE"`, `maintenance list` or `maintenance cancel ID`'
+        )
+
+    async def _maintenance_add(self, args: list[str], user: str, policy: Policy) -> Answer:
+        starts_at, at = when(args, 0, policy, "START")
+        ends_at, at = when(args, at, policy, "END")
+        message = " ".join(args[at:]).strip()
+        if not message:
+            raise UsageError('add a message for the customers in quotes, like "Database upgrade"')
+        now = self.now
+        try:
+            async with self.desk.services.db.session() as session:
+                window = await maintenance.schedule(
+                    session,
+                    starts_at=starts_at,
+                    ends_at=ends_at,
+                    message=message,
+                    created_by=f"slack:{user}",
+                    now=now,
+                )
+                window_id = window.id
+        except MaintenanceError as exc:
+            raise UsageError(f"I couldn't schedule it: {exc}") from None
+        leads = " and ".join(duration(d) for d in policy.maintenance.announce_before)
+        told = f" Customers are told {leads} before it starts." if leads else ""
+        return Answer(
+            f":construction: Scheduled maintenance #{window_id}: {bk.date_token(starts_at, policy)} to "
+            f"{bk.date_token(ends_at, policy)}: {bk.escape(message)}.{told}"
+        )

@@ -1,0 +1,333 @@
+"""What agents and managers do in Slack: button presses, thread replies, `/support`.
+
+Every listener acknowledges first (Slack wants an answer within 3 seconds) and does the work
+after: bolt's AsyncApp runs the rest of the listener once `ack()` has answered. The changes
+themselves are the desk's (TicketService, relay); their notifications go through the outbox,
+which is then run at once for the ticket, so the Slack posts and the customer follow in a blink
+and a failure is retried like any other notification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.slack import blocks as bk
+from bot.slack.commands import REFUSAL, Answer, SupportCommand, UsageError
+from bot.slack.outbound import enqueue_refresh, enqueue_thread_note
+from desk import relay
+from desk.tickets import TicketError
+from storage.models import InboundMessage, Ticket, TicketPost
+
+if TYPE_CHECKING:
+    from bot.slack.desk import SlackDesk
+
+log = structlog.get_logger(__name__)
+
+EVENTS_CHANNEL = "slack"
+EVENTS_SENDER = "events"
+HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
+NOTE = re.compile(r"^\s*note\s*:\s*", re.IGNORECASE)
+ACK_BUDGET = 1.5  # seconds a /support answer may take to go back with the acknowledgement itself
+
+
+def ticket_id_of(value: Any) -> int | None:
+    if isinstance(value, str) and value.isdigit() and 0 < len(value) <= 15:
+        return int(value)
+    return None
+
+
+def is_agent_thread_reply(event: dict[str, Any]) -> bool:
+    """A person's reply in a thread (not the thread's root, not a bot, not an edit or a join)."""
+    thread_ts = event.get("thread_ts")
+    return (
+        event.get("subtype") in HUMAN_SUBTYPES
+        and not event.get("bot_id")
+        and isinstance(event.get("user"), str)
+        and isinstance(thread_ts, str)
+        and thread_ts != event.get("ts")
+        and isinstance(event.get("channel"), str)
+    )
+
+
+class Inbound:
+    """Bolt listeners bound to the desk."""
+
+    def __init__(self, desk: SlackDesk) -> None:
+        self.desk = desk
+        self.command = SupportCommand(desk)
+
+    # -- middleware ------------------------------------------------------------------------------
+
+    async def dedupe(self, body: dict[str, Any], next: Callable[[], Awaitable[Any]]) -> Any:
+        """An Events API delivery already seen (Slack's retries, a replay) is answered 200, once."""
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id and not await self._first_time(event_id[:128]):
+            log.info("slack_event_duplicate", event_id=event_id)
+            return BoltResponse(status=200, body="")
+        return await next()
+
+    async def _first_time(self, event_id: str) -> bool:
+        services = self.desk.services
+        try:
+            async with services.db.session() as session:
+                key = (EVENTS_CHANNEL, EVENTS_SENDER, event_id)
+                if await session.get(InboundMessage, key) is not None:
+                    return False
+                session.add(
+                    InboundMessage(
+                        channel=EVENTS_CHANNEL,
+                        sender=EVENTS_SENDER,
+                        message_id=event_id,
+                        received_at=services.engine.now(),
+                        replies=[],
+                    )
+                )
+        except IntegrityError:  # another worker took the same event at the same moment
+            return False
+        return True
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    async def _ephemeral(self, body: dict[str, Any], user: str, text: str) -> None:
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        if not channel:
+            return
+        thread_ts = (body.get("message") or {}).get("thread_ts")
+        try:
+            await self.desk.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
+        except SlackApiError as exc:
+            log.warning("slack_ephemeral_failed", channel=channel, error=str(exc))
+
+    def _target(self, tier: int) -> str:
+        tiers = self.desk.services.policy.escalation.tiers
+        return tiers[tier].slack_channel if tier in tiers else tiers[1].slack_channel
+
+    # -- ticket buttons --------------------------------------------------------------------------
+
+    async def ticket_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async with self.desk.tracked():
+            await self._ticket_button(ack, body, action)
+
+    async def _ticket_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Acknowledge, Escalate, Resolve: the ticket service decides; the posts follow via the outbox."""
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        ticket_id = ticket_id_of(action.get("value"))
+        action_id = action.get("action_id")
+        if ticket_id is None or not user:
+            return
+        services = self.desk.services
+        now = services.engine.now()
+        actor = f"slack:{user}"
+        verb = {bk.ACK: "acknowledge", bk.ESCALATE: "escalate", bk.RESOLVE: "resolve"}.get(
+            str(action_id), "change"
+        )
+        try:
+            async with services.db.session() as session:
+                if action_id == bk.ACK:
+                    await self._not_acknowledged_yet(session, ticket_id)
+                    ticket = await services.tickets.acknowledge(session, ticket_id, actor=actor, now=now)
+                elif action_id == bk.ESCALATE:
+                    ticket = await services.tickets.escalate(session, ticket_id, actor=actor, now=now)
+                elif action_id == bk.RESOLVE:
+                    ticket = await services.tickets.resolve(session, ticket_id, actor=actor, now=now)
+                else:
+                    return
+                if action_id != bk.ESCALATE:  # an escalation's own notice re-renders the posts
+                    enqueue_refresh(session, ticket, target=self._target(ticket.tier), now=now)
+        except TicketError as exc:
+            await self._ephemeral(body, user, f"Sorry, I couldn't {verb} ticket #{ticket_id}: {exc}.")
+            return
+        log.info("slack_ticket_action", ticket_id=ticket_id, action=action_id, actor=actor)
+        await self.desk.deliver_now(ticket_id)
+
+    @staticmethod
+    async def _not_acknowledged_yet(session: AsyncSession, ticket_id: int) -> None:
+        """Two agents pressing at once (or a stale button): the customer hears it once."""
+        query = select(Ticket.status).where(Ticket.id == ticket_id).with_for_update()
+        status = (await session.execute(query)).scalar_one_or_none()
+        if status == "acknowledged":
+            raise TicketError(f"ticket #{ticket_id} is already acknowledged")
+
+    async def back_to_bot(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async with self.desk.tracked():
+            await self._back_to_bot(ack, body, action)
+
+    async def _back_to_bot(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """End agent mode: the assistant answers the customer again, and the customer is told."""
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        ticket_id = ticket_id_of(action.get("value"))
+        if ticket_id is None or not user:
+            return
+        services = self.desk.services
+        agent = await self.desk.agent(user)
+        try:
+            async with services.db.session() as session:
+                done = await relay.back_to_bot(
+                    session,
+                    tickets=services.tickets,
+                    ticket_id=ticket_id,
+                    agent=agent,
+                    now=services.engine.now(),
+                )
+        except TicketError as exc:
+            await self._ephemeral(body, user, f"Sorry, that didn't work: {exc}.")
+            return
+        if not done:
+            await self._ephemeral(body, user, "The customer is already talking to the assistant.")
+            return
+        channel = (body.get("channel") or {}).get("id")
+        ts = (body.get("message") or {}).get("ts")
+        if channel and ts:
+            try:
+                await self.desk.client.chat_update(
+                    channel=channel,
+                    ts=ts,
+                    text=f":robot_face: <@{user}> handed the customer back to the assistant.",
+                    blocks=[],
+                )
+            except SlackApiError as exc:
+                log.warning("slack_update_failed", ticket_id=ticket_id, error=str(exc))
+        await self.desk.deliver_now(ticket_id)
+
+    # -- thread replies --------------------------------------------------------------------------
+
+    async def message(self, event: dict[str, Any]) -> None:
+        async with self.desk.tracked():
+            await self._message(event)
+
+    async def _message(self, event: dict[str, Any]) -> None:
+        """An agent's reply in a ticket thread goes to the customer; `note:` stays internal."""
+        if not is_agent_thread_reply(event):
+            return
+        services = self.desk.services
+        async with services.db.reader() as session:
+            query = select(TicketPost).where(
+                TicketPost.ts == event["thread_ts"], TicketPost.channel == event["channel"]
+            )
+            post = (await session.execute(query)).scalars().first()
+        if post is None:
+            return
+        user = event["user"]
+        text = str(event.get("text") or "")
+        agent = await self.desk.agent(user)
+        now = services.engine.now()
+        if NOTE.match(text):
+            async with services.db.session() as session:
+                await relay.internal_note(
+                    session,
+                    tickets=services.tickets,
+                    ticket_id=post.ticket_id,
+                    text=bk.plain_text(NOTE.sub("", text, count=1)),
+                    agent=agent,
+                    now=now,
+                )
+            log.info("slack_internal_note", ticket_id=post.ticket_id, actor=agent.actor)
+            return
+        reply = bk.plain_text(text, self.desk.names)
+        if not reply:
+            return
+        try:
+            async with services.db.session() as session:
+                relayed = await relay.agent_reply(
+                    session,
+                    tickets=services.tickets,
+                    ticket_id=post.ticket_id,
+                    text=reply,
+                    agent=agent,
+                    now=now,
+                )
+                target = self._target(post.tier)
+                if relayed.first_response:
+                    enqueue_refresh(session, relayed.ticket, target=target, now=now)
+                if relayed.agent_mode_started:
+                    note = (
+                        f":speech_balloon: <@{user}>'s reply went to the customer. The assistant stays quiet "
+                        "while you handle the conversation; the customer's messages appear in this thread. "
+                        "Start a reply with `note:` to keep it internal."
+                    )
+                    enqueue_thread_note(
+                        session,
+                        relayed.ticket,
+                        target=target,
+                        tier=post.tier,
+                        now=now,
+                        text=note,
+                        blocks=bk.back_to_bot_blocks(post.ticket_id, note),
+                    )
+        except TicketError as exc:
+            await self._ephemeral(
+                {"channel": {"id": post.channel}, "message": {"thread_ts": post.ts}}, user, str(exc)
+            )
+            return
+        log.info("slack_agent_reply", ticket_id=post.ticket_id, actor=agent.actor, to=relayed.target)
+        await self.desk.deliver_now(post.ticket_id)
+
+    # -- /support --------------------------------------------------------------------------------
+
+    async def support(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        async with self.desk.tracked():
+            await self._support(ack, command, respond)
+
+    async def _support(self, ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+        """Managers only; the answer goes back with the acknowledgement when it is quick, else via
+        the command's response_url."""
+        user = str(command.get("user_id") or "")
+        if user not in self.desk.settings.managers:
+            await ack(text=REFUSAL, response_type="ephemeral")
+            return
+        text = str(command.get("text") or "")
+        task = asyncio.ensure_future(self._answer(text, user))
+        done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
+        if task in done:
+            answer = task.result()
+            await ack(**answer.message())
+        else:
+            await ack()
+            answer = await task
+            await respond(**answer.message(), replace_original=False)
+        if answer.chart is not None:
+            await self._upload_chart(answer, channel=str(command.get("channel_id") or ""), respond=respond)
+
+    async def _answer(self, text: str, user: str) -> Answer:
+        try:
+            return await self.command.run(text, user=user)
+        except UsageError as exc:
+            return Answer(f"{exc}")
+        except Exception:
+            log.exception("slack_support_command_failed", text=text)
+            return Answer("Sorry, that failed on our side; it has been logged.")
+
+    async def _upload_chart(self, answer: Answer, *, channel: str, respond: AsyncRespond) -> None:
+        assert answer.chart is not None
+        try:
+            await self.desk.client.files_upload_v2(
+                channel=channel,
+                file=answer.chart,
+                filename="sla-chart.png",
+                title=answer.chart_title,
+                alt_txt=answer.chart_title,
+            )
+        except SlackApiError as exc:
+            error = exc.response.get("error") if hasattr(exc.response, "get") else str(exc)
+            log.warning("slack_chart_upload_failed", channel=channel, error=error)
+            await respond(
+                text=f"I couldn't post the chart here ({error}); invite me to this channel with `/invite`.",
+                response_type="ephemeral",
+                replace_original=False,
+            )

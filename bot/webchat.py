@@ -1,0 +1,170 @@
+"""The site chat: Rasa's REST channel, Rasa's SocketIO channel, and the widget files.
+
+Both channels count as `webchat`; the REST `sender` and the socket.io `session_id` are the
+conversation's sender, so a customer can switch between them without losing the conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any
+
+import socketio
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
+
+from actions.messages import Incoming, Reply
+from bot.delivery import NotReady, OutboxDelivery
+from storage.models import OutboxMessage
+
+log = structlog.get_logger(__name__)
+
+CHANNEL = "webchat"
+STATIC = Path(__file__).resolve().parent / "static"
+MAX_MESSAGE = 16_000  # characters accepted on the wire; the engine keeps the first 4,000
+
+# Ids are printable text: PostgreSQL refuses NUL, and no platform sends control characters.
+ID_PATTERN = r"^[^\x00-\x1f\x7f]+$"
+_ID = re.compile(ID_PATTERN)
+Sender = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, strip_whitespace=True, pattern=ID_PATTERN)
+]
+MessageId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=ID_PATTERN)]
+
+
+def clean_id(value: Any) -> str | None:
+    """A session or message id from untrusted input, or None when it is not a usable one."""
+    if isinstance(value, str) and 0 < len(value) <= 128 and _ID.match(value):
+        return value
+    return None
+
+
+class RestMessage(BaseModel):
+    """Rasa's REST channel body."""
+
+    sender: Sender
+    message: str = Field(max_length=MAX_MESSAGE)
+    message_id: MessageId | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class RestButton(BaseModel):
+    title: str
+    payload: str
+
+
+class RestReply(BaseModel):
+    """One bot message in Rasa's REST channel answer (`buttons` only where there are some)."""
+
+    recipient_id: str
+    text: str
+    buttons: list[RestButton] | None = None
+
+
+router = APIRouter()
+
+
+@router.post(
+    "/webhooks/rest/webhook",
+    tags=["webchat"],
+    response_model=list[RestReply],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RestMessage.model_json_schema()}},
+        }
+    },
+)
+async def rest_webhook(request: Request) -> JSONResponse:
+    """Rasa's REST channel: one message in, the bot's messages out."""
+    # Parsed and validated in one pass by pydantic instead of through FastAPI's body dependency:
+    # the same 422 answer, and a request costs 80 µs of FastAPI instead of 105 µs.
+    try:
+        body = RestMessage.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
+    message_id = body.message_id or clean_id((body.metadata or {}).get("message_id"))
+    replies = await request.app.state.services.engine.handle(
+        Incoming(channel=CHANNEL, sender=body.sender, text=body.message, message_id=message_id)
+    )
+    # Built by hand: the shape is fixed, and skipping response validation keeps the hot path short.
+    return JSONResponse([r.as_rest(body.sender) for r in replies])
+
+
+@router.get("/", include_in_schema=False)
+async def index() -> FileResponse:
+    return FileResponse(STATIC / "index.html", media_type="text/html")
+
+
+@router.get("/widget.js", include_in_schema=False)
+async def widget() -> FileResponse:
+    return FileResponse(
+        STATIC / "widget.js",
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+class SocketChannel:
+    """Rasa's SocketIO channel on python-socketio; also pushes agent replies to open sessions."""
+
+    def __init__(self, cors_origins: list[str]) -> None:
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            cors_allowed_origins=cors_origins or None,  # None: same origin only
+            max_http_buffer_size=64_000,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.services: Any = None
+        self.delivery: OutboxDelivery | None = None
+        self.sio.on("connect", self._connect)
+        self.sio.on("session_request", self._session_request)
+        self.sio.on("user_uttered", self._user_uttered)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        await self.sio.save_session(sid, {"session_id": sid})
+
+    async def _session_request(self, sid: str, data: Any = None) -> None:
+        session_id = (clean_id(data.get("session_id")) if isinstance(data, dict) else None) or sid
+        await self.sio.save_session(sid, {"session_id": session_id})
+        await self.sio.enter_room(sid, session_id)
+        await self.sio.emit("session_confirm", session_id, room=sid)
+        # Notices that arrived while the customer was away are shown now.
+        if self.delivery is not None:
+            await self.delivery.deliver_waiting(kind="customer", target=f"{CHANNEL}:{session_id}")
+
+    async def _user_uttered(self, sid: str, data: Any = None) -> None:
+        if not isinstance(data, dict) or not isinstance(data.get("message"), str):
+            await self.sio.emit("bot_uttered", {"text": "Sorry, I couldn't read that message."}, room=sid)
+            return
+        message: str = data["message"][:MAX_MESSAGE]
+        saved = await self.sio.get_session(sid)
+        session_id = clean_id(data.get("session_id")) or saved.get("session_id", sid)
+        message_id = clean_id(data.get("message_id"))
+        try:
+            replies: list[Reply] = await self.services.engine.handle(
+                Incoming(channel=CHANNEL, sender=session_id, text=message, message_id=message_id)
+            )
+        except Exception:
+            log.exception("webchat_turn_failed", session_id=session_id)
+            replies = [Reply("Sorry, something went wrong on our side. Please try again in a moment.")]
+        for reply in replies:
+            await self.sio.emit("bot_uttered", reply.as_socketio(), room=sid)
+
+    def is_connected(self, session_id: str) -> bool:
+        return any(True for _ in self.sio.manager.get_participants("/", session_id))
+
+    async def push(self, row: OutboxMessage) -> None:
+        """Outbox sender for web chat customers: deliver to the open session, else wait."""
+        session_id = row.target.split(":", 1)[1]
+        if not self.is_connected(session_id):
+            raise NotReady(retry_in=30)  # and at once when the session comes back
+        reply = Reply.from_dict(
+            {"text": str(row.payload.get("text", "")), "buttons": row.payload.get("buttons", [])}
+        )
+        await self.sio.emit("bot_uttered", reply.as_socketio(), room=session_id)

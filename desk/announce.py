@@ -1,0 +1,152 @@
+"""Maintenance announcements (policy section 6): tell customers ahead of a window, and when it starts.
+
+For each window not cancelled and not over, the announcement due now is the one of the smallest
+lead time in `maintenance.announce_before` that has been reached (`starts_at - lead <= now`), or
+"under way" once the window has started. So a window scheduled 30 minutes ahead, or a process back
+after downtime, sends only the latest announcement instead of a burst of stale ones.
+
+Recipients: customers who allow announcements (Telegram's `/stop` turns them off) and whose platform
+still delivers to them (not blocked): on Telegram all of them, on the web chat (whose sessions come
+and go) those who talked to us in the last 90 days. Each
+(window, lead, customer) is one outbox row with a unique `dedupe_key`, inserted in bulk with
+`ON CONFLICT DO NOTHING`, so two replicas running this together never send anything twice.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import structlog
+from sqlalchemy import String, and_, cast, exists, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from desk import outbox
+from desk.outbox import enqueue_once
+from desk.policy import Policy
+from storage.db import Database
+from storage.models import Conversation, Customer, MaintenanceWindow, OutboxMessage
+
+log = structlog.get_logger(__name__)
+
+RECENT = timedelta(days=90)  # web chat customers who talked to us this recently hear about maintenance
+LASTING_CHATS = ("telegram",)  # a chat that lasts: its customers hear until they send /stop
+CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter limit)
+UNDER_WAY = timedelta(0)  # the "lead" of the announcement sent once a window has started
+
+
+def local_time(at: datetime, policy: Policy) -> str:
+    """`Wed 2 Dec, 22:00` in the policy's timezone."""
+    local = at.astimezone(policy.tz)
+    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+
+
+def zone_label(policy: Policy) -> str:
+    return policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def announcement_text(window: MaintenanceWindow, policy: Policy, *, under_way: bool) -> str:
+    message = window.message.strip().rstrip(".")
+    start, end, zone = (
+        local_time(window.starts_at, policy),
+        local_time(window.ends_at, policy),
+        zone_label(policy),
+    )
+    if under_way:
+        return (
+            f"Scheduled maintenance is under way: {message}, until {end} ({zone} time). "
+            "Some services may be unavailable until then."
+        )
+    return (
+        f"Scheduled maintenance: {message}, from {start} to {end} ({zone} time). "
+        "Some services may be unavailable then."
+    )
+
+
+def due_lead(window: MaintenanceWindow, policy: Policy, now: datetime) -> timedelta | None:
+    """The announcement due for `window` at `now`: its lead time, UNDER_WAY, or None."""
+    if window.cancelled_at is not None or now >= window.ends_at:
+        return None
+    if now >= window.starts_at:
+        return UNDER_WAY
+    reached = [lead for lead in policy.maintenance.announce_before if window.starts_at - lead <= now]
+    return min(reached) if reached else None
+
+
+async def _announce_window(
+    session: AsyncSession, window: MaintenanceWindow, lead: timedelta, *, policy: Policy, now: datetime
+) -> int:
+    prefix = f"maint:{window.id}:{int(lead.total_seconds())}:"
+    key = literal(prefix) + cast(Customer.id, String)
+    recent = exists().where(Conversation.customer_id == Customer.id, Conversation.updated_at >= now - RECENT)
+    already = exists().where(OutboxMessage.dedupe_key == key)
+    query = (
+        select(Customer.id, Customer.channel, Customer.external_id)
+        .where(
+            and_(
+                Customer.announcements.is_(True),
+                Customer.unreachable_at.is_(None),
+                or_(Customer.channel.in_(LASTING_CHATS), recent),
+                ~already,
+            )
+        )
+        .order_by(Customer.id)
+    )
+    customers = (await session.execute(query)).all()
+    payload = {
+        "text": announcement_text(window, policy, under_way=lead == UNDER_WAY),
+        "event": "maintenance",
+        "maintenance_id": window.id,
+        # Past this the notice is stale; a transport holding it for an absent customer may drop it.
+        "expires_at": window.ends_at.isoformat(),
+    }
+    rows = [
+        {
+            "kind": outbox.CUSTOMER,
+            "target": outbox.customer_target(channel, external_id),
+            "payload": payload,
+            "dedupe_key": f"{prefix}{customer_id}",
+            "now": now,
+        }
+        for customer_id, channel, external_id in customers
+    ]
+    sent = 0
+    for start in range(0, len(rows), CHUNK):
+        sent += len(await enqueue_once(session, rows[start : start + CHUNK]))
+    return sent
+
+
+async def announce_due(db: Database, *, policy: Policy, now: datetime) -> int:
+    """Enqueue every maintenance announcement due at `now`; returns how many rows were written."""
+    horizon = max(policy.maintenance.announce_before, default=UNDER_WAY)
+    async with db.reader() as session:
+        windows = list(
+            (
+                await session.execute(
+                    select(MaintenanceWindow)
+                    .where(
+                        MaintenanceWindow.cancelled_at.is_(None),
+                        MaintenanceWindow.ends_at > now,
+                        MaintenanceWindow.starts_at <= now + horizon,
+                    )
+                    .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
+                )
+            ).scalars()
+        )
+    sent = 0
+    for candidate in windows:
+        async with db.session() as session:
+            # Read again in the writing transaction: a window cancelled meanwhile is not announced.
+            window = await session.get(MaintenanceWindow, candidate.id, populate_existing=True)
+            lead = due_lead(window, policy, now) if window is not None else None
+            if window is None or lead is None:
+                continue
+            written = await _announce_window(session, window, lead, policy=policy, now=now)
+        if written:
+            log.info(
+                "maintenance_announced",
+                maintenance_id=window.id,
+                lead_seconds=int(lead.total_seconds()),
+                customers=written,
+            )
+        sent += written
+    return sent

@@ -1,0 +1,100 @@
+"""Notifications are rows in the outbox, written in the transaction that causes them.
+
+The delivery job (bot/delivery.py) sends each row once; nothing here talks to a network.
+Kinds:
+- `agent`: a notice for agents, `target` is a Slack channel (logged while Slack is off).
+- `customer`: a message for a customer, `target` is `channel:sender`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import OutboxMessage
+
+AGENT = "agent"
+CUSTOMER = "customer"
+
+
+def row(
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ticket_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> dict[str, Any]:
+    """The columns of a notification due at once."""
+    return {
+        "kind": kind,
+        "target": target,
+        "payload": payload,
+        "ticket_id": ticket_id,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+
+
+def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ticket_id: int | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Add a notification to the current transaction, due at once."""
+    message = OutboxMessage(
+        **row(kind=kind, target=target, payload=payload, now=now, ticket_id=ticket_id, dedupe_key=dedupe_key)
+    )
+    session.add(message)
+    return message
+
+
+def customer_target(channel: str, sender: str) -> str:
+    return f"{channel}:{sender}"
+
+
+def _insert_for(session: AsyncSession) -> Any:
+    return sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+
+
+async def enqueue_once(session: AsyncSession, rows: list[dict[str, Any]]) -> list[str]:
+    """Insert outbox rows whose `dedupe_key` does not exist yet; returns the keys inserted.
+
+    `ON CONFLICT DO NOTHING` on both databases: a row another replica already wrote (committed
+    or not) is skipped without an error, so nothing else of the transaction is lost.
+    """
+    if not rows:
+        return []
+    values = []
+    for row in rows:
+        now = row["now"]
+        values.append(
+            {
+                "kind": row["kind"],
+                "target": row["target"],
+                "payload": row["payload"],
+                "ticket_id": row.get("ticket_id"),
+                "dedupe_key": row["dedupe_key"],
+                "created_at": now,
+                "next_attempt_at": now,
+                "attempts": 0,
+            }
+        )
+    statement = (
+        _insert_for(session)(OutboxMessage)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(OutboxMessage.dedupe_key)
+    )
+    return [key for key in (await session.execute(statement)).scalars() if key is not None]

@@ -1,0 +1,49 @@
+"""Tickets as JSON (CONTRACT.md section 5), shared by the REST API and the agents' tools."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from desk.tickets import TicketService
+from storage.models import Ticket
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def ticket_json(
+    ticket: Ticket, *, service: TicketService, now: datetime, events: bool = True
+) -> dict[str, Any]:
+    """The public shape of a ticket; `events` needs the ticket loaded with its events."""
+    customer = ticket.customer
+    out: dict[str, Any] = {
+        "id": ticket.id,
+        "category": ticket.category,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "tier": ticket.tier,
+        "channel": ticket.channel,
+        "customer": {
+            "id": customer.id,
+            "name": customer.name,
+            "email": customer.email,
+            "phone": customer.phone,
+        },
+        "subject": ticket.subject,
+        "description": ticket.description,
+        "troubleshooting": [{"step": s["step"], "answer": s["answer"]} for s in ticket.troubleshooting],
+        "exclusion": ticket.exclusion,
+        "maintenance_id": ticket.maintenance_id,
+        "created_at": iso(ticket.created_at),
+        "response_due_at": iso(ticket.response_due_at),
+        "first_response_at": iso(ticket.first_response_at),
+        "resolved_at": iso(ticket.resolved_at),
+        "sla_state": service.sla_state(ticket, now),
+    }
+    if events:
+        out["events"] = [
+            {"at": iso(e.at), "kind": e.kind, "actor": e.actor, "data": e.data} for e in ticket.events
+        ]
+    return out

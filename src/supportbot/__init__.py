@@ -1,3 +1,0 @@
-"""supportbot: a support desk that lives in chat."""
-
-__version__ = "0.1.0"

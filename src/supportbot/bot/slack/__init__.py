@@ -1,7 +1,0 @@
-"""Slack: the agents' desk (ticket threads, buttons, relayed replies, /support for managers)."""
-
-from __future__ import annotations
-
-from supportbot.bot.slack.desk import SlackDesk
-
-__all__ = ["SlackDesk"]
