@@ -86,6 +86,7 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # bot.logs formats uvicorn's records with the app's own
         proxy_headers=True,
         lifespan="on",
     )

@@ -508,3 +508,51 @@ def test_serve_with_two_workers_on_postgres(
     started = [json.loads(line) for line in output.splitlines() if '"supportbot_started"' in line]
     assert len(started) == 2 and {s["database"] for s in started} == {"postgresql"}, output
     assert "Traceback" not in output
+
+
+def test_serve_writes_one_log_format_with_scheduler_runs_kept_quiet(
+    tmp_path: Path, environment: dict[str, str]
+) -> None:
+    """uvicorn's and the libraries' records come out as the same JSON lines as the app's own, and
+    APScheduler's two lines per job run stay out at INFO (the sweep runs every 0.2 s here)."""
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w+", encoding="utf-8")
+    env = {**environment, "SUPPORTBOT_SWEEP_SECONDS": "0.2", "SUPPORTBOT_LOG_LEVEL": "INFO"}
+    server = subprocess.Popen(
+        [*CLI, "serve", "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 60
+        answered = 0
+        while time.monotonic() < deadline and answered < 3:
+            try:
+                reply = httpx.post(
+                    f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                    json={"sender": f"log-test-{answered}", "message": "hi"},
+                    timeout=10,
+                )
+                answered += reply.status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.3)
+        assert answered == 3
+        # Long enough for several sweep runs (every 0.2 s) to have been logged, were they logged.
+        runs_deadline = time.monotonic() + 2
+        while time.monotonic() < runs_deadline:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.seek(0)
+        output = log.read()
+        log.close()
+    lines = [line for line in output.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is one JSON object
+    loggers = {record.get("logger") for record in records}
+    assert "uvicorn.error" in loggers, output
+    assert any(record.get("event") == "supportbot_started" for record in records), output
+    assert not any("Running job" in line or "executed successfully" in line for line in lines), output
+    assert all("level" in record and "timestamp" in record for record in records), output
