@@ -118,7 +118,7 @@ def worker_embedded_serve(model: Path, test: Path) -> dict[str, Any]:
 
 
 def worker_rasa(train: Path, test: Path) -> dict[str, Any]:
-    from nlu.rasa_client import find_rasa, run_rasa_benchmark
+    from nlu.rasa_server import find_rasa, run_rasa_benchmark
 
     rasa = find_rasa()
     if rasa is None:

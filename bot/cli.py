@@ -175,7 +175,7 @@ def nlu_benchmark(
     try:
         if engine == "rasa":
             from nlu import NLU_DIR
-            from nlu.rasa_client import find_rasa, run_rasa_benchmark
+            from nlu.rasa_server import find_rasa, run_rasa_benchmark
 
             result = run_rasa_benchmark(
                 train,

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from nlu.rasa_client import RasaServer, rasa_environment
+from nlu.rasa_server import RasaServer, rasa_environment
 from tests.helpers import need
 
 ROOT = Path(__file__).resolve().parents[3]

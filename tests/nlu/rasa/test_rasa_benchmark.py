@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from nlu.rasa_client import RasaServer
+from nlu.rasa_server import RasaServer
 from tests.helpers import need
 from tests.nlu.rasa.conftest import LOGS, RASA_BIN, rasa_installed
 

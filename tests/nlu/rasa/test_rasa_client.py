@@ -24,7 +24,8 @@ from bot.services import choose_backend, load_nlu
 from bot.settings import SettingsError
 from nlu.backend import RasaWithFallback
 from nlu.embedded import EmbeddedNlu
-from nlu.rasa_client import RasaClient, RasaUnavailable, csv_to_rasa_yaml, free_port
+from nlu.rasa_client import RasaClient, RasaUnavailable
+from nlu.rasa_server import csv_to_rasa_yaml, free_port
 from nlu.training_data import load_training_data
 from tests.helpers import FrozenClock, settings_for
 from tests.nlu.rasa.fake_rasa import DROP, ERROR, GARBAGE, NO_INTENT, OK, SLOW, FakeRasa, rasa_parse
@@ -348,7 +349,7 @@ def test_a_child_started_for_rasa_dies_with_its_parent() -> None:
     """A test run or benchmark killed mid-way leaves no Rasa process (about 1 GB each) behind."""
     parent = (
         "import os, signal, subprocess, sys\n"
-        "from nlu.rasa_client import _die_with_parent\n"
+        "from nlu.rasa_server import _die_with_parent\n"
         "child = subprocess.Popen(['sleep', '60'], start_new_session=True, preexec_fn=_die_with_parent)\n"
         "print(child.pid, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"

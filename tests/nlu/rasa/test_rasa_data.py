@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from nlu.intents import CONTRACT_INTENTS
-from nlu.rasa_client import rasa_environment
+from nlu.rasa_server import rasa_environment
 from nlu.training_data import load_training_data
 from tests.helpers import need
 from tests.nlu.rasa.conftest import RASA_BIN, ROOT, rasa_installed
