@@ -1,4 +1,4 @@
-"""The integrators' REST API: tickets (CONTRACT.md section 5) and NLU parse (section 4)."""
+"""The integrators' REST API: tickets (docs/reference.md section 5) and NLU parse (section 4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The `supportbot` command (CONTRACT.md section 1)."""
+"""The `supportbot` command (docs/reference.md section 1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed settings from the environment or a `.env` file (CONTRACT.md section 2).
+"""Typed settings from the environment or a `.env` file (docs/reference.md section 2).
 
 A missing or malformed setting stops the start with one line naming it (`SettingsError`).
 """
@@ -32,7 +32,7 @@ _TELEGRAM_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook accept
 
 
 class Settings(BaseSettings):
-    """Every knob of supportbot; the names are public (README, CONTRACT)."""
+    """Every knob of supportbot; the names are public (README, docs/reference.md)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 

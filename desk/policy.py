@@ -1,4 +1,4 @@
-"""The company's support policy as validated data (CONTRACT.md section 6).
+"""The company's support policy as validated data (docs/reference.md section 6).
 
 The YAML file is the single source of truth for SLA targets, hours, holidays, tiers, categories,
 troubleshooting steps, exclusions, contact channels, maintenance lead times and feedback. It is

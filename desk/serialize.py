@@ -1,4 +1,4 @@
-"""Tickets as JSON (CONTRACT.md section 5), shared by the REST API and the agents' tools."""
+"""Tickets as JSON (docs/reference.md section 5), shared by the REST API and the agents' tools."""
 
 from __future__ import annotations
 

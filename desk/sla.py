@@ -1,4 +1,4 @@
-"""The SLA clock: business hours, holidays, deadlines and states (CONTRACT.md section 6).
+"""The SLA clock: business hours, holidays, deadlines and states (docs/reference.md section 6).
 
 `clock: business` counts only working periods in the policy timezone, on days that are neither
 public holidays of `holidays.country` nor `holidays.extra` company closures; `24x7` counts every

@@ -102,7 +102,7 @@ class TestChannel:
         return [b.title for r in self.last for b in r.buttons]
 
 
-# CONTRACT.md section 5: the keys of a ticket in /api/tickets/{id}.
+# docs/reference.md section 5: the keys of a ticket in /api/tickets/{id}.
 TICKET_KEYS = frozenset(
     {
         "id",

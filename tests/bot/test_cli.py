@@ -1,4 +1,4 @@
-"""The `supportbot` command (CONTRACT.md sections 1 and 2), run as a user runs it: a subprocess.
+"""The `supportbot` command (docs/reference.md sections 1 and 2), run as a user runs it: a subprocess.
 
 Each run gets its own SQLite file and the NLU model the test session trained (saved where
 `SUPPORTBOT_NLU_MODEL` points, so nothing retrains). Errors must be one clear line on stderr,
@@ -28,7 +28,7 @@ from tests.bot.telegram.fake_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.bot.telegram.fake_telegram import FakeBotApi, text_update
 from tests.helpers import need
 
-# Variables of CONTRACT section 2 (and the test suite's own) that must not leak into a run.
+# Variables of docs/reference.md section 2 (and the test suite's own) that must not leak into a run.
 _OURS = ("DATABASE_URL", "SUPPORTBOT_", "NLU_", "RASA_", "SLACK_", "TELEGRAM_", "COLUMNS", "LINES")
 
 CLI = [sys.executable, "-m", "bot.cli"]

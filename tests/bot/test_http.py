@@ -1,4 +1,4 @@
-"""The HTTP surface of the one ASGI app (CONTRACT.md section 3 and 5), in process, on both databases.
+"""The HTTP surface of the one ASGI app (docs/reference.md sections 3 and 5), in process, on both databases.
 
 Each test builds the real app with `create_app`, runs its lifespan (migrations, services, the
 outbox scheduler) and talks to it through httpx's ASGI transport, the way a Rasa REST client,

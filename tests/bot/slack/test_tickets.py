@@ -1,5 +1,5 @@
 """Tickets in Slack: the Block Kit post, Acknowledge / Escalate / Resolve, SLA notices in the thread,
-on-call and managers' posts (CONTRACT.md section 7)."""
+on-call and managers' posts (docs/reference.md section 7)."""
 
 from __future__ import annotations
 
