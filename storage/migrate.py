@@ -1,4 +1,8 @@
-"""Alembic migrations, run programmatically (`supportbot db upgrade`, and at app start)."""
+"""Alembic migrations, run programmatically (`supportbot db upgrade`, and at app start).
+
+On PostgreSQL a migration runs under an advisory lock, so replicas that start at once on one
+database migrate it once: the others wait for the lock and find the schema at head.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# The PostgreSQL advisory lock held while migrating (any fixed 64-bit number of our own).
+MIGRATION_LOCK = 0x5_0B07_0001
 
 
 def alembic_config(url: str) -> Config:

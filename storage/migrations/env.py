@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from storage.db import make_engine
+from storage.migrate import MIGRATION_LOCK
 from storage.models import Base
 
 target_metadata = Base.metadata
@@ -21,6 +23,11 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Replicas starting at once queue here; each reads the schema's version only once it
+            # holds the lock, so the first migrates and the others find the schema at head.
+            # Released with the migration's transaction.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 
