@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     log_level: str = Field("INFO", alias="SUPPORTBOT_LOG_LEVEL")
+    # Optional: what several replicas share (socket.io across replicas, shared counters).
+    redis_url: str | None = Field(None, alias="REDIS_URL")
 
     @field_validator(
         "policy_path",
@@ -70,6 +72,7 @@ class Settings(BaseSettings):
         "telegram_webhook_secret",
         "telegram_webhook_url",
         "nlu_data_path",
+        "redis_url",
         mode="before",
     )
     @classmethod
@@ -102,6 +105,13 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")) or len(value) < 10:
             raise ValueError("must be an http(s) URL like http://127.0.0.1:5005")
         return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://HOST:PORT/DB (or rediss://, unix://) URL")
+        return value
 
     @field_validator("api_token")
     @classmethod

@@ -8,8 +8,11 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
+import kubernetes_validate
 import yaml
+from compose_spec import PyCompose
 
 from bot.cli import app as cli_app
 from bot.settings import Settings, load_settings
@@ -23,21 +26,89 @@ def _substitute(value: str) -> str:
     return _VAR.sub(lambda m: m.group("default") or "", value)
 
 
-def test_compose_runs_the_app_on_postgres_after_the_database_is_healthy() -> None:
+def test_compose_is_a_valid_compose_file() -> None:
+    """Checked by a parser of the Compose specification (no Docker engine runs here)."""
+    compose = PyCompose.from_yaml((ROOT / "docker-compose.yml").read_text())
+    assert set(compose.service_names()) >= {"app", "db", "redis", "proxy", "migrate"}
+
+
+def test_compose_runs_two_replicas_on_postgres_and_redis_after_one_migration() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert set(services) >= {"app", "db"}
-    app, db = services["app"], services["db"]
-    assert app["build"] == "."
+    app, db, redis, migrate = services["app"], services["db"], services["redis"], services["migrate"]
+    assert app["build"] == "." and app["deploy"]["replicas"] >= 2
     assert app["depends_on"]["db"]["condition"] == "service_healthy"
+    assert app["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert app["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    assert migrate["command"] == ["supportbot", "db", "upgrade"]
+    assert migrate["depends_on"]["db"]["condition"] == "service_healthy"
     assert "healthcheck" in db and db["image"].startswith("postgres:")
-    assert "8000:8000" in app["ports"]
+    assert "healthcheck" in redis and redis["image"].startswith("redis:")
+    assert "ports" not in app, "replicas are reached through the proxy only"
     env = {k: _substitute(str(v)) for k, v in app["environment"].items()}
+    assert migrate["environment"] == app["environment"]
     url = env["DATABASE_URL"]
     assert url.startswith("postgresql+asyncpg://supportbot:") and url.endswith("@db:5432/supportbot")
+    assert env["REDIS_URL"] == "redis://redis:6379/0"
     # The database named in the URL is the one the db service creates.
     assert db["environment"]["POSTGRES_DB"] == "supportbot"
     assert db["environment"]["POSTGRES_USER"] == "supportbot"
+    # Several replicas cannot all poll Telegram.
+    assert env["TELEGRAM_MODE"] == "webhook"
+
+
+def test_compose_proxy_balances_every_replica_with_sticky_sessions() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    proxy = compose["services"]["proxy"]
+    assert proxy["image"].startswith("caddy:")
+    assert "8000:8000" in proxy["ports"]
+    mounts = {v.split(":")[0]: v.split(":")[1] for v in proxy["volumes"]}
+    assert mounts["./deploy/Caddyfile"] == "/etc/caddy/Caddyfile"
+    caddyfile = (ROOT / "deploy" / "Caddyfile").read_text()
+    assert re.search(r"^:8000 \{", caddyfile, re.M)
+    # Every replica of the `app` service on its port, found again as replicas come and go.
+    assert re.search(r"dynamic a app 8000\b", caddyfile)
+    # socket.io's long-polling requests of one session must reach one replica.
+    assert re.search(r"lb_policy cookie\b", caddyfile)
+
+
+KUBERNETES = ROOT / "deploy" / "kubernetes"
+
+
+def _manifests() -> list[dict[str, Any]]:
+    documents = []
+    for path in sorted(KUBERNETES.glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        documents += [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return documents
+
+
+def test_kubernetes_manifests_validate_against_the_api_schema() -> None:
+    manifests = _manifests()
+    assert {m["kind"] for m in manifests} >= {"Deployment", "Service", "HorizontalPodAutoscaler", "Job"}
+    for manifest in manifests:
+        kubernetes_validate.validate(manifest, desired_version="1.30", strict=True)
+    kustomization = yaml.safe_load((KUBERNETES / "kustomization.yaml").read_text())
+    assert all((KUBERNETES / name).exists() for name in kustomization["resources"])
+
+
+def test_kubernetes_runs_the_app_command_migrates_in_a_job_and_scales() -> None:
+    by_kind = {m["kind"]: m for m in _manifests()}
+    job = by_kind["Job"]["spec"]["template"]["spec"]["containers"][0]
+    assert job["command"] == ["supportbot", "db", "upgrade"]
+    deployment = by_kind["Deployment"]
+    assert deployment["spec"]["replicas"] >= 2
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["ports"][0]["containerPort"] == 8000
+    hpa = by_kind["HorizontalPodAutoscaler"]["spec"]
+    assert hpa["scaleTargetRef"]["name"] == deployment["metadata"]["name"] and hpa["minReplicas"] >= 2
+    service = by_kind["Service"]["spec"]
+    assert service["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    secret = by_kind["Secret"]["stringData"]
+    aliases = {field.alias for field in Settings.model_fields.values()}
+    assert set(secret) <= aliases, f"unknown settings in the example secret: {set(secret) - aliases}"
 
 
 def test_compose_environment_is_accepted_by_the_settings() -> None:
