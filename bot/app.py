@@ -14,7 +14,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
@@ -25,6 +24,7 @@ from bot.services import build_services
 from bot.settings import Settings, load_settings
 from bot.slack import SlackDesk
 from bot.telegram import TelegramChannel, wire
+from desk import metrics
 from storage.models import OutboxMessage, utcnow
 
 log = structlog.get_logger(__name__)
@@ -171,7 +171,7 @@ def create_app(
 
     @app.get("/metrics", tags=["ops"])
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

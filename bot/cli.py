@@ -78,6 +78,8 @@ def serve(
         # Telegram answers a second concurrent getUpdates with 409 Conflict.
         fail("--workers above 1 needs TELEGRAM_MODE=webhook (only one process may poll Telegram)")
         raise typer.Exit(2)
+    if workers > 1:
+        _share_metrics_between_workers()
     # Several workers each build the app from the environment; the jobs are replica-safe.
     uvicorn.run(
         create_app(settings) if workers == 1 else "bot.cli:worker_app",
@@ -90,6 +92,22 @@ def serve(
         proxy_headers=True,
         lifespan="on",
     )
+
+
+def _share_metrics_between_workers() -> None:
+    """prometheus-client's multiprocess mode for the workers (they start after this, as new
+    processes, and read the variable before creating their metrics): /metrics sums them all."""
+    import tempfile
+
+    from desk.metrics import MULTIPROCESS_DIR
+
+    if os.environ.get(MULTIPROCESS_DIR):
+        folder = Path(os.environ[MULTIPROCESS_DIR])
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):  # a previous run's values would be summed in
+            stale.unlink()
+    else:
+        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="supportbot-metrics-")
 
 
 def worker_app() -> Any:

@@ -1,8 +1,30 @@
-"""Prometheus metrics shared by the transports and the conversation (served at /metrics)."""
+"""Prometheus metrics shared by the transports and the conversation (served at /metrics).
+
+With `serve --workers N` each worker is its own process: prometheus-client's multiprocess mode
+(`PROMETHEUS_MULTIPROC_DIR`, set by `serve` for its workers) keeps each worker's values in files
+that `exposition()` sums, so one scrape of /metrics counts every worker. Several replicas are
+scraped one by one; Prometheus tells them apart by its `instance` label.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import os
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def exposition() -> bytes:
+    """The text format of every metric: this process's, or all workers' in multiprocess mode."""
+    if os.environ.get(MULTIPROCESS_DIR):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+        return generate_latest(registry)
+    return generate_latest()
+
 
 MESSAGES = Counter("supportbot_messages_total", "Customer messages handled", ["channel"])
 TICKETS_OPENED = Counter(

@@ -11,6 +11,7 @@ import asyncio
 import csv
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -494,6 +495,11 @@ def test_serve_with_two_workers_on_postgres(
             except httpx.TransportError:
                 time.sleep(0.3)
         assert len(answers) == 4 and all("Hello" in a for a in answers), answers
+        # Whichever worker answers the scrape, it counts the messages of both.
+        for _ in range(6):
+            scrape = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+            counted = re.search(r'^supportbot_messages_total\{channel="webchat"\} (\S+)$', scrape, re.M)
+            assert counted and float(counted.group(1)) == 4.0, scrape
     finally:
         server.send_signal(signal.SIGTERM)
         try:
