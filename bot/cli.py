@@ -13,6 +13,7 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import structlog
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -80,6 +81,14 @@ def serve(
         raise typer.Exit(2)
     if workers > 1:
         _share_metrics_between_workers()
+        if not settings.redis_url:
+            structlog.get_logger(__name__).warning(
+                "workers_without_redis",
+                workers=workers,
+                slow="a reply or notice for a web chat customer whose socket is on another worker waits "
+                "for a delivery retry (up to 30 s); abuse limits are counted per worker",
+                fix="set REDIS_URL",
+            )
     # Several workers each build the app from the environment; the jobs are replica-safe.
     uvicorn.run(
         create_app(settings) if workers == 1 else "bot.cli:worker_app",

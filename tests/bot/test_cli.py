@@ -513,6 +513,12 @@ def test_serve_with_two_workers_on_postgres(
     # Each worker logs as configured (JSON lines, SUPPORTBOT_LOG_LEVEL), not with structlog's defaults.
     started = [json.loads(line) for line in output.splitlines() if '"supportbot_started"' in line]
     assert len(started) == 2 and {s["database"] for s in started} == {"postgresql"}, output
+    # Without REDIS_URL the start says what several workers cannot share.
+    assert any(
+        json.loads(line).get("event") == "workers_without_redis"
+        for line in output.splitlines()
+        if '"workers_without_redis"' in line
+    ), output
     assert "Traceback" not in output
 
 
