@@ -1,15 +1,20 @@
-"""The knowledge routes (bot/kb_routes.py) on a tiny app holding only them."""
+"""The knowledge routes (bot/kb_routes.py) on a tiny app holding only them, and the body of
+`supportbot kb search` (bot/kb_cli.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+import typer
 from fastapi import FastAPI
+from typer.testing import CliRunner
 
+from bot.kb_cli import kb_search_command
 from bot.kb_routes import build_kb_router
 from desk.knowledge import KnowledgeBase, load_articles
 
@@ -169,3 +174,37 @@ async def test_api_search_refuses_bad_parameters(
 async def test_no_auth_needed(client: httpx.AsyncClient) -> None:
     response = await client.get("/api/kb", params={"q": "vpn"}, headers={"Authorization": "Bearer nonsense"})
     assert response.status_code == 200
+
+
+# -- the `supportbot kb search` command body (bot/kb_cli.py) ---------------------------------------
+
+
+def cli() -> typer.Typer:
+    app = typer.Typer()
+    kb_app = typer.Typer()
+    app.add_typer(kb_app, name="kb")
+    kb_app.command("search")(kb_search_command)
+    return app
+
+
+def test_cli_search_prints_matches_as_json() -> None:
+    result = CliRunner().invoke(cli(), ["kb", "search", "vpn keeps failing from home"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["language"] == "en" and printed["threshold"] > 0
+    assert printed["matches"][0]["slug"] == "vpn-cannot-connect"
+    khmer = CliRunner().invoke(cli(), ["kb", "search", "ភ្លេចពាក្យសម្ងាត់", "--language", "km"])
+    assert json.loads(khmer.stdout)["matches"][0]["url"] == "/kb/km/password-reset"
+    assert json.loads(CliRunner().invoke(cli(), ["kb", "search", "hello"]).stdout)["matches"] == []
+    every = json.loads(CliRunner().invoke(cli(), ["kb", "search", "hello", "--all"]).stdout)["matches"]
+    assert len(every) >= 12
+
+
+def test_cli_search_errors_are_one_line(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli(), ["kb", "search", "vpn", "--language", "fr"])
+    assert result.exit_code == 2 and "--language must be one of en, km" in result.stderr
+    (tmp_path / "en").mkdir()
+    (tmp_path / "en" / "broken.md").write_text("no front matter", encoding="utf-8")
+    broken = CliRunner().invoke(cli(), ["kb", "search", "vpn", "--root", str(tmp_path)])
+    assert broken.exit_code == 2
+    assert broken.stderr.strip().count("\n") == 0 and "broken.md: no front matter" in broken.stderr
