@@ -58,9 +58,9 @@ def main() -> None:
         f" {'cpu p50':>8} {'cpu p99':>8}"
     )
     for name in (*LANGUAGES, "all"):
-        chosen = LANGUAGES if name == "all" else (name,)
-        values = sorted(itertools.chain.from_iterable(timings[lang] for lang in chosen))
-        cpu_values = sorted(itertools.chain.from_iterable(cpu[lang] for lang in chosen))
+        langs = LANGUAGES if name == "all" else (name,)
+        values = sorted(itertools.chain.from_iterable(timings[lang] for lang in langs))
+        cpu_values = sorted(itertools.chain.from_iterable(cpu[lang] for lang in langs))
         print(
             f"{name:8} {len(values):>6} {percentile(values, 0.5):8.3f} {percentile(values, 0.9):8.3f} "
             f"{percentile(values, 0.99):8.3f} {values[-1]:8.3f} {statistics.fmean(values):8.3f}"
