@@ -67,9 +67,17 @@ class Match:
     score: float
 
 
+# Khmer spellings people type either way: subscript DA and subscript TA ("ប្ដូរ" / "ប្តូរ",
+# "បណ្ដាញ" / "បណ្តាញ"), and the ligature QOO TYPE TWO against QOO with subscript YO ("ឲ្យ" / "ឱ្យ").
+_KHMER_VARIANTS = str.maketrans({"\u17b2": "\u17b1"})
+_SUBSCRIPT_DA = "\u17d2\u178a"
+_SUBSCRIPT_TA = "\u17d2\u178f"
+
+
 def normalize(text: str) -> str:
-    """NFC, lower case, no zero-width characters, single spaces."""
+    """NFC, lower case, no zero-width characters, one spelling of Khmer variants, single spaces."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text)).lower()
+    text = text.translate(_KHMER_VARIANTS).replace(_SUBSCRIPT_DA, _SUBSCRIPT_TA)
     return " ".join(text.split())
 
 

@@ -163,6 +163,13 @@ def test_search_finds_the_article(kb: KnowledgeBase, text: str, language: str, s
     assert 0 < found[0].score <= 1
 
 
+def test_khmer_spelling_variants_score_the_same(kb: KnowledgeBase) -> None:
+    """Subscript DA or TA ("ប្ដូរ" / "ប្តូរ"), "ឲ្យ" or "ឱ្យ": people type both."""
+    da = kb.search("សុំប្\u17d2\u178aូរលេខសម្ងាត់ ឲ្យខ្ញុំផង", "km")
+    ta = kb.search("សុំប្\u17d2\u178fូរលេខសម្ងាត់ ឱ្យខ្ញុំផង", "km")
+    assert da == ta and da[0].article.slug == "password-reset"
+
+
 def test_search_returns_at_most_limit_best_first(kb: KnowledgeBase) -> None:
     found = kb.search("I clicked a phishing link and now my account sends spam, hacked?", "en", limit=2)
     assert 1 <= len(found) <= 2
