@@ -6,8 +6,8 @@ steps follow. Every article exists in English (`en`) and Khmer (`km`) under the 
 
 Search is TF-IDF over the title, the keywords (both counted twice) and the body, with word
 n-grams and character n-grams side by side: Khmer writes no spaces between words, so character
-n-grams are what matches it; they also forgive English typos. The score is the mean of the two
-cosine similarities. Below the language's threshold nothing is returned: a customer is better
+n-grams are what matches it; they also forgive English typos. Terms found in every article get
+no weight. The score is the mean of the two cosine similarities. Below the language's threshold nothing is returned: a customer is better
 served by no article than by a wrong one (the figures are in docs/knowledge.md).
 """
 
@@ -29,8 +29,8 @@ LANGUAGES = ("en", "km")
 CATEGORIES = ("technical", "billing", "infrastructure", "security")
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "knowledge"
 
-# Tuned on the `tune` half of tests/desk/kb_questions.csv (see `tune_threshold`): the lowest
-# score that keeps precision at or above 0.9 there with the most recall.
+# Tuned on the `tune` half of tests/desk/kb_questions.csv (see `tune_threshold`): the threshold
+# with the most recall there whose precision is at least 0.9.
 THRESHOLDS: dict[str, float] = {"en": 0.125, "km": 0.145}
 
 _FRONT_MATTER = re.compile(r"\A---\r?\n(.*?)\r?\n---\r?\n(.*)\Z", re.DOTALL)
@@ -89,7 +89,7 @@ def parse_article(path: Path, text: str | None = None) -> Article:
 
     if text is None:
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a byte order mark is tolerated
         except (OSError, UnicodeDecodeError) as exc:
             raise bad(f"cannot read: {exc}") from None
     found = _FRONT_MATTER.match(text)
