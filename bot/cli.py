@@ -18,7 +18,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.kb_cli import kb_search_command
 from bot.settings import SettingsError, load_settings
+from desk.knowledge import KnowledgeError
 from desk.policy import PRIORITIES, PolicyError, load_policy
 
 app = typer.Typer(
@@ -29,7 +31,10 @@ nlu_app = typer.Typer(help="The NLU: train, parse, benchmark.", no_args_is_help=
 sla_app = typer.Typer(help="SLA clock.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(nlu_app, name="nlu")
+kb_app = typer.Typer(help="Self-service knowledge articles.", no_args_is_help=True)
 app.add_typer(sla_app, name="sla")
+app.add_typer(kb_app, name="kb")
+kb_app.command("search")(kb_search_command)
 
 err = Console(stderr=True, soft_wrap=True)  # one line per error, also in logs and CI
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,7 +52,7 @@ def clear_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except (SettingsError, PolicyError) as exc:
+        except (SettingsError, PolicyError, KnowledgeError) as exc:
             fail(str(exc))
             raise typer.Exit(2) from None
 

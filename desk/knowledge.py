@@ -19,15 +19,21 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
-from sklearn.feature_extraction.text import TfidfVectorizer
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 LANGUAGES = ("en", "km")
 CATEGORIES = ("technical", "billing", "infrastructure", "security")
-DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "knowledge"
+# In a checkout (editable install) the articles sit at the repository root; a wheel carries them here.
+_HERE = Path(__file__).resolve().parent
+DEFAULT_ROOT = next(
+    (p for p in (_HERE.parent / "knowledge", _HERE / "knowledge") if p.is_dir()), _HERE.parent / "knowledge"
+)
 
 # Tuned on the `tune` half of tests/desk/kb_questions.csv (see `tune_threshold`): the threshold
 # with the most recall there whose precision is at least 0.9.
@@ -212,6 +218,9 @@ class _Index:
     """One language's articles: word n-grams and character n-grams side by side."""
 
     def __init__(self, articles: Sequence[Article], language: str) -> None:
+        # Imported here: the CLI's other commands need not load scikit-learn.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.articles = list(articles)
         docs = [_document(a) for a in self.articles]
         word = TfidfVectorizer(
