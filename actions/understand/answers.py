@@ -38,10 +38,12 @@ _FIXED = gated(
 _FIXED_ALONE = re.compile(
     r"^(?:ok\s+|oh\s+|great\s+|wow\s+|yes\s+|yay\s+)?(?:it|now\s+it|that)\s+works[\s!.]*(?:thanks?(?:\s+you)?|thx|ty)?[\s!.]*$"
 )
+# "stopped working again", "keeps crashing again": the words before turn "working again" around.
+_STOPPED = re.compile(r"\b(?:stop(?:s|ped)?|keeps?|quit)\s+$")
 _HOW = gated(
     r"\bhow\s+(?:do|can|would|should|could|will|to)\s+(?:i\s+|we\s+|you\s+)?(?:check|know|find|tell|see|do\s+(?:that|this|it)|do|confirm|verify|test|look|restart|"
     r"reboot|disconnect|change|reach|get|note|take|make|screenshot|sign|log|ask|contact|access)\b|"
-    r"\bwhere\s+(?:do|can|would|should|could)\s+(?:i|we)\s+(?:check|find|see|look|get)\b|\bwhere\s+(?:is|are)\s+(?:the|that|it|this)\b|"
+    r"\bwhere\s+(?:do|can|would|should|could)\s+(?:i|we)\s+(?:check|find|see|look|get)\b|\bwhere\s+(?:is|are|would|can|could)\b|"
     r"\bwhat\s+(?:do\s+you\s+mean|does\s+(?:that|this|it)\s+mean|is\s+(?:a|an)\s+\w+(?:\s+\w+)?\s*\?|should\s+i\s+(?:check|look|do))|"
     r"\b(?:don't|dont|do\s+not|didn't)\s+know\s+how\b|\bshow\s+me\s+how\b|\bcan\s+you\s+(?:explain|show\s+me|tell\s+me\s+how|guide)\b|"
     r"\bnot\s+sure\s+how\b|\bhow\s+would\s+i\s+know\b|\bwhich\s+(?:one|button|number|message)\b.*\?|"
@@ -51,7 +53,7 @@ _NOT_SURE = gated(
     r"\bnot\s+(?:sure|certain|100%|really\s+sure|quite\s+sure)\b|\bno\s+sure\b|\b(?:i\s+)?(?:don't|dont|do\s+not|dunno|didn't|did\s+not|donno)\s+know\b|"
     r"\bdunno\b|\bidk\b|\bidnk\b|\bno\s+(?:idea|clue)\b|\bunsure\b|\b(?:can't|cannot|can\s+not)\s+(?:tell|say|remember|recall)\b|"
     r"\b(?:don't|do\s+not|dont)\s+(?:remember|recall)\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\s+not\b|\bhard\s+to\s+say\b|\bwho\s+knows\b|"
-    r"\bsort\s+of\b|\bkind\s+of\b|\bkinda\b|\bnot\s+that\s+i\s+(?:know|noticed)\b|\bi\s+guess\b|\bforgot\b|\bforget\b|"
+    r"\bsort\s+of\b|\bkind\s+of\b|\bkinda\b|\bnot\s+that\s+i\s+(?:know|noticed)\b|\bi\s+guess\b|"
     r"មិនដឹង|អត់ដឹង|មិនច្បាស់|អត់ច្បាស់|ប្រហែល|អត់ចាំ|មិនចាំ|\b(?:ot|ort|min|mun|orn)\s*(?:deng|dg|doeng|dung|dong)\b"
 )
 _LATER = re.compile(
@@ -87,7 +89,7 @@ _GENERIC_YES = gated(
 )
 _GENERIC_NO = gated(
     r"\b(?:haven't|have\s+not|havent|hadn't|didn't|did\s+not|didnt|not\s+yet|never|hasn't|has\s+not|not\s+really|not\s+at\s+all|"
-    r"nope|no\s+one|nobody|nothing|none|don't|do\s+not|dont|can't|cannot|couldn't|isn't|aren't|wasn't|no)\b"
+    r"nope|no\s+one|nobody|nothing|none|don't|do\s+not|dont|can't|cannot|couldn't|isn't|aren't|wasn't|no|forgot|forget)\b"
 )
 
 
@@ -96,6 +98,8 @@ def is_fixed(cleaned: str) -> bool:
     if _FIXED_ALONE.match(cleaned):
         return True
     for m in _FIXED.finditer(cleaned):
+        if _STOPPED.search(cleaned, max(0, m.start() - 12), m.start()):
+            continue
         if not negated_before(cleaned, m.start()) and not re.search(
             r"\b(?:not|n't|never|hasn't|didn't)\b", m.group()
         ):

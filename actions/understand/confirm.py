@@ -33,9 +33,14 @@ _CANCEL = gated(
     r"\bno\s+thanks?\b|\bno\s+thank\s+you\b|"
     r"បោះបង់|ឈប់|កុំផ្ញើ|កុំបើក|មិនបាច់|អត់បាច់|លុបចោល"
 )
+_DONT = re.compile(r"\b(?:don't|do\s+not|dont|not)\s+$")
+_EDIT = gated(
+    r"\b(?:change|update|correct|fix|edit)\s+(?:the\s+|my\s+|our\s+)?(?:e-?mail|phone|number|name|description|category|contact|address)\b|"
+    r"\b(?:e-?mail|phone|name|number|address|description|category)\s+(?:is\s+|was\s+)?(?:wrong|incorrect|not\s+right|outdated)\b"
+)
 _CONFIRM = gated(
     r"\b(?:yes|yeah|yep|yup|ye|ya|yea|sure|ok|okay|okey|k|alright|correct|confirm(?:ed)?|submit|send|open|create|file|proceed|"
-    r"go\s+ahead|go\s+on|do\s+it|please\s+do|sounds\s+good|looks\s+good|looks\s+right|all\s+good|perfect|great|fine|right|that's\s+right|"
+    r"go\s+ahead|go\s+on|go\s+for\s+it|let's\s+go|do\s+it|please\s+do|sounds\s+good|looks\s+good|looks\s+right|all\s+good|perfect|great|fine|right|that's\s+right|"
     r"exactly|right|agreed|approve|lgtm|bat|jas|cha)\b|👍|✅|👌|"
     r"បាទ|ចាស|យល់ព្រម|ផ្ញើ|បើក|ព្រម|ត្រូវហើយ|អូខេ|ល្អ"
 )
@@ -113,12 +118,11 @@ def read_confirmation(text: str, current_priority: str | None = None) -> Confirm
     if is_fixed(cleaned):
         return Confirmation("fixed")
     cancel = _CANCEL.search(cleaned)
-    if (
-        cancel
-        and not negated_before(cleaned, cancel.start())
-        and not re.match(r"(?:don't|do\s+not)\s+cancel", cleaned)
-    ):
+    if cancel and not _DONT.search(cleaned, max(0, cancel.start() - 12), cancel.start()):
         return Confirmation("cancel")
+    if _EDIT.search(cleaned):
+        # "yes but change the email to ...": a correction, not a confirmation; the caller asks what.
+        return Confirmation("none")
     if _PRIORITY_CUE.search(cleaned) or _HIGHER.search(cleaned) or _LOWER.search(cleaned):
         level = _priority(cleaned, current_priority)
         if level is not None:

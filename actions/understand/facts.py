@@ -103,10 +103,10 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
         (
             "yes",
             _c(
-                r"\b(?:everyone|everybody|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team))|"
+                r"\b(?:everyone|everybody|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team))|"
                 r"(?:the\s+)?whole\s+(?:office|team|company|department|floor|branch|building|staff)|"
                 r"(?:the\s+)?entire\s+(?:office|team|company|department|floor|branch|building|staff)|"
-                r"every\s+(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
+                r"every\s+(?:\w+\s+)?(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
                 r"(?:several|many|multiple|some|two|three|four|five|\d+|other|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|of\s+us)|"
                 r"(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|boss|team|others|other\s+people|other\s+users|friends?|staff|manager|accountant|everyone\s+else)\s+(?:\w+\s+){0,4}(?:too|also|as\s+well|same)|"
                 r"(?:same|also)\s+(?:for|on|with)\s+(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|others|everyone|other|all)|"
@@ -121,8 +121,8 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
         (
             "no",
             _c(
-                r"\bno\s+(?:internet|wi-?fi|connection|network)\b|\b(?:internet|wi-?fi|connection|network)\s+(?:is\s+|was\s+)?"
-                r"(?:down|out|off|dead|slow|unstable|cut|dropping|disconnected)\b|\b(?:can't|cannot|can\s+not)\s+(?:open|load|reach|access|browse)\s+(?:any|other)\b"
+                r"\bno\s+(?:internet|wi-?fi|connection|network)\b|\b(?:internet|wi-?fi|wifi\s+connection|connection|network)\s+(?:is\s+|was\s+|keeps\s+|has\s+been\s+|seems\s+)?"
+                r"(?:down|out|off|dead|slow|unstable|cut|cutting\s+out|dropping|disconnecting|disconnected|intermittent|going\s+(?:down|off))\b|\b(?:can't|cannot|can\s+not)\s+(?:open|load|reach|access|browse)\s+(?:any|other)\b"
                 r"|អ៊ីនធឺណិតដាច់|ដាច់អ៊ីនធឺណិត|អត់អ៊ីនធឺណិត|គ្មានអ៊ីនធឺណិត"
             ),
             False,
@@ -144,7 +144,7 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
         (
             "no",
             _c(
-                r"\b(?:don't|do\s+not|didn't|did\s+not|never)\s+(?:have|get|got|receive|received|see|find)\s+(?:the\s+|an\s+|any\s+|our\s+|my\s+)?(?:invoice|bill|contract)|"
+                r"\b(?:don't|do\s+not|didn't|did\s+not|never|haven't|have\s+not|hasn't|not\s+yet|still\s+haven't)\s+(?:have|get|got|receive|received|see|seen|find|found)\s+(?:the\s+|an\s+|any\s+|our\s+|my\s+)?(?:invoice|bill|contract)|"
                 r"\b(?:can't|cannot|couldn't)\s+find\s+(?:the\s+|my\s+|our\s+)?(?:invoice|bill|contract)"
             ),
             False,
@@ -186,6 +186,7 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             _c(
                 r"\b(?:checked|looked|saw|seen|read|visited|see|check)\b[^.!?]{0,30}?\b(?:maintenance|status\s+page|status|announcement|announcements|notice|notices|website|email|emails|telegram\s+channel|channel)\b|"
                 r"\bno\s+(?:maintenance|announcement|notice|planned\s+work|scheduled\s+work)\b|"
+                r"\b(?:received|got|saw|seen|read)\s+(?:your\s+|the\s+|an?\s+|our\s+)?(?:\w+\s+)?(?:maintenance|announcement|notice)\b|"
                 r"\b(?:nothing|no\s+maintenance)\s+(?:is\s+|was\s+|has\s+been\s+)?(?:announced|scheduled|posted|listed|planned)\b|"
                 r"\bthere\s+(?:is|was|isn't|wasn't)\s+(?:no\s+|any\s+|a\s+)?(?:maintenance|announcement)\b|"
                 r"\b(?:maintenance|announcement)\s+(?:is\s+|was\s+)?(?:tonight|today|now|scheduled|announced|at\s+\d)"
@@ -202,7 +203,11 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
                 + r"|"
                 + _OTHER_PLACE
                 + r"[^.!?]{0,30}?\b(?:either|too|as\s+well|same|also)\b|\b(?:only|just)\s+(?:have\s+)?(?:one|this)\s+(?:network|connection|device|computer)\b|"
-                r"\b(?:not|nowhere|doesn't\s+work|can't\s+reach\s+it)\s+(?:from\s+)?anywhere\b"
+                r"\b(?:not|nowhere|doesn't\s+work|can't\s+reach\s+it)\s+(?:from\s+)?anywhere\b|"
+                r"\b(?:only|just)\s+have\s+(?:the\s+|one\s+|this\s+|our\s+|my\s+)?(?:\w+\s+)?(?:network|wi-?fi|connection|device|computer|internet)\b|"
+                r"\bno\s+other\s+(?:network|wi-?fi|connection|device|computer)\b|"
+                r"\b(?:unreachable|not\s+reachable|down|fails?|failing|doesn't\s+work|does\s+not\s+work|not\s+working|can't\s+(?:reach|access|connect|open)|cannot\s+(?:reach|access|connect|open))"
+                r"[^.!?]{0,30}?(?:also|even|too|either)?\s*(?:from|on|at|with|using|via)\s+" + _OTHER_PLACE
             ),
             False,
         ),

@@ -39,7 +39,7 @@ _STRONG = _c(
     r"\bunacceptable\b|\bridiculous\b|\buseless\b|\bpathetic\b|\bincompetent\b|\bdisgrace\w*\b|\bterrible\b|\bhorrible\b|"
     r"\bawful\b|\bworst\b|\bfed\s+up\b|\bsick\s+(?:and\s+tired\s+)?of\b|\btired\s+of\b|\bhow\s+many\s+(?:more\s+)?times\b|"
     r"\b(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th))\s+time\b|\bwaste\s+of\s+(?:time|money)\b|\bwasting\s+(?:my|our)\s+time\b|"
-    r"\bwtf\b|\bffs\b|\bwhat\s+the\s+(?:hell|heck|f\w*)\b|\bdamn\w*\b|\bshit\w*\b|\bf+u+c+k\w*\b|\bcrap\b|\bbullshit\b|"
+    r"\bstop\s+(?:asking|sending|wasting|telling)\b|\bwtf\b|\bffs\b|\bwhat\s+the\s+(?:hell|heck|f\w*)\b|\bdamn\w*\b|\bshit\w*\b|\bf+u+c+k\w*\b|\bcrap\b|\bbullshit\b|"
     r"\b(?:i'm|i\s+am|we're|we\s+are|very|so|really)\s+(?:\w+\s+)?(?:angry|frustrated|furious|pissed|upset|annoyed|disappointed)\b|"
     r"\bfrustrat\w+\b|\bjoke\b|\bagain\s+and\s+again\b|\bover\s+and\s+over\b|\bnobody\s+(?:answers|responds|replied|helps|cares|calls)\b|"
     r"\bno\s*one\s+(?:answers|responds|replied|helps|cares|calls)\b|\bstill\s+(?:no\s+(?:answer|reply|response|one)|waiting|nothing)\b|"
@@ -85,11 +85,11 @@ _CRITICAL = _c(
     r"\ball\s+(?:users|staff|computers|branches|systems|employees)\b[^.!?]{0,30}\b(?:down|can't|cannot|offline|affected|not\s+working)|"
     r"\b(?:production|prod|pos|payroll|payment\s+system)\s+(?:is\s+)?(?:down|offline)\b|\blos(?:e|ing|t)\s+(?:money|customers|sales)\b|"
     r"\b(?:hacked|ransomware|breach|breached|data\s+leak|compromised|virus\s+everywhere)\b|\bcan't\s+work\s+at\s+all\b|"
-    r"\bcompletely\s+down\b|\beverything\s+is\s+down\b|\btotal\s+outage\b|ធ្ងន់ធ្ងរបំផុត|អាសន្ន"
+    r"\b(?:down|offline|not\s+working|broken)\s+for\s+(?:all|everyone|everybody|the\s+whole|every)\b|\bcompletely\s+down\b|\beverything\s+is\s+down\b|\btotal\s+outage\b|ធ្ងន់ធ្ងរបំផុត|អាសន្ន"
 )
 _HIGH = _c(
     r"\burgent\w*\b|\basap\b|\bas\s+soon\s+as\s+possible\b|\bimmediately\b|\bright\s+away\b|\btoday\b[^.!?]{0,20}\b(?:need|must|deadline)|"
-    r"\bdeadline\s+(?:is\s+)?(?:today|tonight|tomorrow|this\s+afternoon)\b|\bhurry\b|\bcan't\s+work\b|\bcannot\s+work\b|\bblock(?:ed|ing)\s+(?:us|me|our|my)\b|"
+    r"\b(?:need|must|have\s+to|has\s+to)\b[^.!?]{0,25}?\b(?:today|tonight|this\s+(?:morning|afternoon)|by\s+\d|before\s+(?:noon|tomorrow|tonight|\d))\b|\bdeadline\s+(?:is\s+)?(?:today|tonight|tomorrow|this\s+afternoon)\b|\bhurry\b|\bcan't\s+work\b|\bcannot\s+work\b|\bblock(?:ed|ing)\s+(?:us|me|our|my)\b|"
     r"\bbefore\s+(?:tomorrow|tonight|the\s+meeting|\d)|បន្ទាន់|ប្រញាប់|ជាបន្ទាន់"
 )
 _NOT_URGENT = _c(

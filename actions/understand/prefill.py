@@ -26,8 +26,8 @@ READ_CHARS = 8000
 _PRODUCTS: tuple[tuple[str, str], ...] = (
     ("Outlook", r"outlook"),
     ("Excel", r"excel"),
-    ("Word", r"ms\s+word|microsoft\s+word|word\s+(?:document|file|doc)s?|in\s+word"),
-    ("Teams", r"ms\s+teams|microsoft\s+teams|teams\s+(?:call|meeting|app)|in\s+teams"),
+    ("Word", r"ms\s+word|microsoft\s+word|word"),
+    ("Teams", r"ms\s+teams|microsoft\s+teams|teams"),
     ("Microsoft 365", r"(?:microsoft|office|ms)\s*365|o365|office\s+suite"),
     ("SharePoint", r"sharepoint"),
     ("OneDrive", r"onedrive|one\s+drive"),
@@ -61,6 +61,7 @@ _PRODUCTS: tuple[tuple[str, str], ...] = (
     ("Subscription", r"subscription|licen[cs]e"),
 )
 _PRODUCT = gated(r"\b(?:" + "|".join(p for _, p in _PRODUCTS) + r")\b")
+_COMMON_WORDS = frozenset({"teams", "word", "zoom", "windows", "backup", "backups", "domain", "switch port"})
 _PRODUCT_NAME = tuple((name, re.compile(p)) for name, p in _PRODUCTS)
 
 _DAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|sat|sun)"
@@ -111,9 +112,11 @@ def _sentence(shown: str, found: Found) -> str:
     return shorten(shown[start:end], 200)
 
 
-def _products(cleaned: str) -> tuple[str, ...]:
+def _products(cleaned: str, shown: str) -> tuple[str, ...]:
     seen: list[str] = []
     for m in _PRODUCT.finditer(cleaned):
+        if m.group() in _COMMON_WORDS and not (len(shown) == len(cleaned) and shown[m.start()].isupper()):
+            continue  # "our teams", "a word": only "Teams", "Word" name the product
         name = next(name for name, p in _PRODUCT_NAME if p.fullmatch(m.group()))
         if name not in seen:
             seen.append(name)
@@ -147,7 +150,7 @@ def facts_from_description(text: str, steps: Sequence[str]) -> Facts:
         if concept == "error_message" and fact.kind == "yes":
             error = fact.note or None
     answers = {i: by_concept[c] for i, c in enumerate(concepts) if c is not None and c in by_concept}
-    products = _products(cleaned)
+    products = _products(cleaned, shown)
     since = _SINCE.search(cleaned)
     return Facts(
         answers=answers,

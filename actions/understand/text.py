@@ -16,9 +16,11 @@ _LEAD = re.compile(r"[\w'\u1780-\u17ff]+")
 # Words that turn the phrase after them around ("didn't fix it", "not working now").
 _NEGATOR = re.compile(
     r"(?:\b(?:not|no|never|nothing|nobody|none|neither|nor|without|hardly|barely|cannot)\b|n't\b|\bcant\b"
-    r"|\bdidnt\b|\bdoesnt\b|\bwont\b|\bhasnt\b|\bhavent\b|\bisnt\b|\barent\b|\bwasnt\b|\bstop(?:s|ped)?\b|\bfail(?:s|ed)?\b"
+    r"|\bdidnt\b|\bdoesnt\b|\bwont\b|\bhasnt\b|\bhavent\b|\bisnt\b|\barent\b|\bwasnt\b|\bfail(?:s|ed)?\s+to\b"
     r"|មិន|អត់|គ្មាន)"
 )
+
+_KHMER = re.compile("[\u1780-\u17ff]")
 
 NOTE_MAX = 300
 
@@ -57,8 +59,14 @@ def negated_before(cleaned: str, start: int, words: int = 3) -> bool:
         cut = before.rfind(sep)
         if cut != -1:
             before = before[cut + len(sep) :]
-    last = " ".join(before.split()[-words:])
-    return _NEGATOR.search(last) is not None
+    tokens = before.split()[-words:]
+    # Khmer is written without spaces between words: of a Khmer run only its last few letters are
+    # the words just before (ខ្ញុំមិនទាន់ restart), not a negation earlier in the sentence.
+    if tokens and _KHMER.search(tokens[-1]):
+        tokens = [tokens[-1][-8:]]
+    else:
+        tokens = [t for t in tokens if not _KHMER.search(t)]
+    return _NEGATOR.search(" ".join(tokens)) is not None
 
 
 def has_negator(span: str) -> bool:
