@@ -40,6 +40,7 @@ _FIXED_ALONE = re.compile(
 )
 # "stopped working again", "keeps crashing again": the words before turn "working again" around.
 _STOPPED = re.compile(r"\b(?:stop(?:s|ped)?|keeps?|quit)\s+$")
+_WORKS = re.compile(r"\b(?:works?|working|fine|loads?|loading|opens?|connects?)\b")
 _HOW = gated(
     r"\bhow\s+(?:do|can|would|should|could|will|to)\s+(?:i\s+|we\s+|you\s+)?(?:check|know|find|tell|see|do\s+(?:that|this|it)|do|confirm|verify|test|look|restart|"
     r"reboot|disconnect|change|reach|get|note|take|make|screenshot|sign|log|ask|contact|access)\b|"
@@ -50,8 +51,9 @@ _HOW = gated(
     r"ធ្វើយ៉ាងម៉េច|ធ្វើម៉េច|យ៉ាងដូចម្តេច|យ៉ាងម៉េច|មើលនៅណា|ឆែកម៉េច|ពិនិត្យម៉េច|ម៉េចដែរ"
 )
 _NOT_SURE = gated(
-    r"\bnot\s+(?:sure|certain|100%|really\s+sure|quite\s+sure)\b|\bno\s+sure\b|\b(?:i\s+)?(?:don't|dont|do\s+not|dunno|didn't|did\s+not|donno)\s+know\b|"
+    r"\bnot\s+(?:sure|certain|100%|really\s+sure|quite\s+sure)\b|\bno\s+sure\b|\b(?:i\s+)?(?:don't|dont|do\s+not|dunno|donno)\s+know\b|"
     r"\bdunno\b|\bidk\b|\bidnk\b|\bno\s+(?:idea|clue)\b|\bunsure\b|\b(?:can't|cannot|can\s+not)\s+(?:tell|say|remember|recall)\b|"
+    r"\bnot\s+the\s+(?:one|person)\s+who\b|\bsomeone\s+else\s+(?:handles|does|did|knows)\b|\bask\s+(?:my|our)\s+(?:colleague|accountant|boss|manager|it)\b|"
     r"\b(?:don't|do\s+not|dont)\s+(?:remember|recall)\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\s+not\b|\bhard\s+to\s+say\b|\bwho\s+knows\b|"
     r"\bsort\s+of\b|\bkind\s+of\b|\bkinda\b|\bnot\s+that\s+i\s+(?:know|noticed)\b|\bi\s+guess\b|"
     r"មិនដឹង|អត់ដឹង|មិនច្បាស់|អត់ច្បាស់|ប្រហែល|អត់ចាំ|មិនចាំ|\b(?:ot|ort|min|mun|orn)\s*(?:deng|dg|doeng|dung|dong)\b"
@@ -85,7 +87,7 @@ _GENERIC_YES = gated(
     r"taken|took|made|called|asked|contacted|restarted|rebooted|changed|reset|disconnected|unplugged|looked|compared|saved|written|wrote|"
     r"copied|photographed|have\s+it|got\s+it|did\s+it|do)\b|\balready\b|\btried\s+(?:that|it|this|both|everything|all)\b|\bdone\b|"
     r"\bof\s+course\b|\bi\s+(?:think|believe)\s+so\b|\bsure\s+did\b|\byes\b|\bdid\s+(?:it|that|both)\b|\bhave\s+done\b|"
-    r"\bit\s+is\b|\bthey\s+are\b|\bwe\s+are\b|\bi\s+am\b"
+    r"\bthey\s+are\b"
 )
 _GENERIC_NO = gated(
     r"\b(?:haven't|have\s+not|havent|hadn't|didn't|did\s+not|didnt|not\s+yet|never|hasn't|has\s+not|not\s+really|not\s+at\s+all|"
@@ -185,6 +187,11 @@ def read_step_answer(text: str, step: str) -> StepAnswer:
         if fact is not None:
             return StepAnswer(fact.kind, fact.note or note)
 
+    if concept in ("internet", "other_network"):
+        # "it's slow but works", "working fine": at these steps a working thing is the yes.
+        works = _WORKS.search(cleaned)
+        if works and not negated_before(cleaned, works.start()):
+            return StepAnswer("yes", note)
     if unsure:
         return StepAnswer("not_sure", note)
     if how:

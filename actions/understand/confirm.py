@@ -38,6 +38,9 @@ _EDIT = gated(
     r"\b(?:change|update|correct|fix|edit)\s+(?:the\s+|my\s+|our\s+)?(?:e-?mail|phone|number|name|description|category|contact|address)\b|"
     r"\b(?:e-?mail|phone|name|number|address|description|category)\s+(?:is\s+|was\s+)?(?:wrong|incorrect|not\s+right|outdated)\b"
 )
+_QUESTION = re.compile(
+    r"(?:what|how|when|where|why|who|which|will|would|can|could|is|are|do|does)\b[^?]*\?\s*$"
+)
 _CONFIRM = gated(
     r"\b(?:yes|yeah|yep|yup|ye|ya|yea|sure|ok|okay|okey|k|alright|correct|confirm(?:ed)?|submit|send|open|create|file|proceed|"
     r"go\s+ahead|go\s+on|go\s+for\s+it|let's\s+go|do\s+it|please\s+do|sounds\s+good|looks\s+good|looks\s+right|all\s+good|perfect|great|fine|right|that's\s+right|"
@@ -135,6 +138,8 @@ def read_confirmation(text: str, current_priority: str | None = None) -> Confirm
             if len(words) == 1 or words[1] in ("thanks", "thank", "thx")
             else Confirmation("none")
         )
+    if _QUESTION.match(cleaned):
+        return Confirmation("none")  # "what happens after I confirm?"
     if words and words[0] in _CONFIRM_WORDS:
         return Confirmation("confirm")
     m = _CONFIRM.search(cleaned)

@@ -46,6 +46,7 @@ _NO_ERROR = gated(
     r"\bnothing\s+(?:shows|appears|pops|comes\s+up|happens)|\bwithout\s+(?:any\s+|an\s+)?(?:error|message|warning)|"
     r"\bblank\s+(?:screen|page)|\bគ្មានសារ"
 )
+_REPORTED = re.compile(r"\b(?:saying|says|said|alert|notification|warning|told\s+me|message)\b")
 _QUOTE_CUE = re.compile(r"error|say|said|message|show|pop|display|warning|read|get|got|appear")
 _NOTHING = re.compile(r"(?:nothing|no\s+error|no\s+message|none|anything)\b")
 _STRONG_CUE = re.compile(r"error|says|said|reads")
@@ -79,6 +80,7 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             _c(
                 r"\b(?:re-?start(?:ed|ing)|re-?boot(?:ed|ing)|reinstall(?:ed|ing)|re-installed|"
                 r"(?:turned|switched|shut|powered)\s+(?:it\s+|them\s+|everything\s+|the\s+\w+\s+)?(?:off\s+and\s+(?:back\s+)?on|off\s+and\s+on\s+again|down\s+and\s+(?:back\s+)?(?:on|up))|"
+                r"(?:shut|switched|turned|powered)\s+(?:it\s+|them\s+|the\s+\w+\s+)?(?:down|off)\b[^.!?]{0,50}?\b(?:turned|switched|powered|started|booted)\s+(?:it\s+|them\s+)?(?:back\s+)?on|"
                 r"power[- ]?cycled|tried\s+(?:to\s+)?(?:restart|reboot|reinstall)\w*|did\s+a\s+(?:restart|reboot)|"
                 r"(?:a|the)\s+(?:restart|reboot)\s+(?:didn't|did\s+not|doesn't|does\s+not)\s+help)\b"
                 r"|បិទបើក|ចាប់ផ្តើមឡើងវិញ|restart\s*ហើយ|(?:បាន|ធ្លាប់)\s*restart"
@@ -93,8 +95,8 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
                 r"\b(?:only|just)\s+(?:me|mine|myself|my|on\s+my|for\s+me|(?:this|one|1)\s+(?:computer|pc|laptop|one|machine|device|account|user|person)|i|affects\s+me|happening\s+to\s+me)\b|\bme\s+only\b|"
                 r"\b(?:nobody|no\s*one|no-one|none\s+of\s+the\s+others)\s+else\b|"
                 r"\b(?:everyone|everybody|others?|colleagues?|co-?workers|the\s+rest|other\s+(?:people|users|computers|pcs|devices|laptops|machines|staff))"
-                r"(?:\s+else)?(?:\s+(?:in|at|on)\s+(?:the\s+|my\s+|our\s+)?\w+)?\s+(?:is|are|seems?|works?|working|have\s+no|has\s+no)?\s*"
-                r"(?:fine|ok|okay|working|good|normal|not\s+affected|unaffected|no\s+problem|no\s+issue)|"
+                r"(?:\s+else)?(?:\s+(?:in|at|on)\s+(?:the\s+|my\s+|our\s+)?\w+)?\s+(?:is|are|seems?|works?|working|have\s+no|has\s+no|can\s+\w+|could\s+\w+)?\s*"
+                r"(?:fine|ok|okay|working|good|normal|normally|without\s+(?:any\s+)?(?:problems?|issues?)|not\s+affected|unaffected|no\s+problem|no\s+issue)|"
                 r"\b(?:i'm|i\s+am)\s+the\s+only\s+one\b|\bonly\s+(?:one|1)\s+(?:computer|pc|user|person|laptop|device|machine)\b|"
                 r"តែខ្ញុំ|ខ្ញុំម្នាក់|តែម្នាក់"
             ),
@@ -104,10 +106,11 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             "yes",
             _c(
                 r"\b(?:everyone|everybody|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team))|"
-                r"(?:the\s+)?whole\s+(?:office|team|company|department|floor|branch|building|staff)|"
-                r"(?:the\s+)?entire\s+(?:office|team|company|department|floor|branch|building|staff)|"
+                r"(?:the\s+)?whole\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
+                r"(?:the\s+)?entire\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"every\s+(?:\w+\s+)?(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
-                r"(?:several|many|multiple|some|two|three|four|five|\d+|other|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|of\s+us)|"
+                r"both\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:laptops|computers|pcs|users|machines|devices|people|printers|phones|accounts)|both\s+of\s+(?:us|them)|"
+                r"(?:several|many|multiple|some|two|three|four|five|\d+|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|of\s+us)|"
                 r"(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|boss|team|others|other\s+people|other\s+users|friends?|staff|manager|accountant|everyone\s+else)\s+(?:\w+\s+){0,4}(?:too|also|as\s+well|same)|"
                 r"(?:same|also)\s+(?:for|on|with)\s+(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|others|everyone|other|all)|"
                 r"(?:nobody|no\s*one)\s+(?:in|at|on|here|can|could|is\s+able)|"
@@ -302,6 +305,12 @@ def find_concept(cleaned: str, shown: str, concept: Concept, *, reply: bool) -> 
     for kind, pattern, inside in _RULES[concept]:
         m = pattern.search(cleaned)
         if m is not None:
+            if (
+                concept == "password_changed"
+                and kind == "yes"
+                and _REPORTED.search(cleaned, max(0, m.start() - 30), m.start())
+            ):
+                continue  # "an email saying my password was changed": what happened, not what they did
             if kind == "yes" and (negated_before(cleaned, m.start()) or (inside and has_negator(m.group()))):
                 found.append(Found("no", m.start(), m.end()))
             else:

@@ -42,7 +42,8 @@ _STRONG = _c(
     r"\bstop\s+(?:asking|sending|wasting|telling)\b|\bwtf\b|\bffs\b|\bwhat\s+the\s+(?:hell|heck|f\w*)\b|\bdamn\w*\b|\bshit\w*\b|\bf+u+c+k\w*\b|\bcrap\b|\bbullshit\b|"
     r"\b(?:i'm|i\s+am|we're|we\s+are|very|so|really)\s+(?:\w+\s+)?(?:angry|frustrated|furious|pissed|upset|annoyed|disappointed)\b|"
     r"\bfrustrat\w+\b|\bjoke\b|\bagain\s+and\s+again\b|\bover\s+and\s+over\b|\bnobody\s+(?:answers|responds|replied|helps|cares|calls)\b|"
-    r"\bno\s*one\s+(?:answers|responds|replied|helps|cares|calls)\b|\bstill\s+(?:no\s+(?:answer|reply|response|one)|waiting|nothing)\b|"
+    r"\bno\s*one\s+(?:answers|responds|replied|helps|cares|calls)\b|\b(?:nobody|no\s*one)\s+(?:ever\s+)?(?:answer|respond|reply|help|care|pick)s?\b|"
+    r"\b(?:called|emailed|wrote|messaged|asked|tried)\s+(?:you\s+)?(?:\d+|three|four|five|six|several|many|so\s+many)\s+times\b|\bstill\s+(?:no\s+(?:answer|reply|response|one)|waiting|nothing)\b|"
     r"\b(?:cancel|terminate|end)\s+(?:my|our|the)\s+(?:contract|subscription|service)\b|\bswitch(?:ing)?\s+(?:to\s+)?(?:another|a\s+different)\s+(?:provider|company|vendor)\b|"
     r"\bnever\s+(?:works|worked|again)\b|\bdoes\s+(?:anyone|anybody)\s+(?:work|read|care)\b|\bhello\?{2,}|\banyone\s+there\?{2,}|"
     r"ខឹង|ធុញទ្រាន់|អន់ណាស់|មិនអាចទទួលយកបាន|ហួសហេតុ|ម្តងទៀតហើយ|ច្រើនដងហើយ|លេងសើច"
@@ -89,7 +90,7 @@ _CRITICAL = _c(
 )
 _HIGH = _c(
     r"\burgent\w*\b|\basap\b|\bas\s+soon\s+as\s+possible\b|\bimmediately\b|\bright\s+away\b|\btoday\b[^.!?]{0,20}\b(?:need|must|deadline)|"
-    r"\b(?:need|must|have\s+to|has\s+to)\b[^.!?]{0,25}?\b(?:today|tonight|this\s+(?:morning|afternoon)|by\s+\d|before\s+(?:noon|tomorrow|tonight|\d))\b|\bdeadline\s+(?:is\s+)?(?:today|tonight|tomorrow|this\s+afternoon)\b|\bhurry\b|\bcan't\s+work\b|\bcannot\s+work\b|\bblock(?:ed|ing)\s+(?:us|me|our|my)\b|"
+    r"\b(?:need|must|have\s+to|has\s+to)\b[^.!?]{0,25}?\b(?:today|tonight|this\s+(?:morning|afternoon)|by\s+\d|before\s+(?:noon|tomorrow|tonight|\d))\b|\bdeadline\s+(?:is\s+)?(?:today|tonight|tomorrow|this\s+afternoon)\b|\bhurry\b|\b(?:can't|cant|cannot|can\s+not)\s+work\b|\bblock(?:ed|ing)\s+(?:us|me|our|my)\b|"
     r"\bbefore\s+(?:tomorrow|tonight|the\s+meeting|\d)|បន្ទាន់|ប្រញាប់|ជាបន្ទាន់"
 )
 _NOT_URGENT = _c(
@@ -189,7 +190,7 @@ def read_feelings(text: str) -> Feelings:
         reasons.append(f"critical: '{critical.group()}'")
     elif not calm:
         high = _HIGH.search(cleaned)
-        if high or now_caps or (outage and score >= 2):
+        if high or now_caps:
             urgency = "high"
             reasons.append(f"urgent: '{high.group()}'" if high else "urgent")
     if (

@@ -81,9 +81,10 @@ _SINCE = gated(
     r"\b(?:since|after|starting|started|beginning|from)\s+(?:about\s+|around\s+|early\s+|late\s+)?"
     + _TIME_WORDS
     + r"|\b(?:for\s+(?:the\s+)?(?:last|past)\s+(?:\d+|few|couple\s+of|two|three)\s+(?:\w+\s+)?(?:hours?|days?|weeks?)|for\s+(?:\d+|two|three|several)\s+(?:hours?|days?|weeks?))\b"
-    + r"|\b(?:this\s+morning|yesterday|last\s+night|since\s+\w+day)\b"
-    + r"|តាំងពីម្សិលមិញ|តាំងពីព្រឹក|តាំងពីថ្ងៃ\S*|ពីម្សិលមិញ|ព្រឹកនេះ"
+    + r"|តាំងពីម្សិលមិញ|តាំងពីព្រឹក|តាំងពីថ្ងៃ\S*|ពីម្សិលមិញ"
 )
+# A bare time, when no "since ..." says it: "it stopped yesterday".
+_WHEN = gated(r"\b(?:this\s+morning|yesterday|last\s+night|today)\b|ព្រឹកនេះ|ម្សិលមិញ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +152,7 @@ def facts_from_description(text: str, steps: Sequence[str]) -> Facts:
             error = fact.note or None
     answers = {i: by_concept[c] for i, c in enumerate(concepts) if c is not None and c in by_concept}
     products = _products(cleaned, shown)
-    since = _SINCE.search(cleaned)
+    since = _SINCE.search(cleaned) or _WHEN.search(cleaned)
     return Facts(
         answers=answers,
         by_concept=by_concept,
