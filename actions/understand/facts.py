@@ -19,7 +19,7 @@ _OTHER_PLACE = (
     r"laptop|tablet|ipad|cellular|data|office\s+wi-?fi|guest\s+wi-?fi|home\s+wi-?fi|house))"
 )
 
-_ERRORISH = gated(
+_ERRORISH = re.compile(
     r"error|fail|denied|cannot|can't|unable|invalid|not\s+respond|stopped|exception|time(?:d)?\s*out|"
     r"not\s+found|refused|expired|incorrect|wrong|crash|unavailable|forbidden|unauthori[sz]ed|"
     r"0x[0-9a-f]{4,}|\b[45]\d\d\b|not\s+(?:available|allowed|supported|connect)|could\s+not|couldn't|"

@@ -5,19 +5,21 @@ its quick scan, so a pattern of fifty phrases costs milliseconds on a 4,000-char
 `Gated` pattern knows the literal text each alternative starts with (read from the parsed pattern),
 finds those with `str.find` (fast, in C) and tries the pattern only where one of them occurs. The
 matches are the ones `re` would find (leftmost, first alternative, no overlaps); a pattern with an
-alternative that starts without literal text is searched the ordinary way.
+alternative that starts without literal text is searched the ordinary way. The texts searched must
+have their whitespace collapsed to single spaces (`text.clean` does): `\\s` counts as " " in the
+literal beginnings.
 """
 
 from __future__ import annotations
 
-import heapq
 import re
 from collections.abc import Iterator
 from re import _constants as sre_constants  # type: ignore[attr-defined]
 from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
-_MAX_PREFIXES = 400
+_MAX_PREFIXES = 64
+_ENOUGH = 5
 _WORD = re.compile(r"\w")
 
 
@@ -26,6 +28,15 @@ _REPEATS = tuple(
     for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
     if hasattr(sre_constants, name)
 )
+
+
+def _is_space(item: Any) -> bool:
+    """A pattern item that is one whitespace character class (\\s)."""
+    return (
+        len(item) == 1
+        and item[0][0] is sre_constants.IN
+        and list(item[0][1]) == [(sre_constants.CATEGORY, sre_constants.CATEGORY_SPACE)]
+    )
 
 
 def _class_chars(av: Any) -> list[str] | None:
@@ -38,6 +49,8 @@ def _class_chars(av: Any) -> list[str] | None:
             chars.extend(chr(c) for c in range(val[0], val[1] + 1))
         elif op is sre_constants.CATEGORY and val is sre_constants.CATEGORY_DIGIT:
             chars.extend("0123456789")
+        elif op is sre_constants.CATEGORY and val is sre_constants.CATEGORY_SPACE:
+            chars.append(" ")  # spaces are collapsed to one " " in the texts searched
         else:
             return None
     return chars if len(chars) <= 16 else None
@@ -45,13 +58,17 @@ def _class_chars(av: Any) -> list[str] | None:
 
 def _prefixes(items: Any) -> list[tuple[str, bool, bool]] | None:
     """(literal prefix, complete, starts at a word boundary) for each way a parsed sequence can begin,
-    or None when one of them begins without literal text."""
+    or None when one of them begins without literal text. A prefix stops growing at `_ENOUGH`
+    characters, or when the ways to begin would pass `_MAX_PREFIXES`: a few specific beginnings are
+    found faster than hundreds of long ones."""
     results: list[tuple[str, bool, bool]] = [("", True, False)]
     for op, av in items:
+        results = [(p, c and len(p) < _ENOUGH, b) for p, c, b in results]
         open_ = [r for r in results if r[1]]
         if not open_:
             break
         done = [r for r in results if not r[1]]
+        grown: list[tuple[str, bool, bool]] | None
         if op is sre_constants.AT:
             if av is sre_constants.AT_BOUNDARY:
                 results = done + [(p, c, b or p == "") for p, c, b in open_]
@@ -59,47 +76,59 @@ def _prefixes(items: Any) -> list[tuple[str, bool, bool]] | None:
         if op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
             continue
         if op is sre_constants.LITERAL:
-            results = done + [(p + chr(av), c, b) for p, c, b in open_]
-            continue
-        if op is sre_constants.SUBPATTERN or op is sre_constants.BRANCH:
+            grown = [(p + chr(av), c, b) for p, c, b in open_]
+        elif op is sre_constants.SUBPATTERN or op is sre_constants.BRANCH:
             alternatives = [av[-1]] if op is sre_constants.SUBPATTERN else list(av[1])
             subs: list[tuple[str, bool, bool]] = []
             for alt in alternatives:
                 inner = _prefixes(alt)
                 if inner is None:
-                    if all(p == "" for p, _, _ in open_):
-                        return None
                     inner = [("", False, False)]
                 subs.extend(inner)
-            results = done + [(p + q, c2, b or (p == "" and b2)) for p, _, b in open_ for q, c2, b2 in subs]
-            if len(results) > _MAX_PREFIXES:
-                return None
-            continue
-        if op in _REPEATS:
+            grown = [(p + q, c2, b or (p == "" and b2)) for p, _, b in open_ for q, c2, b2 in subs]
+        elif op in _REPEATS and _is_space(av[2]):
+            # The texts searched have their spaces collapsed (`text.clean`): \s+ is one space there.
+            grown = (open_ if av[0] == 0 else []) + [(p + " ", c, b) for p, c, b in open_]
+        elif op in _REPEATS:
             low, _, item = av
-            inner = _prefixes(item)
-            if inner is None:
-                if any(p == "" for p, _, _ in open_):
-                    return None
-                inner = [("", False, False)]
+            inner = _prefixes(item) or [("", False, False)]
             taken = [(p + q, False, b or (p == "" and b2)) for p, _, b in open_ for q, _, b2 in inner]
-            results = done + (open_ if low == 0 else []) + taken
-            if len(results) > _MAX_PREFIXES:
-                return None
-            continue
-        if op is sre_constants.IN:
-            chars = _class_chars(av)
-            if chars is not None:
-                results = done + [(p + ch, c, b) for p, c, b in open_ for ch in chars]
-                if len(results) > _MAX_PREFIXES:
-                    return None
-                continue
-        # Anything else (a wide class, a dot): the literal prefix ends here.
-        results = done + [(p, False, b) for p, _, b in open_]
-        break
+            grown = (open_ if low == 0 else []) + taken
+        elif op is sre_constants.IN and (chars := _class_chars(av)) is not None:
+            grown = [(p + ch, c, b) for p, c, b in open_ for ch in chars]
+        else:
+            grown = None  # a wide class, a dot: the literal prefix ends here
+        too_many = len(done) + len(set(grown or ())) > _MAX_PREFIXES and all(p for p, _, _ in open_)
+        if grown is None or too_many:
+            results = done + [(p, False, b) for p, _, b in open_]
+            break
+        results = done + list(dict.fromkeys(grown))
     if any(p == "" for p, _, _ in results):
         return None
     return results
+
+
+_WORDS = re.compile(r"\w+")
+_INDEXES: dict[str, dict[str, list[int]]] = {}
+
+
+def _word_index(text: str) -> dict[str, list[int]]:
+    """Word starts of a text by their first two characters, kept for the few texts last searched
+    (every pattern of a turn searches the same message)."""
+    index = _INDEXES.get(text)
+    if index is None:
+        index = {}
+        for start in [m.start() for m in _WORDS.finditer(text)]:
+            key = text[start : start + 2]
+            found = index.get(key)
+            if found is None:
+                index[key] = [start]
+            else:
+                found.append(start)
+        if len(_INDEXES) >= 8:
+            _INDEXES.pop(next(iter(_INDEXES)))
+        _INDEXES[text] = index
+    return index
 
 
 class Gated:
@@ -119,23 +148,27 @@ class Gated:
                 t: b for t, b in triggers.items() if not any(t != u and t.startswith(u) for u in triggers)
             }
 
-    def _starts(self, text: str) -> Iterator[int]:
-        """Where a trigger occurs, in order, found lazily (a search stops at its first match)."""
+    def _starts(self, text: str) -> list[int]:
+        """Where a trigger occurs, in order: word-start triggers from the text's word index, the
+        others (Khmer, one letter, "$") with `str.find`."""
         assert self.triggers is not None
-        heap = [(i, t, b) for t, b in self.triggers.items() if (i := text.find(t)) != -1]
-        heapq.heapify(heap)
-        last = -1
-        while heap:
-            i, trigger, boundary = heap[0]
-            j = text.find(trigger, i + 1)
-            if j == -1:
-                heapq.heappop(heap)
-            else:
-                heapq.heapreplace(heap, (j, trigger, boundary))
-            if i == last or (boundary and i > 0 and _WORD.match(text, i - 1) and _WORD.match(text, i)):
+        index = _word_index(text)
+        starts: set[int] = set()
+        for trigger, boundary in self.triggers.items():
+            if boundary and len(trigger) >= 2 and _WORD.match(trigger):
+                found = index.get(trigger[:2])
+                if found:
+                    if len(trigger) == 2:
+                        starts.update(found)
+                    else:
+                        starts.update(i for i in found if text.startswith(trigger, i))
                 continue
-            last = i
-            yield i
+            i = text.find(trigger)
+            while i != -1:
+                if not (boundary and i > 0 and _WORD.match(text, i - 1) and _WORD.match(text, i)):
+                    starts.add(i)
+                i = text.find(trigger, i + 1)
+        return sorted(starts)
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         if self.triggers is None:
