@@ -113,13 +113,13 @@ _INDEXES: dict[str, dict[str, list[int]]] = {}
 
 
 def _word_index(text: str) -> dict[str, list[int]]:
-    """Word starts of a text by their first two characters, kept for the few texts last searched
+    """Word starts of a text by their first three characters, kept for the few texts last searched
     (every pattern of a turn searches the same message)."""
     index = _INDEXES.get(text)
     if index is None:
         index = {}
         for start in [m.start() for m in _WORDS.finditer(text)]:
-            key = text[start : start + 2]
+            key = text[start : start + 3]
             found = index.get(key)
             if found is None:
                 index[key] = [start]
@@ -139,6 +139,8 @@ class Gated:
         self.pattern = pattern
         found = _prefixes(sre_parse.parse(pattern, flags))
         self.triggers: dict[str, bool] | None = None
+        self._keys: list[tuple[str, str | None]] = []
+        self._finds: list[tuple[str, bool]] = []
         if found is not None:
             triggers: dict[str, bool] = {}
             for prefix, _, boundary in found:
@@ -147,22 +149,30 @@ class Gated:
             self.triggers = {
                 t: b for t, b in triggers.items() if not any(t != u and t.startswith(u) for u in triggers)
             }
+            by_key: dict[str, list[str]] = {}
+            for t, b in self.triggers.items():
+                if b and len(t) >= 3 and _WORD.match(t):
+                    by_key.setdefault(t[:3], []).append(t)
+                else:
+                    self._finds.append((t, b))
+            # A key with one longer trigger filters its words by it; a key that is a trigger takes all.
+            self._keys = [
+                (key, ts[0] if len(ts) == 1 and len(ts[0]) > 3 else None) for key, ts in by_key.items()
+            ]
 
     def _starts(self, text: str) -> list[int]:
-        """Where a trigger occurs, in order: word-start triggers from the text's word index, the
-        others (Khmer, one letter, "$") with `str.find`."""
-        assert self.triggers is not None
+        """Where a trigger may occur, in order: word-start triggers from the text's word index (by
+        their first three characters), the others (Khmer, short, "$") with `str.find`."""
         index = _word_index(text)
         starts: set[int] = set()
-        for trigger, boundary in self.triggers.items():
-            if boundary and len(trigger) >= 2 and _WORD.match(trigger):
-                found = index.get(trigger[:2])
-                if found:
-                    if len(trigger) == 2:
-                        starts.update(found)
-                    else:
-                        starts.update(i for i in found if text.startswith(trigger, i))
-                continue
+        for key, exact in self._keys:
+            found = index.get(key)
+            if found:
+                if exact is None:
+                    starts.update(found)
+                else:
+                    starts.update(i for i in found if text.startswith(exact, i))
+        for trigger, boundary in self._finds:
             i = text.find(trigger)
             while i != -1:
                 if not (boundary and i > 0 and _WORD.match(text, i - 1) and _WORD.match(text, i)):

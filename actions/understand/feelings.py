@@ -127,16 +127,23 @@ _ACRONYMS = frozenset(
     "RDP SMTP IMAP POP VM AWS CPU RAM SSD HDD OS MS MFA 2FA OTP QR CEO CFO HR AM PM IP URL FTP NAS UPS TV SMS "
     "GMAIL AD NTP DHCP SAP CSV XLS PDF MAC IOS ISP MB GB TB KB SIM LED UI UX ASAP NOW".split()
 )
-_CAPS_WORD = re.compile(r"\b[A-Z][A-Z']{2,}\b")
+# No leading \b: a pattern that starts with a class is scanned fast by `re`; the word start is
+# checked on the match.
+_CAPS_WORD = re.compile(r"[A-Z][A-Z']{2,}\b")
 _ASCII_LETTER = re.compile(r"[A-Za-z]")
 _UPPER = re.compile(r"[A-Z]")
 _MARKS = re.compile(r"[!?]*![!?]*!+[!?]*|\?{3,}")
-_NOW_CAPS = re.compile(r"\bNOW\b|\bASAP\b|\bIMMEDIATELY\b|\bURGENT\b")
+_NOW_CAPS = re.compile(r"(?:NOW|ASAP|IMMEDIATELY|URGENT)\b")
+
+
+def _word_starts(shown: str, pattern: re.Pattern[str]) -> list[re.Match[str]]:
+    """The matches of `pattern` that start a word."""
+    return [m for m in pattern.finditer(shown) if m.start() == 0 or not shown[m.start() - 1].isalnum()]
 
 
 def _shouting(shown: str) -> bool:
     """Several words in capitals that are not acronyms, or a message mostly in capitals."""
-    words = [w for w in _CAPS_WORD.findall(shown) if w.strip("'") not in _ACRONYMS]
+    words = [m.group() for m in _word_starts(shown, _CAPS_WORD) if m.group().strip("'") not in _ACRONYMS]
     if len(words) >= 3:
         return True
     if len(words) < 2:
@@ -168,7 +175,7 @@ def read_feelings(text: str) -> Feelings:
         if m and not negated_before(cleaned, m.start(), 2):
             score += 1
             reasons.append(name)
-    now_caps = _NOW_CAPS.search(shown)
+    now_caps = next(iter(_word_starts(shown, _NOW_CAPS)), None)
     if now_caps:
         score += 1
         reasons.append(f"'{now_caps.group()}'")

@@ -9,6 +9,7 @@ import unicodedata
 # text typed on phones), the byte-order mark and soft hyphens.
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"))
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "`": "'", "´": "'", "“": '"', "”": '"', "«": '"', "»": '"'})
+_ODD = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad‘’`´“”«»]")
 _SPACES = re.compile(r"\s+")
 _LETTER_RUN = re.compile(r"([a-z])\1+")
 _LEAD = re.compile(r"[\w'\u1780-\u17ff]+")
@@ -27,7 +28,12 @@ NOTE_MAX = 300
 
 def tidy(text: str) -> str:
     """One kind of quote, no invisible characters, single spaces; the case is kept (for notes)."""
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE).translate(_QUOTES)
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+        if _ODD.search(text):
+            text = text.translate(_INVISIBLE).translate(_QUOTES)
+    elif "`" in text:
+        text = text.translate(_QUOTES)
     return _SPACES.sub(" ", text).strip()
 
 
