@@ -27,7 +27,8 @@ _FIXED = gated(
     r"(?:fixed|solved|resolved|sorted|worked|did\s+the\s+trick|helped)\b|\bdid\s+the\s+trick\b|"
     r"\b(?:works|working|runs|running|loads|loading|opens|opening|connects|connected|prints|printing|syncs|syncing|sends|sending)\s+"
     r"(?:fine\s+|normally\s+|properly\s+|again\s+)?(?:now|again)\b|"
-    r"\b(?:it|that|everything|all|things|problem|issue)(?:'s|\s+is|\s+are|\s+seems|\s+looks)?\s+(?:fine|ok|okay|good|normal|gone|back\s+to\s+normal|back)\s+(?:now|again)\b|"
+    r"\b(?:it|its|that|everything|all|things|problem|issue)(?:'s|\s+is|\s+are|\s+seems|\s+looks)?\s+(?:fine|ok|okay|good|normal|gone|back\s+to\s+normal|back)\s+(?:now|again)\b|"
+    r"\b(?:it|its|that|problem|issue)(?:'s|\s+is|\s+has\s+been|\s+got)?\s+(?:fixed|solved|resolved|sorted)\b|"
     r"\ball\s+(?:good|sorted|fixed|working)\s+now\b|\bup\s+and\s+running\s+(?:again|now)\b|"
     r"\b(?:problem|issue|error)\s+(?:is\s+|has\s+|seems\s+|was\s+)?(?:been\s+)?(?:solved|fixed|resolved|gone|sorted)\b|"
     r"\bno\s+longer\s+(?:a\s+problem|an\s+issue|happening|need\s+help)\b|"
@@ -46,7 +47,7 @@ _HOW = gated(
     r"reboot|disconnect|change|reach|get|note|take|make|screenshot|sign|log|ask|contact|access)\b|"
     r"\bwhere\s+(?:do|can|would|should|could)\s+(?:i|we)\s+(?:check|find|see|look|get)\b|\bwhere\s+(?:is|are|would|can|could)\b|"
     r"\bwhat\s+(?:do\s+you\s+mean|does\s+(?:that|this|it)\s+mean|is\s+(?:a|an)\s+\w+(?:\s+\w+)?\s*\?|should\s+i\s+(?:check|look|do))|"
-    r"\b(?:don't|dont|do\s+not|didn't)\s+know\s+how\b|\bshow\s+me\s+how\b|\bcan\s+you\s+(?:explain|show\s+me|tell\s+me\s+how|guide)\b|"
+    r"\b(?:don't|dont|do\s+not|didn't)\s+know\s+(?:how|where|what\s+to)\b|\bnot\s+sure\s+where\b|\bshow\s+me\s+how\b|\bcan\s+you\s+(?:explain|show\s+me|tell\s+me\s+how|guide)\b|"
     r"\bnot\s+sure\s+how\b|\bhow\s+would\s+i\s+know\b|\bwhich\s+(?:one|button|number|message)\b.*\?|"
     r"ធ្វើយ៉ាងម៉េច|ធ្វើម៉េច|យ៉ាងដូចម្តេច|យ៉ាងម៉េច|មើលនៅណា|ឆែកម៉េច|ពិនិត្យម៉េច|ម៉េចដែរ"
 )

@@ -189,6 +189,7 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             _c(
                 r"\b(?:checked|looked|saw|seen|read|visited|see|check)\b[^.!?]{0,30}?\b(?:maintenance|status\s+page|status|announcement|announcements|notice|notices|website|email|emails|telegram\s+channel|channel)\b|"
                 r"\bno\s+(?:maintenance|announcement|notice|planned\s+work|scheduled\s+work)\b|"
+                r"\b(?:didn't|did\s+not|don't|haven't|couldn't)\s+(?:see|saw|find|notice|get|receive|spot)\s+(?:any|an|a)\s+(?:\w+\s+)?(?:announcement|maintenance|notice|email|message|window)|"
                 r"\b(?:received|got|saw|seen|read)\s+(?:your\s+|the\s+|an?\s+|our\s+)?(?:\w+\s+)?(?:maintenance|announcement|notice)\b|"
                 r"\b(?:nothing|no\s+maintenance)\s+(?:is\s+|was\s+|has\s+been\s+)?(?:announced|scheduled|posted|listed|planned)\b|"
                 r"\bthere\s+(?:is|was|isn't|wasn't)\s+(?:no\s+|any\s+|a\s+)?(?:maintenance|announcement)\b|"
