@@ -126,7 +126,7 @@ def _word_index(text: str) -> dict[str, list[int]]:
             else:
                 found.append(start)
         if len(_INDEXES) >= 8:
-            _INDEXES.pop(next(iter(_INDEXES)))
+            _INDEXES.clear()  # one step, safe if threads share the module
         _INDEXES[text] = index
     return index
 
