@@ -19,7 +19,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 _MAX_PREFIXES = 64
-_ENOUGH = 5
+_ENOUGH = 8
 _WORD = re.compile(r"\w")
 
 

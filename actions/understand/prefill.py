@@ -115,10 +115,13 @@ def _sentence(shown: str, found: Found) -> str:
 
 def _products(cleaned: str, shown: str) -> tuple[str, ...]:
     seen: list[str] = []
+    names: dict[str, str] = {}
     for m in _PRODUCT.finditer(cleaned):
         if m.group() in _COMMON_WORDS and not (len(shown) == len(cleaned) and shown[m.start()].isupper()):
             continue  # "our teams", "a word": only "Teams", "Word" name the product
-        name = next(name for name, p in _PRODUCT_NAME if p.fullmatch(m.group()))
+        name = names.get(m.group())
+        if name is None:
+            name = names[m.group()] = next(name for name, p in _PRODUCT_NAME if p.fullmatch(m.group()))
         if name not in seen:
             seen.append(name)
     return tuple(seen)
