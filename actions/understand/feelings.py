@@ -130,9 +130,10 @@ _ACRONYMS = frozenset(
 # No leading \b: a pattern that starts with a class is scanned fast by `re`; the word start is
 # checked on the match.
 _CAPS_WORD = re.compile(r"[A-Z][A-Z']{2,}\b")
-_ASCII_LETTER = re.compile(r"[A-Za-z]")
-_UPPER = re.compile(r"[A-Z]")
-_MARKS = re.compile(r"[!?]*![!?]*!+[!?]*|\?{3,}")
+_NOT_LETTERS = bytes(c for c in range(256) if not chr(c).isascii() or not chr(c).isalpha())
+_NOT_UPPER = bytes(c for c in range(256) if not chr(c).isascii() or not chr(c).isupper())
+# Runs of "!" and "?": the ones with two "!" or three "?" count ("!!", "?!!", "???").
+_MARK_RUNS = re.compile(r"[!?]{2,}")
 _NOW_CAPS = re.compile(r"(?:NOW|ASAP|IMMEDIATELY|URGENT)\b")
 
 
@@ -143,13 +144,17 @@ def _word_starts(shown: str, pattern: re.Pattern[str]) -> list[re.Match[str]]:
 
 def _shouting(shown: str) -> bool:
     """Several words in capitals that are not acronyms, or a message mostly in capitals."""
-    words = [m.group() for m in _word_starts(shown, _CAPS_WORD) if m.group().strip("'") not in _ACRONYMS]
-    if len(words) >= 3:
-        return True
-    if len(words) < 2:
+    words = 0
+    for m in _CAPS_WORD.finditer(shown):
+        if (m.start() == 0 or not shown[m.start() - 1].isalnum()) and m.group().strip("'") not in _ACRONYMS:
+            words += 1
+            if words == 3:
+                return True
+    if words < 2:
         return False
-    letters = len(_ASCII_LETTER.findall(shown))
-    return letters >= 12 and len(_UPPER.findall(shown)) / letters > 0.6
+    raw = shown.encode("ascii", "ignore")
+    letters = len(raw.translate(None, _NOT_LETTERS))
+    return letters >= 12 and len(raw.translate(None, _NOT_UPPER)) / letters > 0.6
 
 
 def read_feelings(text: str) -> Feelings:
@@ -166,7 +171,7 @@ def read_feelings(text: str) -> Feelings:
     if _shouting(shown):
         score += 1
         reasons.append("capitals")
-    marks = _MARKS.findall(shown)
+    marks = [r for r in _MARK_RUNS.findall(shown) if r.count("!") >= 2 or "???" in r]
     if any(len(m) >= 3 for m in marks) or len(marks) >= 3:
         score += 1
         reasons.append("'!!!'")
