@@ -1,0 +1,207 @@
+"""The understanding functions on the examples of the issue "Customers who talk like people"."""
+
+from __future__ import annotations
+
+import pytest
+
+from actions.understand import (
+    CONCEPTS,
+    facts_from_description,
+    read_confirmation,
+    read_feelings,
+    read_step_answer,
+    step_concept,
+)
+from actions.understand.fast import Gated
+from desk.policy import load_policy
+
+POLICY = load_policy()
+STEPS: dict[str, str] = {
+    c: step for cat in POLICY.categories.values() for step in cat.troubleshooting if (c := step_concept(step))
+}
+RESTART = STEPS["restart"]
+OTHERS = STEPS["others_affected"]
+INTERNET = STEPS["internet"]
+ERROR = STEPS["error_message"]
+
+
+def test_every_policy_step_has_a_concept() -> None:
+    steps = [step for cat in POLICY.categories.values() for step in cat.troubleshooting]
+    assert {step_concept(s) for s in steps} == set(CONCEPTS)
+
+
+@pytest.mark.parametrize(
+    ("text", "step", "kind"),
+    [
+        ("yes we reset all admin passwords", "password_changed", "yes"),
+        ("yes the bank shows two payments of $49", "bank_confirmed", "yes"),
+        ("only me", "others_affected", "no"),
+        ("not sure", "restart", "not_sure"),
+        ("I don't know", "others_affected", "not_sure"),
+        ("no idea", "internet", "not_sure"),
+        ("how do I check that?", "maintenance_window", "how_to_check"),
+        ("that fixed it", "restart", "fixed"),
+        ("restarting fixed it, thanks!", "restart", "fixed"),
+        ("works now", "internet", "fixed"),
+        ("ye", "restart", "yes"),
+        ("yep", "restart", "yes"),
+        ("yess", "restart", "yes"),
+        ("nope", "restart", "no"),
+        ("nah", "restart", "no"),
+        ("no it didn't help", "restart", "no"),
+        ("not really", "internet", "no"),
+        ("haven't tried", "restart", "no"),
+        ("hello?", "restart", "none"),
+        ("what time do you close on Friday", "restart", "none"),
+        ("បាទ", "restart", "yes"),
+        ("ចាស", "others_affected", "yes"),
+        ("អត់ទេ", "restart", "no"),
+        ("មិនដឹង", "others_affected", "not_sure"),
+        ("ជួសជុលបានហើយ", "restart", "fixed"),
+        ("ដំណើរការវិញហើយ", "internet", "fixed"),
+    ],
+)
+def test_step_answers_of_the_issue(text: str, step: str, kind: str) -> None:
+    assert read_step_answer(text, STEPS[step]).kind == kind
+
+
+def test_an_answer_with_more_keeps_the_words() -> None:
+    answer = read_step_answer("yes we reset all admin passwords", STEPS["password_changed"])
+    assert (answer.kind, answer.note) == ("yes", "we reset all admin passwords")
+    assert read_step_answer("yes", RESTART).note == ""
+
+
+def test_the_error_text_is_the_note_at_the_error_step() -> None:
+    answer = read_step_answer("it says 'Microsoft Outlook has stopped working'", ERROR)
+    assert (answer.kind, answer.note) == ("yes", "Microsoft Outlook has stopped working")
+    answer = read_step_answer('yes: "Cannot connect to server"', ERROR)
+    assert (answer.kind, answer.note) == ("yes", "Cannot connect to server")
+
+
+def test_answers_are_read_against_the_step() -> None:
+    # "only me" answers who is affected; at the restart step it says nothing.
+    assert read_step_answer("only me", OTHERS).kind == "no"
+    assert read_step_answer("only me", RESTART).kind == "none"
+    assert read_step_answer("restarting didn't help", RESTART).kind == "yes"
+    assert read_step_answer("it works from my phone on 4G", STEPS["other_network"]).kind == "yes"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "priority"),
+    [
+        ("yes please", "confirm", None),
+        ("go ahead", "confirm", None),
+        ("ye send it", "confirm", None),
+        ("submit", "confirm", None),
+        ("ok do it", "confirm", None),
+        ("make it urgent", "change_priority", "high"),
+        ("this is critical", "change_priority", "critical"),
+        ("lower priority please", "change_priority", "low"),
+        ("cancel", "cancel", None),
+        ("never mind", "cancel", None),
+        ("restarting fixed it", "fixed", None),
+        ("hmm", "none", None),
+    ],
+)
+def test_summary_replies(text: str, kind: str, priority: str | None) -> None:
+    answer = read_confirmation(text)
+    assert (answer.kind, answer.priority) == (kind, priority)
+
+
+def test_relative_priority_moves_one_step_from_the_current() -> None:
+    assert read_confirmation("lower priority please", "high").priority == "medium"
+    assert read_confirmation("can you raise the priority", "medium").priority == "high"
+    assert read_confirmation("raise it", "critical").priority == "critical"
+
+
+def test_the_long_report_answers_its_steps() -> None:
+    report = (
+        "Good morning. "
+        + "We use Outlook for everything and the team relies on it every day. " * 60
+        + "Since the update yesterday Outlook crashes on every computer in the finance department. "
+        'I reinstalled it twice. It says "Microsoft Outlook has stopped working".'
+    )
+    assert len(report) > 4000
+    steps = POLICY.categories["technical"].troubleshooting
+    facts = facts_from_description(report, steps)
+    assert {i: a.kind for i, a in facts.answers.items()} == {0: "yes", 1: "yes", 3: "yes"}
+    assert "reinstalled it twice" in facts.answers[0].note
+    assert "every computer in the finance department" in facts.answers[1].note
+    assert facts.error == "Microsoft Outlook has stopped working"
+    assert facts.product == "Outlook"
+    assert facts.since == "Since the update yesterday"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("only my laptop has it", {"others_affected": "no"}),
+        ("all users get the same", {"others_affected": "yes"}),
+        ("I already rebooted", {"restart": "yes"}),
+        ("error: Access is denied", {"error_message": "yes"}),
+    ],
+)
+def test_description_facts(text: str, expected: dict[str, str]) -> None:
+    facts = facts_from_description(text, POLICY.categories["technical"].troubleshooting)
+    assert {k: facts.by_concept[k].kind for k in expected} == expected  # type: ignore[index]
+
+
+def test_facts_map_by_the_step_text_not_its_place() -> None:
+    steps = ["Is your internet connection working?", "Have you rebooted the computer?"]
+    facts = facts_from_description("I rebooted twice. Internet is fine.", steps)
+    assert {i: a.kind for i, a in facts.answers.items()} == {0: "yes", 1: "yes"}
+
+
+@pytest.mark.parametrize(
+    ("text", "since"),
+    [
+        ("VPN is down since this morning", "since this morning"),
+        ("QuickBooks has been slow since Monday", "since Monday"),
+        ("Excel crashes after the update yesterday", "after the update yesterday"),
+    ],
+)
+def test_when_it_started(text: str, since: str) -> None:
+    assert facts_from_description(text, []).since == since
+
+
+def test_the_angry_messages_of_the_issue() -> None:
+    third = read_feelings(
+        "THIS IS THE THIRD TIME YOUR SYSTEM IS DOWN THIS WEEK!!! I'm paying you for nothing"
+    )
+    assert third.frustrated and third.outage
+    kidding = read_feelings("are you kidding me? it IS down. nothing loads.")
+    assert kidding.frustrated and kidding.outage
+    refund = read_feelings("I want a refund and a manager NOW")
+    assert refund.refund and refund.wants_person and refund.frustrated and refund.urgency == "high"
+    assert refund.reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I can't open the file, can you help?",
+        "Thanks!",
+        "I tried again and it still shows the same message.",
+        "Our VPN and ERP need an update, IT asked me to write.",
+        "The printer shut down during the night.",
+    ],
+)
+def test_calm_messages_are_calm(text: str) -> None:
+    assert not read_feelings(text).frustrated
+
+
+def test_not_urgent_is_not_urgent() -> None:
+    assert read_feelings("not urgent, the report export is slow").urgency is None
+    assert read_feelings("urgent please, the payroll export fails").urgency == "high"
+    assert read_feelings("the whole office is offline").urgency == "critical"
+
+
+def test_no_refund_asked_is_no_refund() -> None:
+    assert not read_feelings("I don't want a refund, just fix it please").refund
+
+
+def test_gated_search_finds_what_re_finds() -> None:
+    pattern = r"\b(?:only|just)\s+me\b|\bevery\s+(?:\w+\s+)?computer|(?:a|b)+c|\$\d+"
+    text = "just me? no: every finance computer, also abc and $40, only me, justme, aabc"
+    gated = Gated(pattern)
+    assert [m.span() for m in gated.finditer(text)] == [m.span() for m in gated.regex.finditer(text)]
