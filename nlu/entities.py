@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from nlu.patterns import DEFAULT_REGEXES
+from nlu.patterns import DEFAULT_REGEXES, KHMER_DIGITS
 
 REGEX_EXTRACTOR = "RegexEntityExtractor"
 NAME_EXTRACTOR = "NamePatternExtractor"
@@ -69,6 +69,7 @@ class EntityExtractor:
 
     def extract(self, text: str) -> list[dict[str, Any]]:
         """Entities in Rasa's format, earliest first, overlaps resolved by priority then length."""
+        text = text.translate(KHMER_DIGITS)
         found: list[dict[str, Any]] = []
         for name, pattern in self._compiled:
             for match in pattern.finditer(text):

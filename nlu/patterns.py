@@ -24,4 +24,8 @@ TICKET_ID = (
     r"\d{1,7}\b"
 )
 
+# Khmer digits (០-៩) read as 0-9 before matching, so "#១០៤២" gives ticket 1042 and "០១២ ៣៤៥ ៦៧៨" a
+# phone number written with ASCII digits. One character for one: entity offsets stay those of the text.
+KHMER_DIGITS = str.maketrans("០១២៣៤៥៦៧៨៩", "0123456789")
+
 DEFAULT_REGEXES: dict[str, list[str]] = {"email": [EMAIL], "phone": [PHONE], "ticket_id": [TICKET_ID]}
