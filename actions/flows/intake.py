@@ -11,15 +11,8 @@ from datetime import datetime
 from actions import render
 from actions.catalog import DEFAULT_LANGUAGE, label, text
 from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
-from actions.flows.intake_steps import (
-    INTERRUPT_CONFIDENCE,
-    STEP_BY_NAME,
-    STEPS,
-    Answer,
-    Outcome,
-    Retry,
-    current_check,
-)
+from actions.flows.intake_answers import INTERRUPT_CONFIDENCE, Answer, Outcome, Retry
+from actions.flows.intake_steps import STEP_BY_NAME, STEPS, current_check
 from actions.messages import Reply
 from actions.turn import Turn
 from desk import metrics
