@@ -115,8 +115,10 @@ EN: dict[str, str] = {
     "ticket.opened": (
         "Your ticket #{id} is open: {category}, priority {priority}. An engineer will reply by {due} ({zone})."
     ),
-    "ticket.opened.thanks": "Thank you, {name}. Your ticket #{id} is open: {category}, priority {priority}. "
-    "An engineer will reply by {due} ({zone}).",
+    "ticket.opened.thanks": (
+        "Thank you, {name}. Your ticket #{id} is open: {category}, priority {priority}. "
+        "An engineer will reply by {due} ({zone})."
+    ),
     "ticket.opened.after_hours": "We're outside working hours right now; the team is back {back}.",
     "ticket.opened.maintenance": "Note: maintenance is under way right now, which may be related; we've linked it.",
     "ticket.opened.exclusion": (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from actions.flows.base import Flow, menu_buttons
 from actions.messages import Button, Reply
+from actions.payload import make_payload
 from actions.turn import Turn
 from desk import privacy
 from nlu.intents import Intent
@@ -24,7 +25,7 @@ class AccountFlow(Flow):
         intent = t.intent
         if intent == Intent.STOP_ANNOUNCEMENTS:
             t.customer.announcements = False
-            resume = Button(t.say("account.resume_button"), f"/{Intent.RESUME_ANNOUNCEMENTS}")
+            resume = Button(t.say("account.resume_button"), make_payload(Intent.RESUME_ANNOUNCEMENTS))
             return [t.reply("account.stopped", resume)]
         if intent == Intent.RESUME_ANNOUNCEMENTS:
             t.customer.announcements = True
@@ -33,8 +34,8 @@ class AccountFlow(Flow):
             return [
                 t.reply(
                     "account.forget.ask",
-                    Button(t.say("account.forget.yes"), f"/{Intent.FORGET_CONFIRMED}"),
-                    Button(t.say("account.forget.no"), f"/{Intent.FORGET_CANCEL}"),
+                    Button(t.say("account.forget.yes"), make_payload(Intent.FORGET_CONFIRMED)),
+                    Button(t.say("account.forget.no"), make_payload(Intent.FORGET_CANCEL)),
                 )
             ]
         if intent == Intent.FORGET_CANCEL:

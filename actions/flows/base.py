@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from actions.messages import Button
+from actions.payload import make_payload
 from actions.turn import Turn
 from desk.policy import Policy
 from desk.sla import SlaClock
@@ -52,13 +53,16 @@ class Flow:
 
 def menu_buttons(t: Turn) -> tuple[Button, ...]:
     return (
-        Button(t.say("menu.report"), f"/{Intent.REPORT_ISSUE}"),
-        Button(t.say("menu.tickets"), f"/{Intent.TICKET_STATUS}"),
-        Button(t.say("menu.hours"), f"/{Intent.WORKING_HOURS}"),
-        Button(t.say("menu.contact"), f"/{Intent.CONTACT_CHANNELS}"),
-        Button(t.say("menu.person"), f"/{Intent.HUMAN_HANDOFF}"),
+        Button(t.say("menu.report"), make_payload(Intent.REPORT_ISSUE)),
+        Button(t.say("menu.tickets"), make_payload(Intent.TICKET_STATUS)),
+        Button(t.say("menu.hours"), make_payload(Intent.WORKING_HOURS)),
+        Button(t.say("menu.contact"), make_payload(Intent.CONTACT_CHANNELS)),
+        Button(t.say("menu.person"), make_payload(Intent.HUMAN_HANDOFF)),
     )
 
 
 def yes_no(t: Turn) -> tuple[Button, ...]:
-    return (Button(t.say("button.yes"), f"/{Intent.AFFIRM}"), Button(t.say("button.no"), f"/{Intent.DENY}"))
+    return (
+        Button(t.say("button.yes"), make_payload(Intent.AFFIRM)),
+        Button(t.say("button.no"), make_payload(Intent.DENY)),
+    )

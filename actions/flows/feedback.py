@@ -10,6 +10,7 @@ from typing import Any
 
 from actions.flows.base import Flow, menu_buttons
 from actions.messages import Button, Reply
+from actions.payload import make_payload
 from actions.state import FEEDBACK_STEP, DialogueState, FlowName
 from actions.turn import Turn
 from desk import feedback
@@ -46,7 +47,7 @@ class FeedbackFlow(Flow):
         prompt = self.policy.feedback.comment_prompt
         if rated.updated:
             prompt = t.say("feedback.updated", id=ticket_id, rating=rating, prompt=prompt)
-        return [Reply(prompt, (Button(t.say("feedback.skip"), f"/{Intent.DENY}"),))]
+        return [Reply(prompt, (Button(t.say("feedback.skip"), make_payload(Intent.DENY)),))]
 
     async def comment(self, t: Turn) -> list[Reply] | None:
         """The answer to the comment prompt; None lets the message be handled as usual."""

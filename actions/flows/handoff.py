@@ -5,6 +5,7 @@ from __future__ import annotations
 from actions import render
 from actions.flows.base import Flow, menu_buttons
 from actions.messages import Button, Reply
+from actions.payload import make_payload
 from actions.state import Intake
 from actions.turn import Turn
 from desk import metrics
@@ -19,7 +20,7 @@ NO_DESCRIPTION = "The customer asked to talk to a person."
 
 class HandoffFlow(Flow):
     def back_button(self, t: Turn) -> Button:
-        return Button(t.say("button.back_to_bot"), f"/{Intent.BACK_TO_BOT}")
+        return Button(t.say("button.back_to_bot"), make_payload(Intent.BACK_TO_BOT))
 
     async def start(self, t: Turn) -> list[Reply]:
         """Bring in a person: link the customer's open ticket, or open one from what we know."""

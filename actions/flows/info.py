@@ -7,6 +7,7 @@ from datetime import datetime
 from actions import render
 from actions.flows.base import Flow, menu_buttons
 from actions.messages import Button, Reply
+from actions.payload import make_payload
 from actions.turn import Turn
 from desk import maintenance
 from desk.constants import DONE_STATUSES, TicketStatus
@@ -80,13 +81,13 @@ class InfoFlow(Flow):
             if ticket is None or ticket.customer_id != t.customer.id:
                 return t.reply(
                     "status.not_found",
-                    Button(t.say("menu.tickets"), f"/{Intent.TICKET_STATUS}"),
+                    Button(t.say("menu.tickets"), make_payload(Intent.TICKET_STATUS)),
                     wanted=digits or wanted,
                 )
             return Reply(self.status_line(t, ticket, t.now))
         tickets = await self.tickets.for_customer(t.repo.session, t.customer.id)
         if not tickets:
-            return t.reply("status.none", Button(t.say("menu.report"), f"/{Intent.REPORT_ISSUE}"))
+            return t.reply("status.none", Button(t.say("menu.report"), make_payload(Intent.REPORT_ISSUE)))
         return t.reply("status.list", lines="\n".join(self.status_line(t, x, t.now) for x in tickets))
 
     def status_line(self, t: Turn, ticket: Ticket, now: datetime) -> str:

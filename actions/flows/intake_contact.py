@@ -118,9 +118,9 @@ def summary(policy: Policy, t: Turn) -> Reply:
         lines.append(t.say("intake.summary.note", title=policy.exclusions[i.exclusion].title))
     lines.append(t.say("intake.summary.ask"))
     buttons = (
-        Button(t.say("intake.confirm.open"), f"/{Intent.AFFIRM}"),
-        Button(t.say("intake.confirm.change_priority"), f"/{Intent.CHANGE_PRIORITY}"),
-        Button(t.say("intake.confirm.cancel"), f"/{Intent.CANCEL}"),
+        Button(t.say("intake.confirm.open"), make_payload(Intent.AFFIRM)),
+        Button(t.say("intake.confirm.change_priority"), make_payload(Intent.CHANGE_PRIORITY)),
+        Button(t.say("intake.confirm.cancel"), make_payload(Intent.CANCEL)),
     )
     return Reply("\n".join(lines), buttons)
 

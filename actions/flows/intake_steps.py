@@ -163,8 +163,8 @@ def _ask_exclusion(policy: Policy, t: Turn) -> list[Reply]:
     assert kind is not None
     exclusion = policy.exclusions[kind]
     buttons = (
-        Button(t.say("intake.exclusion.yes"), f"/{Intent.AFFIRM}"),
-        Button(t.say("intake.exclusion.no"), f"/{Intent.DENY}"),
+        Button(t.say("intake.exclusion.yes"), make_payload(Intent.AFFIRM)),
+        Button(t.say("intake.exclusion.no"), make_payload(Intent.DENY)),
     )
     text = t.say(
         "intake.exclusion.ask",
@@ -201,7 +201,7 @@ def _ask_check(policy: Policy, t: Turn) -> list[Reply]:
     n = len(i.troubleshooting)
     buttons = (
         *yes_no(t),
-        Button(t.say("intake.troubleshoot.fixed"), f"/{Intent.PROBLEM_SOLVED}"),
+        Button(t.say("intake.troubleshoot.fixed"), make_payload(Intent.PROBLEM_SOLVED)),
     )
     key = "intake.troubleshoot.ask_first" if n == 0 else "intake.troubleshoot.ask"
     return [Reply(t.say(key, n=n + 1, total=len(steps), step=steps[n]), buttons)]
