@@ -1,8 +1,8 @@
 """The conversation engine: one customer message in, the bot's replies out.
 
 It loads the conversation's state from storage, understands the message (a button payload
-skips the NLU), advances the flow (router.py and flows/), and saves the state in the same transaction as
-any ticket it opened, so a restart continues where the customer was.
+skips the NLU), advances the flow (router.py picks one of flows/), and saves the state in the
+same transaction as any ticket it opened, so a restart continues where the customer was.
 """
 
 from __future__ import annotations
