@@ -1,8 +1,8 @@
 """The conversation engine: one customer message in, the bot's replies out.
 
 It loads the conversation's state from storage, understands the message (a button payload
-skips the NLU), advances the flow (flows.py), and saves the state in the same transaction as
-any ticket it opened, so a restart continues where the customer was.
+skips the NLU), advances the flow (router.py picks one of flows/), and saves the state in the
+same transaction as any ticket it opened, so a restart continues where the customer was.
 """
 
 from __future__ import annotations
@@ -17,19 +17,21 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
-from actions.flows import Flows, Turn
+from actions.catalog import text as say
 from actions.messages import MAX_TEXT, Incoming, Reply
 from actions.payload import parse_payload
+from actions.router import Router
 from actions.state import DialogueState
+from actions.turn import Turn
 from desk import metrics
 from desk.policy import Policy
 from desk.tickets import TicketService
 from nlu.embedded import EmbeddedNlu
+from nlu.intents import Intent
 from storage.db import Database
 from storage.models import utcnow
-from storage.turns import TurnStore
+from storage.repositories.conversation import ConcurrentTurn, ConversationStore
 
 log = structlog.get_logger(__name__)
 
@@ -62,13 +64,13 @@ class ConversationEngine:
         nlu_name: str = "embedded",
     ) -> None:
         self.db = db
-        self.turns = TurnStore(db)
+        self.turns = ConversationStore(db)
         self.nlu = nlu
         self.policy = policy
         self.tickets = tickets
         self.now = now
         self.nlu_name = nlu_name
-        self.flows = Flows(policy=policy, tickets=tickets)
+        self.flows = Router(policy=policy, tickets=tickets)
         # The embedded model answers the same text the same way for the life of the process, and
         # chat repeats itself ("yes", "thanks", a customer's email twice): remember recent parses.
         # A Rasa server (or its fallback while Rasa is down) is asked every time.
@@ -96,8 +98,8 @@ class ConversationEngine:
         files = msg.metadata.get("attachments")
         if not text and not files:
             metrics.REJECTED.labels("empty").inc()
-            return [Reply("I didn't catch any text there. Could you tell me in a few words how I can help?")]
-        # A file without a caption has nothing to understand; the flows file it (flows.py `_files`).
+            return [Reply(say("engine.empty"))]
+        # A file without a caption has nothing to understand; the files flow files it (flows/files.py).
         understanding = await self._understand(text) if text else _nothing_said()
         key = (msg.channel, msg.sender)
         lock = self._locks.get(key)
@@ -107,7 +109,7 @@ class ConversationEngine:
             for attempt in range(2):
                 try:
                     return await self._turn(msg, text, truncated, understanding)
-                except IntegrityError:
+                except ConcurrentTurn:
                     # Another replica created the same conversation or handled the same message
                     # id at the same moment: the second try sees its row.
                     if attempt:
@@ -151,11 +153,11 @@ class ConversationEngine:
         for entity in parse.get("entities", []):
             entities.setdefault(str(entity["entity"]), str(entity["value"]))
         intent = parse.get("intent") or {}
-        name = intent.get("name") or "out_of_scope"
+        name = intent.get("name") or Intent.OUT_OF_SCOPE
         understanding = {
             "payload": False,
             # Rasa's FallbackClassifier says `nlu_fallback` where the embedded engine says out_of_scope.
-            "intent": "out_of_scope" if name == "nlu_fallback" else name,
+            "intent": Intent.OUT_OF_SCOPE if name == Intent.NLU_FALLBACK else name,
             "confidence": float(intent.get("confidence") or 0.0),
             "slots": {},
             "entities": entities,
@@ -188,7 +190,7 @@ class ConversationEngine:
             state = DialogueState.from_dict(conversation.state)
             turn = Turn(
                 msg=msg,
-                session=tx.session,
+                repo=tx,
                 conversation=conversation,
                 customer=customer,
                 state=state,
@@ -204,7 +206,7 @@ class ConversationEngine:
             )
             replies = await self.flows.respond(turn)
             if truncated:
-                replies.insert(0, Reply(f"Your message was long, so I kept its first {MAX_TEXT} characters."))
+                replies.insert(0, Reply(say("engine.truncated", limit=MAX_TEXT)))
             conversation.state = state.to_dict()
             conversation.updated_at = turn.now
             if msg.message_id:

@@ -1,15 +1,12 @@
-"""How times and policy facts read to a customer, in the policy's timezone."""
+"""How times and policy facts read to a customer, in the policy's timezone (texts: catalog.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from actions.catalog import DEFAULT_LANGUAGE, text
 from desk.policy import WEEKDAYS, Policy
 from desk.sla import SlaClock
-
-_DAY_NAMES = dict(
-    zip(WEEKDAYS, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"), strict=True)
-)
 
 
 def when(at: datetime, policy: Policy) -> str:
@@ -18,23 +15,27 @@ def when(at: datetime, policy: Policy) -> str:
     return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
 
 
-def zone_label(policy: Policy) -> str:
+def zone_label(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     city = policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{city} time"
+    return text("time.zone", lang, city=city)
 
 
-def duration(delta: timedelta) -> str:
+def duration(delta: timedelta, lang: str = DEFAULT_LANGUAGE) -> str:
     seconds = int(delta.total_seconds())
-    if seconds % 86400 == 0 and seconds >= 86400:
-        return f"{seconds // 86400} day" + ("s" if seconds >= 2 * 86400 else "")
-    if seconds % 3600 == 0 and seconds >= 3600:
-        return f"{seconds // 3600} hour" + ("s" if seconds >= 7200 else "")
+    for size, one, many in (
+        (86400, "duration.day", "duration.days"),
+        (3600, "duration.hour", "duration.hours"),
+    ):
+        if seconds % size == 0 and seconds >= size:
+            n = seconds // size
+            return text(one if n == 1 else many, lang, n=n)
     if seconds % 60 == 0 and seconds >= 60:
-        return f"{seconds // 60} minute" + ("s" if seconds >= 120 else "")
-    return f"{seconds} seconds"
+        n = seconds // 60
+        return text("duration.minute" if n == 1 else "duration.minutes", lang, n=n)
+    return text("duration.seconds", lang, n=seconds)
 
 
-def hours_summary(policy: Policy) -> str:
+def hours_summary(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     """`Monday to Friday, 08:00-18:00` built from the policy's working hours."""
     groups: list[tuple[list[str], str]] = []
     for day in WEEKDAYS:
@@ -51,27 +52,30 @@ def hours_summary(policy: Policy) -> str:
             groups.append(([day], spans))
     parts = []
     for days, spans in groups:
-        label = _DAY_NAMES[days[0]] if len(days) == 1 else f"{_DAY_NAMES[days[0]]} to {_DAY_NAMES[days[-1]]}"
-        parts.append(f"{label}, {spans}")
-    return "; ".join(parts) if parts else "no regular hours"
+        first = text(f"day.{days[0]}", lang)
+        label = (
+            first
+            if len(days) == 1
+            else text("time.day_range", lang, first=first, last=text(f"day.{days[-1]}", lang))
+        )
+        parts.append(text("time.day_span", lang, days=label, hours=spans))
+    return "; ".join(parts) if parts else text("time.no_hours", lang)
 
 
-def open_status(policy: Policy, clock: SlaClock, now: datetime) -> str:
+def open_status(policy: Policy, clock: SlaClock, now: datetime, lang: str = DEFAULT_LANGUAGE) -> str:
     """Open now, or closed and when the team is back (naming a holiday when it is one)."""
     if clock.is_business_time(now):
-        return "We're open right now."
+        return text("time.open_now", lang)
     local_day = now.astimezone(policy.tz).date()
     holiday = clock.holiday_name(local_day)
-    reason = f" (today is {holiday})" if holiday else ""
-    back = clock.next_opening(now)
-    return f"We're closed right now{reason}; the team is back {when(back, policy)}."
+    back = when(clock.next_opening(now), policy)
+    if holiday:
+        return text("time.closed_holiday", lang, holiday=holiday, back=back)
+    return text("time.closed", lang, back=back)
 
 
-def weekend_note(policy: Policy) -> str:
+def weekend_note(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     critical = policy.sla.priorities["critical"]
     if critical.clock == "24x7":
-        return (
-            f"Critical issues are handled on weekends and holidays too: we reply within "
-            f"{duration(critical.response)}, around the clock."
-        )
+        return text("time.critical_weekends", lang, within=duration(critical.response, lang))
     return policy.weekend_support

@@ -21,6 +21,7 @@ from sqlalchemy import String, and_, cast, exists, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
+from desk.constants import OutboxEvent
 from desk.outbox import enqueue_once
 from desk.policy import Policy
 from storage.db import Database
@@ -94,7 +95,7 @@ async def _announce_window(
     customers = (await session.execute(query)).all()
     payload = {
         "text": announcement_text(window, policy, under_way=lead == UNDER_WAY),
-        "event": "maintenance",
+        "event": OutboxEvent.MAINTENANCE,
         "maintenance_id": window.id,
         # Past this the notice is stale; a transport holding it for an absent customer may drop it.
         "expires_at": window.ends_at.isoformat(),

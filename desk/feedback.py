@@ -18,12 +18,13 @@ from sqlalchemy import and_, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
+from desk.constants import DONE_STATUSES, OutboxEvent
 from desk.outbox import enqueue_once
 from desk.policy import Policy
 from storage.db import Database
 from storage.models import Feedback, OutboxMessage, Ticket, TicketEvent
 
-RATABLE_STATUSES = ("resolved", "closed")
+RATABLE_STATUSES = DONE_STATUSES
 LABELS = {5: "Excellent", 4: "Good", 3: "Average", 2: "Poor", 1: "Very poor"}
 MAX_COMMENT = 2000
 # A low rating whose comment never came is reported to the managers after this long.
@@ -139,7 +140,7 @@ def _alert_row(feedback: Feedback, policy: Policy, now: datetime) -> dict[str, A
         "target": policy.escalation.managers_channel,
         "ticket_id": feedback.ticket_id,
         "payload": {
-            "event": "low_rating",
+            "event": OutboxEvent.LOW_RATING,
             "ticket_id": feedback.ticket_id,
             "rating": feedback.rating,
             "comment": feedback.comment,

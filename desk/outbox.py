@@ -1,9 +1,7 @@
 """Notifications are rows in the outbox, written in the transaction that causes them.
 
 The delivery job (bot/delivery.py) sends each row once; nothing here talks to a network.
-Kinds:
-- `agent`: a notice for agents, `target` is a Slack channel (logged while Slack is off).
-- `customer`: a message for a customer, `target` is `channel:sender`.
+Kinds: `OutboxKind` (desk/constants.py); the payload's `event` is an `OutboxEvent`.
 """
 
 from __future__ import annotations
@@ -15,10 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from desk.constants import OutboxKind
 from storage.models import OutboxMessage
 
-AGENT = "agent"
-CUSTOMER = "customer"
+AGENT = OutboxKind.AGENT
+CUSTOMER = OutboxKind.CUSTOMER
 
 
 def row(

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
+from desk.constants import OutboxEvent
 from desk.tickets import OPEN_STATUSES, TicketService
 from storage.db import Database
 from storage.models import Ticket, TicketEvent
@@ -85,7 +86,7 @@ def _reminder_row(ticket: Ticket, tickets: TicketService, now: datetime) -> dict
         "kind": outbox.AGENT,
         "target": tier.slack_channel,
         "payload": {
-            "event": "sla_reminder",
+            "event": OutboxEvent.SLA_REMINDER,
             "ticket_id": ticket.id,
             "tier": ticket.tier,
             "priority": ticket.priority,
@@ -136,7 +137,7 @@ async def _breach(
     sent = await _notice(
         session,
         ticket,
-        event="sla_breach",
+        event=OutboxEvent.SLA_BREACH,
         target=channel,
         dedupe_key=f"sla:breach:{ticket.id}:{tier}",
         now=now,
@@ -175,7 +176,7 @@ async def _breach(
     alerted = await _notice(
         session,
         ticket,
-        event="sla_breach_top_tier",
+        event=OutboxEvent.SLA_BREACH_TOP_TIER,
         target=policy.escalation.managers_channel,
         dedupe_key=f"sla:top:{ticket.id}",
         now=now,

@@ -15,14 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from desk import outbox
+from desk.constants import DONE_STATUSES, OutboxEvent, TicketStatus
+from desk.constants import OPEN_STATUSES as OPEN_STATUSES  # re-exported: callers import it from here
 from desk.feedback import rating_buttons
 from desk.maintenance import active_window
 from desk.policy import Policy
 from desk.sla import SlaClock
 from storage import rows
 from storage.models import Attachment, Customer, OutboxMessage, Ticket, TicketEvent
-
-OPEN_STATUSES = ("open", "acknowledged", "waiting_customer")
 
 
 class TicketError(ValueError):
@@ -133,7 +133,7 @@ class TicketService:
             {
                 "category": new.category,
                 "priority": new.priority,
-                "status": "open",
+                "status": TicketStatus.OPEN,
                 "tier": 1,
                 "channel": new.channel,
                 "customer_id": customer.id,
@@ -164,11 +164,11 @@ class TicketService:
             maintenance_id=ticket.maintenance_id,
         )
         await rows.add(session, TicketEvent, created)
-        await rows.add(session, OutboxMessage, self._notice_row(ticket, "ticket_created", now))
+        await rows.add(session, OutboxMessage, self._notice_row(ticket, OutboxEvent.TICKET_CREATED, now))
         if new.priority == "critical" and not self.clock.is_business_time(now):
             on_call = self.policy.escalation.on_call_channel
             if on_call:
-                notice = self._notice_row(ticket, "on_call", now, channel=on_call)
+                notice = self._notice_row(ticket, OutboxEvent.ON_CALL, now, channel=on_call)
                 await rows.add(session, OutboxMessage, notice)
         if new.attachment_ids and new.conversation_id is not None:
             waiting = await session.execute(
@@ -203,7 +203,7 @@ class TicketService:
             file_name=attachment.file_name,
             file_kind=attachment.kind,
         )
-        self._agent_notice(session, ticket, "customer_attachment", now, attachment_id=attachment.id)
+        self._agent_notice(session, ticket, OutboxEvent.CUSTOMER_ATTACHMENT, now, attachment_id=attachment.id)
 
     async def acknowledge(
         self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
@@ -212,11 +212,11 @@ class TicketService:
         ticket = await self._require(session, ticket_id)
         if ticket.status not in OPEN_STATUSES:
             raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
-        if ticket.status == "acknowledged":
+        if ticket.status == TicketStatus.ACKNOWLEDGED:
             # Telling the customer twice helps nobody; the first response time stays.
             raise TicketError(f"ticket #{ticket.id} is already acknowledged")
         self._first_response(ticket, now)
-        ticket.status = "acknowledged"
+        ticket.status = TicketStatus.ACKNOWLEDGED
         self._event(session, ticket, "acknowledged", actor, now, sla_state=self.sla_state(ticket, now))
         await self._tell_customer(
             session, ticket, f"Good news: an engineer has picked up your ticket #{ticket.id}.", now
@@ -267,7 +267,9 @@ class TicketService:
             reason=reason,
             response_due_at=ticket.response_due_at.isoformat(),
         )
-        self._agent_notice(session, ticket, "ticket_escalated", now, from_tier=previous, reason=reason)
+        self._agent_notice(
+            session, ticket, OutboxEvent.TICKET_ESCALATED, now, from_tier=previous, reason=reason
+        )
         return ticket
 
     async def resolve(
@@ -277,7 +279,7 @@ class TicketService:
         if ticket.status not in OPEN_STATUSES:
             raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
         self._first_response(ticket, now)  # a resolution answers the customer too
-        ticket.status = "resolved"
+        ticket.status = TicketStatus.RESOLVED
         ticket.resolved_at = now
         self._event(session, ticket, "resolved", actor, now, note=note)
         text = f"Your ticket #{ticket.id} has been resolved." + (f" {note}" if note else "")
@@ -300,31 +302,33 @@ class TicketService:
         self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime, reason: str = ""
     ) -> Ticket:
         ticket = await self._require(session, ticket_id)
-        if ticket.status not in ("resolved", "closed"):
+        if ticket.status not in DONE_STATUSES:
             raise TicketError(f"ticket #{ticket.id} is {ticket.status}, not resolved")
-        ticket.status = "open"
+        ticket.status = TicketStatus.OPEN
         ticket.resolved_at = None
         ticket.closed_at = None
         self._event(session, ticket, "reopened", actor, now, reason=reason)
-        self._agent_notice(session, ticket, "ticket_reopened", now, reason=reason)
+        self._agent_notice(session, ticket, OutboxEvent.TICKET_REOPENED, now, reason=reason)
         return ticket
 
     async def add_customer_message(
         self, session: AsyncSession, ticket_id: int, *, text: str, actor: str, now: datetime
     ) -> Ticket:
         """A customer's message about an open ticket goes on its trail and to its agents."""
-        return await self._from_customer(session, ticket_id, "customer_message", actor, now, text=text)
+        return await self._from_customer(
+            session, ticket_id, OutboxEvent.CUSTOMER_MESSAGE, actor, now, text=text
+        )
 
     async def customer_forgotten(
         self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
     ) -> Ticket:
         """The customer deleted their data: the ticket's agents can no longer reach them in chat."""
-        return await self._from_customer(session, ticket_id, "customer_forgotten", actor, now)
+        return await self._from_customer(session, ticket_id, OutboxEvent.CUSTOMER_FORGOTTEN, actor, now)
 
     async def request_human(
         self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
     ) -> Ticket:
-        return await self._from_customer(session, ticket_id, "handoff_requested", actor, now)
+        return await self._from_customer(session, ticket_id, OutboxEvent.HANDOFF_REQUESTED, actor, now)
 
     async def _from_customer(
         self, session: AsyncSession, ticket_id: int, kind: str, actor: str, now: datetime, **data: Any

@@ -20,6 +20,7 @@ from nlu.embedded import EmbeddedNlu
 from storage.models import (
     Conversation,
     Customer,
+    Feedback,
     InboundMessage,
     OutboxMessage,
     SelfServiceResolution,
@@ -837,3 +838,38 @@ async def test_first_two_messages_at_once_make_one_customer(bot: TestChannel) ->
     assert POLICY_EMAIL in "\n".join(r.text for r in (*one, *two))
     assert await count(bot, Conversation) == 1
     assert await count(bot, Customer) == 1
+
+
+# -- states saved by an older version -------------------------------------------------------------
+
+
+async def test_a_rating_comment_pending_in_the_old_state_format_is_taken(bot: TestChannel) -> None:
+    """Before the rated ticket had its own field it travelled as `flow="feedback:ID"`."""
+    await bot.say("/human_handoff")
+    [ticket] = await tickets_of(bot)
+    services = bot.services
+    async with services.db.session() as session:
+        await services.tickets.resolve(session, ticket.id, actor="agent:U1", now=services.engine.now())
+    await bot.say("/back_to_bot")
+    await bot.say(f'/rate{{"ticket_id":{ticket.id},"rating":4}}')
+    state = await state_of(bot)
+    assert (state["flow"], state["feedback_ticket_id"]) == ("feedback", ticket.id)
+    async with services.db.session() as session:
+        conversation = (
+            await session.execute(
+                select(Conversation).where(
+                    Conversation.channel == bot.channel, Conversation.sender == bot.sender
+                )
+            )
+        ).scalar_one()
+        old = {k: v for k, v in state.items() if k != "feedback_ticket_id"}
+        conversation.state = {**old, "flow": f"feedback:{ticket.id}"}
+
+    await bot.say("The engineer was quick")
+    assert "passed your comment on" in bot.text
+    async with services.db.reader() as session:
+        comment = (
+            await session.execute(select(Feedback.comment).where(Feedback.ticket_id == ticket.id))
+        ).scalar_one()
+    assert comment == "The engineer was quick"
+    assert (await state_of(bot))["flow"] is None

@@ -1,0 +1,1 @@
+"""One module per flow of the conversation; actions/router.py picks the flow for each message."""

@@ -1,0 +1,106 @@
+"""Idle: greetings, thanks, the menu, contact details given out of the blue, and the fallback.
+
+Reports start the intake, questions go to the info flow, "talk to a person" to the handoff.
+"""
+
+from __future__ import annotations
+
+import re
+
+from actions import render
+from actions.contact import clean_name, find_email, find_phone
+from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
+from actions.messages import Reply
+from actions.turn import Turn
+from desk import maintenance
+from nlu.intents import Intent
+
+_PROBLEM_WORDS = re.compile(
+    r"\b(problem|issue|trouble|not working|doesn'?t work|does not work|broken|error|fault|bug|"
+    r"report (a|an) (problem|issue)|need (help|support)|help me)\b"
+)
+_NOT_IN_SCOPE = (Intent.OUT_OF_SCOPE, Intent.NLU_FALLBACK)
+# Said back with the menu, by intent.
+_ANSWERS: dict[str, tuple[str, bool]] = {
+    Intent.THANK_YOU: ("idle.thanks", False),
+    Intent.GOODBYE: ("idle.goodbye", False),
+    Intent.PROBLEM_SOLVED: ("idle.solved", True),
+    Intent.CANCEL: ("idle.nothing_to_cancel", True),
+    Intent.AFFIRM: ("idle.how_can_i_help", True),
+    Intent.DENY: ("idle.how_can_i_help", True),
+}
+
+
+class IdleFlow(Flow):
+    async def turn(self, t: Turn) -> list[Reply]:
+        intent = t.intent
+        router = self.router
+        if intent in REPORT_CATEGORIES or intent == Intent.REPORT_ISSUE:
+            return router.intake.start(t)
+        if intent == Intent.OUT_OF_SCOPE and not t.is_payload and _sounds_like_a_problem(t):
+            # "I have a problem": a report whose category the message does not tell; ask it.
+            return router.intake.start(t)
+        if intent in INFO_INTENTS:
+            return await router.info.answer(t, intent)
+        if intent == Intent.HUMAN_HANDOFF:
+            return await router.handoff.start(t)
+        if intent == Intent.GREET:
+            return [await self.greeting(t)]
+        if intent == Intent.INFORM:
+            return self.remember_contact(t)
+        answer = _ANSWERS.get(intent)
+        if answer is not None:
+            key, with_menu = answer
+            return [t.reply(key, *menu_buttons(t)) if with_menu else t.reply(key)]
+        if t.is_payload:
+            return [t.reply("idle.unavailable", *menu_buttons(t))]
+        return [self.fallback(t)]
+
+    async def greeting(self, t: Turn) -> Reply:
+        window = await maintenance.active_window(t.repo.session, t.now)
+        under_way = (
+            t.say(
+                "idle.greet.maintenance",
+                until=render.when(window.ends_at, self.policy),
+                message=window.message,
+            )
+            if window is not None
+            else " "
+        )
+        return t.reply(
+            "idle.greet",
+            *menu_buttons(t),
+            company=self.policy.company,
+            open_status=render.open_status(self.policy, self.clock, t.now, t.lang),
+            under_way=under_way,
+        )
+
+    def fallback(self, t: Turn) -> Reply:
+        return t.reply("idle.fallback", *menu_buttons(t), company=self.policy.company)
+
+    def remember_contact(self, t: Turn) -> list[Reply]:
+        """Contact details given outside an intake are kept for the next ticket."""
+        email = find_email(t.text) or t.entities.get("email")
+        phone = find_phone(t.text) if email is None else None
+        name = clean_name(t.entities.get("name") or "")
+        noted = []
+        if name:
+            t.customer.name = name
+            noted.append(t.say("idle.noted.name"))
+        if email:
+            t.customer.email = email
+            noted.append(t.say("idle.noted.email"))
+        if phone:
+            t.customer.phone = phone
+            noted.append(t.say("idle.noted.phone"))
+        if not noted:
+            return [self.fallback(t)]
+        return [t.reply("idle.noted", *menu_buttons(t), what=t.say("idle.noted.and").join(noted))]
+
+
+def _sounds_like_a_problem(t: Turn) -> bool:
+    """The NLU's best in-scope guess is a report, or the words say there is a problem."""
+    runner_up = next((r for r in t.ranking if r.get("name") not in _NOT_IN_SCOPE), None)
+    if runner_up and runner_up["name"] in REPORT_CATEGORIES and float(runner_up.get("confidence", 0)) >= 0.2:
+        return True
+    return bool(_PROBLEM_WORDS.search(t.text.lower()))

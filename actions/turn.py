@@ -1,0 +1,56 @@
+"""One customer message's handling: what the engine understood, and what the flows change."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from actions.catalog import DEFAULT_LANGUAGE, label, text
+from actions.messages import Button, Incoming, Reply
+from actions.state import DialogueState, Intake
+from storage.models import Conversation, Customer
+from storage.repositories.conversation import ConversationTurn
+
+
+@dataclass
+class Turn:
+    """Everything one message's handling needs."""
+
+    msg: Incoming
+    repo: ConversationTurn
+    conversation: Conversation
+    customer: Customer
+    state: DialogueState
+    text: str
+    truncated: bool
+    now: datetime
+    is_payload: bool
+    intent: str
+    confidence: float
+    slots: dict[str, Any]
+    entities: dict[str, str]
+    ranking: list[dict[str, Any]] = field(default_factory=list)
+    lang: str = DEFAULT_LANGUAGE
+
+    @property
+    def intake(self) -> Intake:
+        assert self.state.intake is not None
+        return self.state.intake
+
+    @property
+    def actor(self) -> str:
+        """Who the audit trail says did what the customer did."""
+        return f"customer:{self.customer.id}"
+
+    def say(self, key: str, /, **values: Any) -> str:
+        """The catalog's message `key` in the customer's language."""
+        return text(key, self.lang, **values)
+
+    def label(self, kind: str, value: str) -> str:
+        """A value's name in the customer's language (`priority`, `high`: High)."""
+        return label(kind, value, self.lang)
+
+    def reply(self, key: str, /, *buttons: Button, **values: Any) -> Reply:
+        """A reply of the catalog's message `key` with `buttons`."""
+        return Reply(text(key, self.lang, **values), buttons)
