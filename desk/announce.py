@@ -6,14 +6,15 @@ lead time in `maintenance.announce_before` that has been reached (`starts_at - l
 after downtime, sends only the latest announcement instead of a burst of stale ones.
 
 Recipients: customers who allow announcements (Telegram's `/stop` turns them off) and whose platform
-still delivers to them (not blocked): on Telegram all of them, on the web chat (whose sessions come
-and go) those who talked to us in the last 90 days. Each
+still delivers to them (not blocked): on channels whose chats last (Telegram) all of them, on the
+others (the web chat, whose sessions come and go) those who talked to us in the last 90 days. Each
 (window, lead, customer) is one outbox row with a unique `dedupe_key`, inserted in bulk with
 `ON CONFLICT DO NOTHING`, so two replicas running this together never send anything twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import structlog
@@ -28,8 +29,10 @@ from storage.models import Conversation, Customer, MaintenanceWindow, OutboxMess
 
 log = structlog.get_logger(__name__)
 
-RECENT = timedelta(days=90)  # web chat customers who talked to us this recently hear about maintenance
-LASTING_CHATS = ("telegram",)  # a chat that lasts: its customers hear until they send /stop
+RECENT = timedelta(days=90)  # customers of passing sessions who talked to us this recently hear about it
+# Channels whose chats last: their customers hear until they opt out (Telegram's /stop). The app
+# passes its channel registry's (`bot.channels.CHANNELS.lasting()`); this is for callers without it.
+LASTING_CHATS = ("telegram",)
 CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter limit)
 UNDER_WAY = timedelta(0)  # the "lead" of the announcement sent once a window has started
 
@@ -73,7 +76,13 @@ def due_lead(window: MaintenanceWindow, policy: Policy, now: datetime) -> timede
 
 
 async def _announce_window(
-    session: AsyncSession, window: MaintenanceWindow, lead: timedelta, *, policy: Policy, now: datetime
+    session: AsyncSession,
+    window: MaintenanceWindow,
+    lead: timedelta,
+    *,
+    policy: Policy,
+    now: datetime,
+    lasting: Collection[str],
 ) -> int:
     prefix = f"maint:{window.id}:{int(lead.total_seconds())}:"
     key = literal(prefix) + cast(Customer.id, String)
@@ -85,7 +94,7 @@ async def _announce_window(
             and_(
                 Customer.announcements.is_(True),
                 Customer.unreachable_at.is_(None),
-                or_(Customer.channel.in_(LASTING_CHATS), recent),
+                or_(Customer.channel.in_(list(lasting)), recent),
                 ~already,
             )
         )
@@ -115,8 +124,13 @@ async def _announce_window(
     return sent
 
 
-async def announce_due(db: Database, *, policy: Policy, now: datetime) -> int:
-    """Enqueue every maintenance announcement due at `now`; returns how many rows were written."""
+async def announce_due(
+    db: Database, *, policy: Policy, now: datetime, lasting: Collection[str] = LASTING_CHATS
+) -> int:
+    """Enqueue every maintenance announcement due at `now`; returns how many rows were written.
+
+    `lasting`: the channels whose customers hear however long ago they wrote (the others: within
+    `RECENT`)."""
     horizon = max(policy.maintenance.announce_before, default=UNDER_WAY)
     async with db.reader() as session:
         windows = list(
@@ -140,7 +154,7 @@ async def announce_due(db: Database, *, policy: Policy, now: datetime) -> int:
             lead = due_lead(window, policy, now) if window is not None else None
             if window is None or lead is None:
                 continue
-            written = await _announce_window(session, window, lead, policy=policy, now=now)
+            written = await _announce_window(session, window, lead, policy=policy, now=now, lasting=lasting)
         if written:
             log.info(
                 "maintenance_announced",

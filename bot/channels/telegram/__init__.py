@@ -1,5 +1,5 @@
 """Customers on Telegram (see channel.py)."""
 
-from bot.telegram.channel import TelegramChannel
+from bot.channels.telegram.channel import INFO, TelegramChannel
 
-__all__ = ["TelegramChannel"]
+__all__ = ["INFO", "TelegramChannel"]
