@@ -106,7 +106,9 @@ def create_app(
         )
         for channel in channels.values():
             channel.bind(services, delivery)
-        files: dict[str, FileSource] = {name: c.fetch_file for name, c in channels.items() if c.can_fetch_files}
+        files: dict[str, FileSource] = {
+            name: c.fetch_file for name, c in channels.items() if c.can_fetch_files
+        }
         slack.bind(services, delivery, files=files)
         app.state.services = services
         app.state.delivery = delivery

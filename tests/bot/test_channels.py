@@ -24,6 +24,7 @@ from tests.helpers import settings_for
 def settings(tmp_path: Any) -> Settings:
     return settings_for(f"sqlite+aiosqlite:///{tmp_path}/unused.db")
 
+
 # -- the registry ------------------------------------------------------------------------------------
 
 
