@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from bot.services import Services
     from bot.settings import Settings
 
+NAME_MAX = 16  # the `channel` columns are String(16)
+
 # Fetches a file a customer sent, by the platform's file id (Telegram's getFile).
 FileSource = Callable[[str], Awaitable[bytes]]
 
@@ -110,8 +112,8 @@ class Registry:
     def register(self, info: ChannelInfo) -> ChannelInfo:
         if info.name in self._channels:
             raise ValueError(f"channel {info.name!r} is registered twice")
-        if not info.name.isidentifier() or ":" in info.name:
-            raise ValueError(f"channel name {info.name!r}: letters, digits and _ only")
+        if not info.name.isidentifier() or len(info.name) > NAME_MAX:
+            raise ValueError(f"channel name {info.name!r}: up to {NAME_MAX} letters, digits and _")
         self._channels[info.name] = info
         return info
 

@@ -67,8 +67,9 @@ def test_a_new_channel_is_one_registration(settings: Settings) -> None:
     assert isinstance(adapter, Channel) and adapter.wrap("app") == "app"
     with pytest.raises(ValueError, match="twice"):
         registry.register(EMAIL)
-    with pytest.raises(ValueError, match="letters"):
-        registry.register(ChannelInfo(name="e:mail", label="E", lasting=False))
+    for bad in ("e:mail", "a_channel_name_too_long"):
+        with pytest.raises(ValueError, match="letters"):
+            registry.register(ChannelInfo(name=bad, label="E", lasting=False))
 
 
 async def test_a_channel_without_files_says_so(settings: Settings) -> None:
