@@ -41,9 +41,9 @@ Status = Literal["open", "acknowledged", "waiting_customer", "resolved", "closed
 Priority = Literal["critical", "high", "medium", "low"]
 Category = Literal["technical", "billing", "infrastructure", "security"]
 if TYPE_CHECKING:
-    Channel = str
+    ChannelName = str
 else:  # the registered channels' names, so the OpenAPI document lists them
-    Channel = Literal[CHANNELS.names()]
+    ChannelName = Literal[CHANNELS.names()]
 
 
 @router.get("/tickets")
@@ -52,7 +52,7 @@ async def list_tickets(
     status: Status | None = None,
     priority: Priority | None = None,
     category: Category | None = None,
-    channel: Channel | None = None,
+    channel: ChannelName | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="page: tickets with a smaller id")
