@@ -18,14 +18,14 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import String, and_, cast, exists, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
 from desk.outbox import enqueue_once
 from desk.policy import Policy
 from storage.db import Database
-from storage.models import Conversation, Customer, MaintenanceWindow, OutboxMessage
+from storage.models import MaintenanceWindow
+from storage.repositories import Session
+from storage.repositories import maintenance as maintenance_rows
 
 log = structlog.get_logger(__name__)
 
@@ -76,7 +76,7 @@ def due_lead(window: MaintenanceWindow, policy: Policy, now: datetime) -> timede
 
 
 async def _announce_window(
-    session: AsyncSession,
+    session: Session,
     window: MaintenanceWindow,
     lead: timedelta,
     *,
@@ -85,22 +85,9 @@ async def _announce_window(
     lasting: Collection[str],
 ) -> int:
     prefix = f"maint:{window.id}:{int(lead.total_seconds())}:"
-    key = literal(prefix) + cast(Customer.id, String)
-    recent = exists().where(Conversation.customer_id == Customer.id, Conversation.updated_at >= now - RECENT)
-    already = exists().where(OutboxMessage.dedupe_key == key)
-    query = (
-        select(Customer.id, Customer.channel, Customer.external_id)
-        .where(
-            and_(
-                Customer.announcements.is_(True),
-                Customer.unreachable_at.is_(None),
-                or_(Customer.channel.in_(list(lasting)), recent),
-                ~already,
-            )
-        )
-        .order_by(Customer.id)
+    customers = await maintenance_rows.recipients(
+        session, key_prefix=prefix, lasting=lasting, talked_since=now - RECENT
     )
-    customers = (await session.execute(query)).all()
     payload = {
         "text": announcement_text(window, policy, under_way=lead == UNDER_WAY),
         "event": "maintenance",
@@ -133,24 +120,12 @@ async def announce_due(
     `RECENT`)."""
     horizon = max(policy.maintenance.announce_before, default=UNDER_WAY)
     async with db.reader() as session:
-        windows = list(
-            (
-                await session.execute(
-                    select(MaintenanceWindow)
-                    .where(
-                        MaintenanceWindow.cancelled_at.is_(None),
-                        MaintenanceWindow.ends_at > now,
-                        MaintenanceWindow.starts_at <= now + horizon,
-                    )
-                    .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
-                )
-            ).scalars()
-        )
+        windows = await maintenance_rows.upcoming(session, now=now, until=now + horizon)
     sent = 0
     for candidate in windows:
         async with db.session() as session:
             # Read again in the writing transaction: a window cancelled meanwhile is not announced.
-            window = await session.get(MaintenanceWindow, candidate.id, populate_existing=True)
+            window = await maintenance_rows.window(session, candidate.id, fresh=True)
             lead = due_lead(window, policy, now) if window is not None else None
             if window is None or lead is None:
                 continue
