@@ -86,6 +86,13 @@ class BaseChannel:
         self.services = services
         self.delivery = delivery
 
+    @property
+    def bound(self) -> Services:
+        """The services; RuntimeError before `bind` (a message arriving while the app starts)."""
+        if self.services is None:
+            raise RuntimeError(f"the {self.info.name} channel is not bound to the services yet")
+        return self.services
+
     async def start(self) -> None:
         return None
 

@@ -121,12 +121,6 @@ class TelegramChannel(BaseChannel):
         super().bind(services, delivery)
         self.seen = Seen(services.db, wire.CHANNEL, services.engine.now)
 
-    @property
-    def bound(self) -> Services:
-        if self.services is None:
-            raise RuntimeError("the Telegram channel is not bound to the services yet")
-        return self.services
-
     # -- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:

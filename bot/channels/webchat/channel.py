@@ -151,9 +151,7 @@ class WebChat(BaseChannel):
         session_id = clean_id(data.get("session_id")) or saved.get("session_id", sid)
         message_id = clean_id(data.get("message_id"))
         try:
-            if self.services is None:
-                raise RuntimeError("the web chat is not bound to the services yet")
-            replies: list[Reply] = await self.services.engine.handle(
+            replies: list[Reply] = await self.bound.engine.handle(
                 Incoming(channel=CHANNEL, sender=session_id, text=message, message_id=message_id)
             )
         except Exception:
