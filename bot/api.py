@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
+from bot.channels import CHANNELS
 from bot.services import Services
 from desk.serialize import ticket_json
-from storage.models import Ticket
+from storage.repositories import tickets as ticket_rows
 
 _bearer = HTTPBearer(auto_error=False)
 MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist and would overflow the query
@@ -41,7 +40,10 @@ router = APIRouter(prefix="/api", tags=["tickets"], dependencies=[Depends(requir
 Status = Literal["open", "acknowledged", "waiting_customer", "resolved", "closed"]
 Priority = Literal["critical", "high", "medium", "low"]
 Category = Literal["technical", "billing", "infrastructure", "security"]
-Channel = Literal["webchat", "telegram", "slack", "cli"]
+if TYPE_CHECKING:
+    ChannelName = str
+else:  # the registered channels' names, so the OpenAPI document lists them
+    ChannelName = Literal[CHANNELS.names()]
 
 
 @router.get("/tickets")
@@ -50,27 +52,16 @@ async def list_tickets(
     status: Status | None = None,
     priority: Priority | None = None,
     category: Category | None = None,
-    channel: Channel | None = None,
+    channel: ChannelName | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before_id: Annotated[
         int | None, Query(ge=1, le=MAX_ID, description="page: tickets with a smaller id")
     ] = None,
 ) -> dict[str, Any]:
     """Tickets, newest first; page with `before_id` = the last id seen."""
-    query = select(Ticket).options(selectinload(Ticket.customer)).order_by(Ticket.id.desc()).limit(limit)
-    for column, value in (
-        ("status", status),
-        ("priority", priority),
-        ("category", category),
-        ("channel", channel),
-    ):
-        if value is not None:
-            query = query.where(getattr(Ticket, column) == value)
-    if before_id is not None:
-        query = query.where(Ticket.id < before_id)
+    filters = {"status": status, "priority": priority, "category": category, "channel": channel}
     now = svc.engine.now()
-    async with svc.db.reader() as session:
-        tickets = list((await session.execute(query)).scalars())
+    tickets = await ticket_rows.newest(svc.db, filters=filters, before_id=before_id, limit=limit)
     items = [ticket_json(t, service=svc.tickets, now=now, events=False) for t in tickets]
     return {"tickets": items, "next_before_id": tickets[-1].id if len(tickets) == limit else None}
 

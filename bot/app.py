@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import socketio
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,15 +16,15 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
-from bot import __version__, api, jobs, webchat
+from bot import __version__, api, jobs
+from bot.channels import CHANNELS, FileSource
 from bot.delivery import OutboxDelivery
 from bot.kb_routes import build_kb_router
 from bot.scheduler import Scheduler
 from bot.services import build_services
 from bot.settings import Settings, load_settings
 from bot.slack import SlackDesk
-from bot.telegram import TelegramChannel, wire
-from desk import metrics
+from desk import metrics, outbox
 from desk.knowledge import KnowledgeBase
 from storage.models import OutboxMessage, utcnow
 
@@ -89,33 +88,36 @@ def create_app(
 ) -> Any:
     """Build the ASGI app; `nlu` and `now` let tests pin the model and the clock."""
     settings = settings or load_settings()
-    channel = webchat.SocketChannel(settings.cors_origins)
+    channels = CHANNELS.build(settings)
     slack = SlackDesk(settings)
-    telegram = TelegramChannel(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await build_services(settings, nlu=nlu, now=now)
 
         async def to_customer(row: OutboxMessage) -> None:
-            if row.target.startswith(f"{webchat.CHANNEL}:"):
-                await channel.push(row)
-            elif row.target.startswith(f"{wire.CHANNEL}:"):
-                await telegram.send(row)
+            channel = channels.get(row.target.split(":", 1)[0]) if ":" in row.target else None
+            if channel is not None:
+                await channel.send(row)
             else:
                 log.info("customer_notification", target=row.target, text=row.payload.get("text"))
 
-        delivery = OutboxDelivery(services.db, {"agent": slack.send, "customer": to_customer}, now=now)
-        channel.services = services
-        channel.delivery = delivery
-        slack.bind(services, delivery, files={wire.CHANNEL: telegram.download} if telegram.enabled else {})
-        telegram.bind(services, delivery)
+        delivery = OutboxDelivery(
+            services.db, {outbox.AGENT: slack.send, outbox.CUSTOMER: to_customer}, now=now
+        )
+        for channel in channels.values():
+            channel.bind(services, delivery)
+        files: dict[str, FileSource] = {
+            name: c.fetch_file for name, c in channels.items() if c.can_fetch_files
+        }
+        slack.bind(services, delivery, files=files)
         app.state.services = services
         app.state.delivery = delivery
         scheduler = Scheduler()
         jobs.register(scheduler, services=services, delivery=delivery)
         scheduler.start()
-        await telegram.start()
+        for channel in channels.values():
+            await channel.start()
         log.info(
             "supportbot_started",
             version=__version__,
@@ -132,7 +134,8 @@ def create_app(
             yield
         finally:
             gc.unfreeze()  # collectable again (tests start many apps in one process)
-            await telegram.aclose()  # no more updates taken; replies being sent finish
+            for channel in reversed(channels.values()):
+                await channel.aclose()  # no more messages taken; replies being sent finish
             await scheduler.aclose()  # runs in progress finish before the database closes
             await slack.aclose()  # and so do Slack listeners still working after their ack
             await services.close()
@@ -151,11 +154,11 @@ def create_app(
             allow_headers=["Content-Type", "Authorization"],
         )
     app.add_middleware(BodyLimit)
-    app.include_router(webchat.router)
+    for channel in channels.values():
+        app.include_router(channel.router)
     app.include_router(api.router)
     app.include_router(api.model_router)
     app.include_router(slack.router)
-    app.include_router(telegram.router)
     app.include_router(build_kb_router(KnowledgeBase.load()))
 
     @app.get("/healthz", tags=["ops"])
@@ -186,8 +189,9 @@ def create_app(
         log.exception("request_failed", path=request.url.path)
         return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 
-    asgi = socketio.ASGIApp(channel.sio, other_asgi_app=app, socketio_path="socket.io")
+    asgi: Any = app
+    for channel in channels.values():
+        asgi = channel.wrap(asgi)  # socket.io serves its path around the app
     asgi.fastapi = app
-    asgi.socket_channel = channel
-    asgi.telegram = telegram
+    asgi.channels = channels
     return asgi

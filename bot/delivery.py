@@ -16,11 +16,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
 
+from bot.retry_after import RetryAfter
 from desk import metrics
 from storage.db import Database
 from storage.models import OutboxMessage, utcnow
+from storage.repositories import outbox as outbox_rows
 
 log = structlog.get_logger(__name__)
 
@@ -35,14 +36,6 @@ class NotReady(Exception):
     def __init__(self, retry_in: float = 30.0) -> None:
         super().__init__(f"not ready, retry in {retry_in}s")
         self.retry_in = retry_in
-
-
-class RetryAfter(Exception):
-    """The platform asked us to wait (HTTP 429 Retry-After)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__(f"rate limited for {seconds}s")
-        self.seconds = seconds
 
 
 class Undeliverable(Exception):
@@ -76,26 +69,9 @@ class OutboxDelivery:
         self.now = now
 
     async def claim(self, **filters: Any) -> list[OutboxMessage]:
-        now = self.now()
-        query = (
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.delivered_at.is_(None),
-                OutboxMessage.dead_at.is_(None),
-                OutboxMessage.next_attempt_at <= now,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(self.batch)
+        return await outbox_rows.claim(
+            self.db, now=self.now(), lease=self.lease, batch=self.batch, filters=filters
         )
-        for column, value in filters.items():
-            query = query.where(getattr(OutboxMessage, column) == value)
-        if not self.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True)
-        async with self.db.session() as session:
-            rows = list((await session.execute(query)).scalars())
-            for row in rows:
-                row.next_attempt_at = now + self.lease
-            return rows
 
     async def run_once(self, **filters: Any) -> int:
         """Send what is due; returns how many rows were delivered.
@@ -137,33 +113,14 @@ class OutboxDelivery:
         outcomes.clear()
         if not groups:
             return
-        async with self.db.session() as session:
-            for group in groups.values():
-                # ORM bulk UPDATE by primary key: `id` picks the row, the other keys are set.
-                await session.execute(update(OutboxMessage), group)
+        await outbox_rows.mark(self.db, groups.values())
 
     async def _release(self, rows: list[OutboxMessage]) -> None:
-        async with self.db.session() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([row.id for row in rows]), OutboxMessage.delivered_at.is_(None))
-                .values(next_attempt_at=self.now())
-            )
+        await outbox_rows.release(self.db, [row.id for row in rows], now=self.now())
 
     async def deliver_waiting(self, *, kind: str, target: str) -> int:
         """The recipient is back (a web chat reconnected): send what waited for it now."""
-        async with self.db.session() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.kind == kind,
-                    OutboxMessage.target == target,
-                    OutboxMessage.delivered_at.is_(None),
-                    OutboxMessage.dead_at.is_(None),
-                    OutboxMessage.last_error == WAITING,
-                )
-                .values(next_attempt_at=self.now())
-            )
+        await outbox_rows.wake_waiting(self.db, kind=kind, target=target, waiting=WAITING, now=self.now())
         return await self.run_once(kind=kind, target=target)
 
     async def _deliver(self, row: OutboxMessage) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import structlog
-from sqlalchemy import select
 
+from bot.channels import CHANNELS
 from bot.delivery import OutboxDelivery
 from bot.scheduler import Scheduler
 from bot.services import Services
@@ -24,7 +24,7 @@ from desk.announce import announce_due
 from desk.feedback import alert_stale_low_ratings
 from desk.outbox import enqueue_once
 from desk.sweep import SweepResult, sweep
-from storage.models import OutboxMessage
+from storage.repositories import outbox as outbox_rows
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +38,9 @@ async def run_sweep(services: Services) -> SweepResult:
 
 
 async def run_announcements(services: Services) -> int:
-    return await announce_due(services.db, policy=services.policy, now=services.engine.now())
+    return await announce_due(
+        services.db, policy=services.policy, now=services.engine.now(), lasting=CHANNELS.lasting()
+    )
 
 
 async def run_feedback_alerts(services: Services) -> int:
@@ -55,8 +57,7 @@ async def run_digest(services: Services) -> bool:
     now = services.engine.now()
     key = digest_key(now, services)
     async with services.db.session() as session:
-        done = await session.execute(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key))
-        if done.first() is not None:
+        if await outbox_rows.has_key(session, key):
             return False
         status = await reports.status_report(session, now=now)
         # Yesterday's whole day: the window of `days=1` ends at `now`, so end it at local midnight.

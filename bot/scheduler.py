@@ -11,6 +11,8 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from bot.tasks import Tasks
+
 log = structlog.get_logger(__name__)
 
 
@@ -20,7 +22,7 @@ class Scheduler:
     def __init__(self) -> None:
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         # Runs in progress, so shutting down stops them before the database they use is closed.
-        self._running: set[asyncio.Task[Any]] = set()
+        self._running = Tasks()
         self._closed = False
         self._stopped = False  # APScheduler's shutdown asked for (it takes effect a moment later)
 
@@ -28,16 +30,12 @@ class Scheduler:
         async def run() -> None:
             if self._closed:
                 return  # submitted just before the shutdown: the database may be going away
-            task = asyncio.current_task()
-            if task is not None:
-                self._running.add(task)
             try:
-                await job()
+                async with self._running.tracking():
+                    await job()
             except Exception:
                 log.exception("job_failed", job=name)
             finally:
-                if task is not None:
-                    self._running.discard(task)
                 if self._closed and not self._running:
                     # After this task has ended, or APScheduler's shutdown would cancel it.
                     asyncio.get_running_loop().call_soon(self._finished)
@@ -115,12 +113,6 @@ class Scheduler:
         Await it before closing the database the jobs use.
         """
         self.shutdown()
-        running = [task for task in self._running if task is not asyncio.current_task()]
-        if running:
-            _done, pending = await asyncio.wait(running, timeout=grace)
-            for task in pending:
-                task.cancel()
-            if pending:
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self._running.wait(grace)
         self._finished()
         await asyncio.sleep(0)  # APScheduler's shutdown runs in the next turn of the loop

@@ -6,31 +6,34 @@ lead time in `maintenance.announce_before` that has been reached (`starts_at - l
 after downtime, sends only the latest announcement instead of a burst of stale ones.
 
 Recipients: customers who allow announcements (Telegram's `/stop` turns them off) and whose platform
-still delivers to them (not blocked): on Telegram all of them, on the web chat (whose sessions come
-and go) those who talked to us in the last 90 days. Each
+still delivers to them (not blocked): on channels whose chats last (Telegram) all of them, on the
+others (the web chat, whose sessions come and go) those who talked to us in the last 90 days. Each
 (window, lead, customer) is one outbox row with a unique `dedupe_key`, inserted in bulk with
 `ON CONFLICT DO NOTHING`, so two replicas running this together never send anything twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import String, and_, cast, exists, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
 from desk.constants import OutboxEvent
 from desk.outbox import enqueue_once
 from desk.policy import Policy
 from storage.db import Database
-from storage.models import Conversation, Customer, MaintenanceWindow, OutboxMessage
+from storage.models import MaintenanceWindow
+from storage.repositories import Session
+from storage.repositories import maintenance as maintenance_rows
 
 log = structlog.get_logger(__name__)
 
-RECENT = timedelta(days=90)  # web chat customers who talked to us this recently hear about maintenance
-LASTING_CHATS = ("telegram",)  # a chat that lasts: its customers hear until they send /stop
+RECENT = timedelta(days=90)  # customers of passing sessions who talked to us this recently hear about it
+# Channels whose chats last: their customers hear until they opt out (Telegram's /stop). The app
+# passes its channel registry's (`bot.channels.CHANNELS.lasting()`); this is for callers without it.
+LASTING_CHATS = ("telegram",)
 CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter limit)
 UNDER_WAY = timedelta(0)  # the "lead" of the announcement sent once a window has started
 
@@ -74,25 +77,18 @@ def due_lead(window: MaintenanceWindow, policy: Policy, now: datetime) -> timede
 
 
 async def _announce_window(
-    session: AsyncSession, window: MaintenanceWindow, lead: timedelta, *, policy: Policy, now: datetime
+    session: Session,
+    window: MaintenanceWindow,
+    lead: timedelta,
+    *,
+    policy: Policy,
+    now: datetime,
+    lasting: Collection[str],
 ) -> int:
     prefix = f"maint:{window.id}:{int(lead.total_seconds())}:"
-    key = literal(prefix) + cast(Customer.id, String)
-    recent = exists().where(Conversation.customer_id == Customer.id, Conversation.updated_at >= now - RECENT)
-    already = exists().where(OutboxMessage.dedupe_key == key)
-    query = (
-        select(Customer.id, Customer.channel, Customer.external_id)
-        .where(
-            and_(
-                Customer.announcements.is_(True),
-                Customer.unreachable_at.is_(None),
-                or_(Customer.channel.in_(LASTING_CHATS), recent),
-                ~already,
-            )
-        )
-        .order_by(Customer.id)
+    customers = await maintenance_rows.recipients(
+        session, key_prefix=prefix, lasting=lasting, talked_since=now - RECENT
     )
-    customers = (await session.execute(query)).all()
     payload = {
         "text": announcement_text(window, policy, under_way=lead == UNDER_WAY),
         "event": OutboxEvent.MAINTENANCE,
@@ -116,32 +112,25 @@ async def _announce_window(
     return sent
 
 
-async def announce_due(db: Database, *, policy: Policy, now: datetime) -> int:
-    """Enqueue every maintenance announcement due at `now`; returns how many rows were written."""
+async def announce_due(
+    db: Database, *, policy: Policy, now: datetime, lasting: Collection[str] = LASTING_CHATS
+) -> int:
+    """Enqueue every maintenance announcement due at `now`; returns how many rows were written.
+
+    `lasting`: the channels whose customers hear however long ago they wrote (the others: within
+    `RECENT`)."""
     horizon = max(policy.maintenance.announce_before, default=UNDER_WAY)
     async with db.reader() as session:
-        windows = list(
-            (
-                await session.execute(
-                    select(MaintenanceWindow)
-                    .where(
-                        MaintenanceWindow.cancelled_at.is_(None),
-                        MaintenanceWindow.ends_at > now,
-                        MaintenanceWindow.starts_at <= now + horizon,
-                    )
-                    .order_by(MaintenanceWindow.starts_at, MaintenanceWindow.id)
-                )
-            ).scalars()
-        )
+        windows = await maintenance_rows.upcoming(session, now=now, until=now + horizon)
     sent = 0
     for candidate in windows:
         async with db.session() as session:
             # Read again in the writing transaction: a window cancelled meanwhile is not announced.
-            window = await session.get(MaintenanceWindow, candidate.id, populate_existing=True)
+            window = await maintenance_rows.window(session, candidate.id, fresh=True)
             lead = due_lead(window, policy, now) if window is not None else None
             if window is None or lead is None:
                 continue
-            written = await _announce_window(session, window, lead, policy=policy, now=now)
+            written = await _announce_window(session, window, lead, policy=policy, now=now, lasting=lasting)
         if written:
             log.info(
                 "maintenance_announced",

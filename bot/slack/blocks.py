@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from bot.channels import CHANNELS
 from desk.policy import Policy
 from desk.tickets import OPEN_STATUSES
 from storage.models import MaintenanceWindow, Ticket, TicketEvent
@@ -40,7 +41,6 @@ SLA_LABELS = {
     "breached": ":rotating_light: breached",
     "met": ":white_check_mark: met",
 }
-CHANNEL_LABELS = {"webchat": "Web chat", "telegram": "Telegram", "slack": "Slack", "cli": "Terminal"}
 
 
 def escape(text: str) -> str:
@@ -214,7 +214,7 @@ def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
         f"*Tier*\n{ticket.tier}" + (f" · {escape(tier.name)}" if tier else ""),
         f"*Status*\n{STATUS_LABELS.get(ticket.status, escape(ticket.status))}",
         _customer_field(ticket),
-        f"*Channel*\n{CHANNEL_LABELS.get(ticket.channel, escape(ticket.channel))}",
+        f"*Channel*\n{CHANNELS.label(ticket.channel) or escape(ticket.channel)}",
         f"*Created*\n{date_token(ticket.created_at, policy)}",
         f"*Response due*\n{date_token(ticket.response_due_at, policy)}\nSLA: {SLA_LABELS.get(view.sla_state, view.sla_state)}",
     ]

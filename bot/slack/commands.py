@@ -17,17 +17,17 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select
 
 from actions.render import duration
 from bot.slack import blocks as bk
-from desk import maintenance, reports
+from desk import maintenance, reports, ticket_ids
 from desk.chart import sla_chart_png
 from desk.maintenance import MaintenanceError
 from desk.policy import Policy
 from desk.reports import percent, span
 from desk.tickets import TicketError
-from storage.models import MaintenanceWindow, TicketPost
+from storage.models import MaintenanceWindow
+from storage.repositories import ticket_posts
 
 if TYPE_CHECKING:
     from bot.slack.desk import SlackDesk
@@ -113,10 +113,10 @@ def words(text: str) -> list[str]:
 
 
 def ticket_number(value: str | None) -> int:
-    digits = (value or "").removeprefix("#")
-    if not digits.isdigit() or len(digits) > 15 or int(digits) == 0:
+    ticket_id = ticket_ids.parse(value)
+    if ticket_id is None:
         raise UsageError(f"{value or 'nothing'} is not a ticket number; write it like `42` or `#42`")
-    return int(digits)
+    return ticket_id
 
 
 def days_of(value: str | None) -> int:
@@ -359,13 +359,7 @@ class SupportCommand:
             timeline = await reports.ticket_timeline(
                 session, ticket_id, now=self.now, tickets=services.tickets
             )
-            root = (
-                await session.execute(
-                    select(TicketPost).where(
-                        TicketPost.ticket_id == ticket_id, TicketPost.tier == 1, TicketPost.ts.is_not(None)
-                    )
-                )
-            ).scalar_one_or_none()
+            root = await ticket_posts.posted_in(session, ticket_id, 1)
         if timeline is None:
             raise UsageError(f"there is no ticket #{ticket_id}")
         link = None

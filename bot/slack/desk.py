@@ -10,11 +10,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
@@ -24,12 +22,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.channels import FileSource
 from bot.delivery import NotReady, OutboxDelivery, log_agent_notice
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import blocks as bk
 from bot.slack.inbound import Inbound
-from bot.slack.outbound import FileSource, Notifier
+from bot.slack.outbound import Notifier
+from bot.tasks import Tasks
 from desk.relay import Agent
 from storage.models import OutboxMessage
 
@@ -51,7 +51,7 @@ class SlackDesk:
         self.delivery: OutboxDelivery | None = None
         self.notifier: Notifier | None = None
         self.names: dict[str, str] = {}  # Slack user ID → display name (agents' replies are signed)
-        self._running: set[asyncio.Task[Any]] = set()  # listeners working after their ack
+        self._running = Tasks()  # listeners working after their ack
         self.client = AsyncWebClient(
             token=settings.slack_bot_token,
             base_url=_api_url(settings.slack_api_url),
@@ -115,26 +115,13 @@ class SlackDesk:
     @asynccontextmanager
     async def tracked(self) -> AsyncIterator[None]:
         """Mark a listener's work after its ack, so `aclose` can let it finish."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._running.add(task)
-        try:
+        async with self._running.tracking():
             yield
-        finally:
-            if task is not None:
-                self._running.discard(task)
 
     async def aclose(self, grace: float = 10.0) -> None:
         """Let listeners still working finish (cancelled after `grace` seconds); await it before
         the database closes: work cancelled mid-query can hang in the database driver's close."""
-        running = [task for task in self._running if task is not asyncio.current_task()]
-        if not running:
-            return
-        _done, pending = await asyncio.wait(running, timeout=grace)
-        for task in pending:
-            task.cancel()
-        if pending:
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._running.wait(grace)
 
     async def deliver_now(self, ticket_id: int) -> None:
         """Send what a change just queued for this ticket (posts, the customer's notice) at once."""

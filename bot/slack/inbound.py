@@ -19,16 +19,15 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.keyed import Seen
 from bot.slack import blocks as bk
 from bot.slack.commands import REFUSAL, Answer, SupportCommand, UsageError
-from bot.slack.outbound import enqueue_refresh, enqueue_thread_note
-from desk import relay
+from bot.slack.notices import enqueue_refresh, enqueue_thread_note
+from desk import relay, ticket_ids
 from desk.tickets import TicketError
-from storage.models import InboundMessage, Ticket, TicketPost
+from storage.repositories import Session, ticket_posts
+from storage.repositories import tickets as ticket_rows
 
 if TYPE_CHECKING:
     from bot.slack.desk import SlackDesk
@@ -40,12 +39,6 @@ EVENTS_SENDER = "events"
 HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
 NOTE = re.compile(r"^\s*note\s*:\s*", re.IGNORECASE)
 ACK_BUDGET = 1.5  # seconds a /support answer may take to go back with the acknowledgement itself
-
-
-def ticket_id_of(value: Any) -> int | None:
-    if isinstance(value, str) and value.isdigit() and 0 < len(value) <= 15:
-        return int(value)
-    return None
 
 
 def is_agent_thread_reply(event: dict[str, Any]) -> bool:
@@ -80,23 +73,8 @@ class Inbound:
 
     async def _first_time(self, event_id: str) -> bool:
         services = self.desk.services
-        try:
-            async with services.db.session() as session:
-                key = (EVENTS_CHANNEL, EVENTS_SENDER, event_id)
-                if await session.get(InboundMessage, key) is not None:
-                    return False
-                session.add(
-                    InboundMessage(
-                        channel=EVENTS_CHANNEL,
-                        sender=EVENTS_SENDER,
-                        message_id=event_id,
-                        received_at=services.engine.now(),
-                        replies=[],
-                    )
-                )
-        except IntegrityError:  # another worker took the same event at the same moment
-            return False
-        return True
+        seen = Seen(services.db, EVENTS_CHANNEL, services.engine.now)
+        return await seen.first_time(EVENTS_SENDER, event_id)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -126,7 +104,7 @@ class Inbound:
         """Acknowledge, Escalate, Resolve: the ticket service decides; the posts follow via the outbox."""
         await ack()
         user = str((body.get("user") or {}).get("id") or "")
-        ticket_id = ticket_id_of(action.get("value"))
+        ticket_id = ticket_ids.parse(action.get("value"))
         action_id = action.get("action_id")
         if ticket_id is None or not user:
             return
@@ -156,10 +134,9 @@ class Inbound:
         await self.desk.deliver_now(ticket_id)
 
     @staticmethod
-    async def _not_acknowledged_yet(session: AsyncSession, ticket_id: int) -> None:
+    async def _not_acknowledged_yet(session: Session, ticket_id: int) -> None:
         """Two agents pressing at once (or a stale button): the customer hears it once."""
-        query = select(Ticket.status).where(Ticket.id == ticket_id).with_for_update()
-        status = (await session.execute(query)).scalar_one_or_none()
+        status = await ticket_rows.status_for_update(session, ticket_id)
         if status == "acknowledged":
             raise TicketError(f"ticket #{ticket_id} is already acknowledged")
 
@@ -171,7 +148,7 @@ class Inbound:
         """End agent mode: the assistant answers the customer again, and the customer is told."""
         await ack()
         user = str((body.get("user") or {}).get("id") or "")
-        ticket_id = ticket_id_of(action.get("value"))
+        ticket_id = ticket_ids.parse(action.get("value"))
         if ticket_id is None or not user:
             return
         services = self.desk.services
@@ -216,11 +193,7 @@ class Inbound:
         if not is_agent_thread_reply(event):
             return
         services = self.desk.services
-        async with services.db.reader() as session:
-            query = select(TicketPost).where(
-                TicketPost.ts == event["thread_ts"], TicketPost.channel == event["channel"]
-            )
-            post = (await session.execute(query)).scalars().first()
+        post = await ticket_posts.by_thread(services.db, channel=event["channel"], ts=event["thread_ts"])
         if post is None:
             return
         user = event["user"]

@@ -1,116 +1,38 @@
-"""Agents' notices (outbox rows of kind `agent`) as Slack messages.
+"""Agents' notices (outbox rows of kind `agent`) as Slack messages in the tickets' threads.
 
-A ticket is posted once per tier channel (`TicketPost`); everything later about it goes into a
-thread of those posts, and status changes `chat.update` them. The outbox hands each row to one
-worker and retries failures, so this module only has to make a retried row harmless:
-- a ticket post is skipped when its `TicketPost` already has a `ts` (stored right after the call);
-- within one row, the idempotent calls (`chat.update`, permalinks) come first and the one
-  message that must not be doubled comes last;
-- a thread notice whose ticket post is still waiting in the outbox raises `NotReady`, so threads
-  keep their order through a Slack outage; 429 becomes `RetryAfter(Retry-After)`.
+Each notice event has its handler here; where it goes (which post, which thread, posted once)
+is posts.py's. Within one row the idempotent calls (`chat.update`, permalinks) come first and
+the one message that must not be doubled comes last, so a retried row is harmless.
 """
 
 from __future__ import annotations
 
-import asyncio
-import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import structlog
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.delivery import NotReady, RetryAfter
+from bot.channels import FileSource
+from bot.delivery import NotReady
 from bot.services import Services
 from bot.slack import blocks as bk
-from desk import outbox
-from storage.models import Attachment, MaintenanceWindow, OutboxMessage, Ticket, TicketPost
+from bot.slack.notices import THREAD_NOTE, UPDATED
+from bot.slack.posts import NOT_READY_SECONDS, TicketPosts, rate_limited
+from storage.models import OutboxMessage
+from storage.repositories import tickets as ticket_rows
 
 log = structlog.get_logger(__name__)
 
-NOT_READY_SECONDS = 2.0  # a thread notice waits this long for its ticket's post
-POSTING_EVENTS = frozenset({"ticket_created", "ticket_escalated"})
-UPDATED = "ticket_updated"  # this desk's own notice: re-render the ticket's posts
-THREAD_NOTE = "thread_note"  # this desk's own notice: a note (maybe with buttons) in a ticket thread
 
-# Fetches a customer's file from the platform it was sent on (Telegram's getFile), by file id.
-FileSource = Callable[[str], Awaitable[bytes]]
-
-
-def retry_after(exc: SlackApiError) -> RetryAfter | None:
-    """Slack's 429 as the delivery job's RetryAfter (None for any other error)."""
-    response = exc.response
-    status = getattr(response, "status_code", None) or getattr(response, "status", None)
-    if status != 429:
-        return None
-    headers = getattr(response, "headers", None) or {}
-    value = headers.get("Retry-After") or headers.get("retry-after")
-    try:
-        seconds = int(float(str(value)))
-    except ValueError:
-        seconds = 30
-    return RetryAfter(max(1, seconds))
-
-
-def enqueue_refresh(session: AsyncSession, ticket: Ticket, *, target: str, now: datetime) -> None:
-    """Ask for the ticket's posts to be re-rendered (after a button press or a first reply)."""
-    outbox.enqueue(
-        session,
-        kind=outbox.AGENT,
-        target=target,
-        now=now,
-        ticket_id=ticket.id,
-        payload={"event": UPDATED, "ticket_id": ticket.id},
-    )
-
-
-def enqueue_thread_note(
-    session: AsyncSession,
-    ticket: Ticket,
-    *,
-    target: str,
-    tier: int,
-    text: str,
-    now: datetime,
-    blocks: list[dict[str, Any]] | None = None,
-) -> None:
-    """A note in the ticket's thread of `tier`, delivered (and retried) by the outbox."""
-    payload: dict[str, Any] = {"event": THREAD_NOTE, "ticket_id": ticket.id, "tier": tier, "text": text}
-    if blocks:
-        payload["blocks"] = blocks
-    outbox.enqueue(session, kind=outbox.AGENT, target=target, now=now, ticket_id=ticket.id, payload=payload)
-
-
-@dataclass
-class Loaded:
-    """A ticket with its events and customer, its posts that have a ts, its maintenance window."""
-
-    ticket: Ticket
-    posts: dict[int, TicketPost]
-    maintenance: MaintenanceWindow | None
-
-
-class Notifier:
+class Notifier(TicketPosts):
     """The outbox sender for kind `agent` (see the module docstring)."""
 
     def __init__(
         self, client: AsyncWebClient, services: Services, files: dict[str, FileSource] | None = None
     ) -> None:
-        self.client = client
-        self.services = services
-        self.files = files or {}
-        self.policy = services.policy
-        self._permalinks: dict[tuple[str, str], str] = {}
-        self._locks: weakref.WeakValueDictionary[tuple[int, int], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
-        self._refreshing: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        super().__init__(client, services, files)
         self._handlers: dict[str, Callable[[OutboxMessage], Awaitable[None]]] = {
             "ticket_created": self._created,
             "ticket_escalated": self._escalated,
@@ -138,274 +60,10 @@ class Notifier:
         try:
             await handler(row)
         except SlackApiError as exc:
-            limited = retry_after(exc)
+            limited = rate_limited(exc)
             if limited is not None:
                 raise limited from exc
             raise
-
-    # -- loading -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _ticket_id(row: OutboxMessage) -> int | None:
-        value = row.ticket_id if row.ticket_id is not None else row.payload.get("ticket_id")
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-    async def load(self, ticket_id: int) -> Loaded | None:
-        async with self.services.db.reader() as session:
-            ticket = await self.services.tickets.get(session, ticket_id, with_events=True)
-            if ticket is None:
-                return None
-            query = select(TicketPost).where(TicketPost.ticket_id == ticket_id, TicketPost.ts.is_not(None))
-            posts = {p.tier: p for p in (await session.execute(query)).scalars()}
-            window = (
-                await session.get(MaintenanceWindow, ticket.maintenance_id) if ticket.maintenance_id else None
-            )
-            return Loaded(ticket=ticket, posts=posts, maintenance=window)
-
-    async def _load_for(self, row: OutboxMessage) -> Loaded | None:
-        ticket_id = self._ticket_id(row)
-        loaded = await self.load(ticket_id) if ticket_id is not None else None
-        if loaded is None:
-            log.warning("slack_notice_without_ticket", outbox_id=row.id, notice=row.payload)
-        return loaded
-
-    async def _posting_pending(self, row: OutboxMessage) -> bool:
-        """An earlier post of this ticket (creation or escalation) is still in the outbox."""
-        ticket_id = self._ticket_id(row)
-        async with self.services.db.reader() as session:
-            query = select(OutboxMessage.payload).where(
-                OutboxMessage.kind == outbox.AGENT,
-                OutboxMessage.ticket_id == ticket_id,
-                OutboxMessage.id < row.id,
-                OutboxMessage.delivered_at.is_(None),
-                OutboxMessage.dead_at.is_(None),
-            )
-            payloads = list((await session.execute(query)).scalars())
-        return any(isinstance(p, dict) and p.get("event") in POSTING_EVENTS for p in payloads)
-
-    def _tier_of(self, row: OutboxMessage, ticket: Ticket) -> int:
-        """The tier whose thread a notice belongs in: named in the payload, or by its channel."""
-        tiers = self.policy.escalation.tiers
-        named = row.payload.get("tier")
-        if isinstance(named, int) and named in tiers:
-            return named
-        matching = [t for t, cfg in tiers.items() if cfg.slack_channel == row.target]
-        if ticket.tier in matching or not matching:
-            return ticket.tier
-        return max(matching)
-
-    async def _thread_for(self, row: OutboxMessage, loaded: Loaded) -> TicketPost | None:
-        """The post to reply under; NotReady while it is still waiting to be posted."""
-        post = loaded.posts.get(self._tier_of(row, loaded.ticket))
-        if post is not None:
-            return post
-        if await self._posting_pending(row):
-            raise NotReady(retry_in=NOT_READY_SECONDS)
-        # The post was never made (dead-lettered): the nearest thread there is, else none.
-        return (
-            loaded.posts.get(loaded.ticket.tier)
-            or loaded.posts.get(1)
-            or next(iter(loaded.posts.values()), None)
-        )
-
-    # -- Slack calls ---------------------------------------------------------------------------
-
-    async def permalink(self, post: TicketPost) -> str | None:
-        assert post.ts is not None
-        key = (post.channel, post.ts)
-        if key not in self._permalinks:
-            try:
-                response = await self.client.chat_getPermalink(channel=post.channel, message_ts=post.ts)
-            except SlackApiError as exc:
-                if retry_after(exc) is not None:
-                    raise
-                log.warning("slack_permalink_failed", channel=post.channel, ts=post.ts, error=str(exc))
-                return None
-            self._permalinks[key] = str(response["permalink"])
-        return self._permalinks[key]
-
-    async def view(self, loaded: Loaded, tier: int) -> bk.PostView:
-        ticket = loaded.ticket
-        root = loaded.posts.get(1)
-        return bk.PostView(
-            ticket=ticket,
-            tier=tier,
-            sla_state=self.services.tickets.sla_state(ticket, self.now()),
-            policy=self.policy,
-            channels={t: p.channel for t, p in loaded.posts.items()},
-            root_link=await self.permalink(root) if root is not None and tier > 1 else None,
-            maintenance=loaded.maintenance,
-        )
-
-    async def _post_ticket(self, loaded: Loaded, *, tier: int, channel: str) -> TicketPost:
-        """Post the ticket in a tier channel, once: a retried row finds the stored ts.
-
-        The check, the call and the stored ts are serialised per (ticket, tier): by a lock in this
-        process and, on PostgreSQL, by the `TicketPost` row itself, inserted and locked in the
-        transaction that stores the ts right after the call (another replica waits on it, then
-        finds the ts). On SQLite (one process) the lock suffices, and no database write lock is
-        held during the call.
-        """
-        existing = loaded.posts.get(tier)
-        if existing is not None:
-            return existing
-        ticket = loaded.ticket
-        key = (ticket.id, tier)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        async with lock:
-            view = await self.view(loaded, tier)
-            message = {
-                "channel": channel,
-                "text": bk.fallback_text(ticket, self.policy),
-                "blocks": bk.ticket_blocks(view),
-            }
-            db = self.services.db
-            posted = False
-            if db.is_sqlite:
-                post = await self._stored_post(ticket.id, tier)
-                if post is None:
-                    response = await self._post_message(message)
-                    posted = True
-                    post = await self._store_post(
-                        ticket.id, tier, str(response["channel"]), str(response["ts"])
-                    )
-            else:
-                async with db.session() as session:
-                    post = await self._claim_post(session, ticket.id, tier, channel)
-                    if post.ts is None:
-                        response = await self._post_message(message)
-                        posted = True
-                        post.channel, post.ts = str(response["channel"]), str(response["ts"])
-        loaded.posts[tier] = post
-        if posted:
-            log.info("slack_ticket_posted", ticket_id=ticket.id, tier=tier, channel=post.channel, ts=post.ts)
-        return post
-
-    async def _post_message(self, message: dict[str, Any]) -> Any:
-        return await self.client.chat_postMessage(**message, unfurl_links=False, unfurl_media=False)
-
-    async def _stored_post(self, ticket_id: int, tier: int) -> TicketPost | None:
-        async with self.services.db.reader() as session:
-            query = select(TicketPost).where(
-                TicketPost.ticket_id == ticket_id, TicketPost.tier == tier, TicketPost.ts.is_not(None)
-            )
-            return (await session.execute(query)).scalar_one_or_none()
-
-    async def _claim_post(self, session: AsyncSession, ticket_id: int, tier: int, channel: str) -> TicketPost:
-        """The (ticket, tier) row, created if need be and locked until the transaction ends."""
-        await session.execute(
-            pg_insert(TicketPost)
-            .values(ticket_id=ticket_id, tier=tier, channel=channel[:80], ts=None, created_at=self.now())
-            .on_conflict_do_nothing(index_elements=["ticket_id", "tier"])
-        )
-        query = (
-            select(TicketPost)
-            .where(TicketPost.ticket_id == ticket_id, TicketPost.tier == tier)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return (await session.execute(query)).scalar_one()
-
-    async def _store_post(self, ticket_id: int, tier: int, channel: str, ts: str) -> TicketPost:
-        async with self.services.db.session() as session:
-            query = select(TicketPost).where(TicketPost.ticket_id == ticket_id, TicketPost.tier == tier)
-            post = (await session.execute(query)).scalar_one_or_none()
-            if post is None:
-                post = TicketPost(
-                    ticket_id=ticket_id, tier=tier, channel=channel, ts=ts, created_at=self.now()
-                )
-                session.add(post)
-            else:
-                post.channel, post.ts = channel, ts
-        return post
-
-    async def refresh(self, ticket_id: int) -> bool:
-        """Re-render every post of the ticket (status, who did what, buttons); False if it is gone.
-
-        What is shown is the ticket as it is now, read under the ticket's lock, not as a caller
-        read it earlier: two deliveries refreshing one ticket at once (a button's listener, the
-        delivery job) could otherwise send an older state last, e.g. a reopened ticket without buttons.
-        """
-        lock = self._refreshing.get(ticket_id)
-        if lock is None:
-            lock = self._refreshing[ticket_id] = asyncio.Lock()
-        async with lock:
-            current = await self.load(ticket_id)
-            if current is None:
-                return False
-            for tier, post in sorted(current.posts.items()):
-                view = await self.view(current, tier)
-                try:
-                    await self.client.chat_update(
-                        channel=post.channel,
-                        ts=str(post.ts),
-                        text=bk.fallback_text(current.ticket, self.policy),
-                        blocks=bk.ticket_blocks(view),
-                    )
-                except SlackApiError as exc:
-                    if retry_after(exc) is not None:
-                        raise
-                    # A deleted post or an archived channel must not hold up the rest.
-                    log.warning("slack_update_failed", ticket_id=ticket_id, tier=tier, error=str(exc))
-            return True
-
-    async def _reply(
-        self,
-        post: TicketPost,
-        text: str,
-        *,
-        blocks: list[dict[str, Any]] | None = None,
-        broadcast: bool = False,
-    ) -> None:
-        await self.client.chat_postMessage(
-            channel=post.channel,
-            thread_ts=post.ts,
-            text=text,
-            blocks=blocks,
-            reply_broadcast=broadcast or None,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-
-    async def _thread_notice(
-        self,
-        row: OutboxMessage,
-        text: str,
-        *,
-        broadcast: bool = False,
-        refresh: bool = False,
-        blocks: list[dict[str, Any]] | None = None,
-        loaded: Loaded | None = None,
-    ) -> None:
-        """A notice in the ticket's thread (a standalone post when the ticket never got one)."""
-        loaded = loaded or await self._load_for(row)
-        if loaded is None:
-            await self._plain(row.target, text)
-            return
-        post = await self._thread_for(row, loaded)
-        if refresh:
-            await self.refresh(loaded.ticket.id)
-        if post is None:
-            await self._plain(row.target, f"{bk.escape(bk.headline(loaded.ticket, self.policy))}: {text}")
-        else:
-            await self._reply(post, text, blocks=blocks, broadcast=broadcast)
-
-    async def _plain(self, channel: str, text: str) -> None:
-        await self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False, unfurl_media=False)
-
-    def _due(self, row: OutboxMessage, ticket: Ticket | None) -> str:
-        raw = row.payload.get("response_due_at")
-        due: datetime | None = None
-        if isinstance(raw, str):
-            try:
-                due = datetime.fromisoformat(raw)
-            except ValueError:
-                due = None
-        if due is None and ticket is not None:
-            due = ticket.response_due_at
-        return bk.date_token(due, self.policy) if due is not None else "soon"
 
     # -- the notices ---------------------------------------------------------------------------
 
@@ -469,8 +127,7 @@ class Notifier:
 
     async def _customer_attachment(self, row: OutboxMessage) -> None:
         """The customer's file, fetched from their platform and uploaded into the ticket's thread."""
-        async with self.services.db.reader() as session:
-            attachment = await session.get(Attachment, row.payload.get("attachment_id"))
+        attachment = await ticket_rows.attachment(self.services.db, row.payload.get("attachment_id"))
         if attachment is None:
             log.warning("slack_attachment_missing", outbox_id=row.id, notice=row.payload)
             return

@@ -240,7 +240,7 @@ async def test_a_notice_queued_while_offline_arrives_on_reconnect(
 
     later = new_customer(served, customers)
     assert await later.connect("s-away") == "s-away"
-    # "Notices that arrived while the customer was away are shown now" (webchat.py), not after
+    # "Notices that arrived while the customer was away are shown now" (bot/channels/webchat/channel.py), not after
     # a retry delay.
     try:
         [pushed] = await later.replies(first_timeout=5)

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram.throttle import Throttle
 from bot.services import Services
-from bot.telegram import TelegramChannel
-from bot.telegram.throttle import Throttle
 from nlu.embedded import EmbeddedNlu
 from storage.models import Customer, InboundMessage, OutboxMessage, Ticket
 from tests.bot.telegram import fake_telegram as tg
@@ -45,7 +45,7 @@ class TelegramApp:
 
     @property
     def channel(self) -> TelegramChannel:
-        return self.asgi.telegram
+        return self.asgi.channels["telegram"]
 
     async def ready(self) -> None:
         await asyncio.wait_for(self.channel.ready.wait(), 10)
@@ -171,7 +171,7 @@ async def make_app(
             if not real_throttle:
                 # A test customer presses buttons faster than a person can; the flood limits
                 # themselves are proven with their real values in test_delivery.py.
-                asgi.telegram.throttle = Throttle(chat_interval=0.001)
+                asgi.channels["telegram"].throttle = Throttle(chat_interval=0.001)
             if mode == "webhook":
                 app.base_url = await stack.enter_async_context(served_on_loopback(asgi))
                 api.webhook_target = app.base_url

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from actions.messages import Incoming, Reply
-from bot.telegram import wire
+from bot.channels.telegram import wire
 from storage.models import Conversation
 from tests.bot.telegram import fake_telegram as tg
 from tests.bot.telegram.conftest import MakeApp, TelegramApp, keyboard_of, text_of

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import create_app
-from bot.telegram.throttle import Throttle
+from bot.channels.telegram.throttle import Throttle
 from nlu.embedded import EmbeddedNlu
 from storage.models import Attachment, Feedback
 from tests.bot.slack.conftest import TIER1, Desk, slack_desk, slack_env
@@ -42,7 +42,7 @@ async def both(db_url: str, nlu: EmbeddedNlu, clock: FrozenClock, api: FakeBotAp
         asgi = create_app(settings_for(db_url, **env), nlu=nlu, now=clock)
         await stack.enter_async_context(asgi.fastapi.router.lifespan_context(asgi.fastapi))
         stack.push_async_callback(slack_desk(asgi).aclose)
-        asgi.telegram.throttle = Throttle(chat_interval=0.001)  # see conftest.make_app
+        asgi.channels["telegram"].throttle = Throttle(chat_interval=0.001)  # see conftest.make_app
         http = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://test")
         )

@@ -7,8 +7,8 @@ import html
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.telegram import wire
-from bot.telegram.throttle import Throttle
+from bot.channels.telegram import wire
+from bot.channels.telegram.throttle import Throttle
 from tests.bot.telegram import fake_telegram as tg
 
 

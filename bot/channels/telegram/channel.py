@@ -21,27 +21,29 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
-import weakref
-from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import error as tg
 from telegram.request import HTTPXRequest
 
 from actions.messages import Incoming, Reply
-from bot.delivery import OutboxDelivery, RetryAfter, Undeliverable
+from bot import retry_after
+from bot.channels.base import BaseChannel, ChannelInfo
+from bot.channels.keyed import KeyedLocks, Seen
+from bot.channels.telegram import wire
+from bot.channels.telegram.throttle import Throttle
+from bot.delivery import OutboxDelivery, Undeliverable
+from bot.retry_after import RetryAfter
+from bot.services import Services
 from bot.settings import Settings
-from bot.telegram import wire
-from bot.telegram.throttle import Throttle
+from bot.tasks import Tasks
 from desk import outbox
-from storage.models import ButtonPayload, Customer, InboundMessage, OutboxMessage
+from storage.models import OutboxMessage
+from storage.repositories import buttons, customers
 
 log = structlog.get_logger(__name__)
 
@@ -57,8 +59,8 @@ GROUP_TEXT = "I answer support requests in a private chat, so that your details 
 
 
 def _seconds(exc: tg.RetryAfter) -> float:
-    value = exc._retry_after  # a timedelta in every 22.x release; the public property warns
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    # A timedelta in every 22.x release (an int before); the public property warns.
+    return retry_after.seconds(exc._retry_after)
 
 
 def _markup(data: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
@@ -76,23 +78,23 @@ def _markup(data: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(rows)
 
 
-class TelegramChannel:
+class TelegramChannel(BaseChannel):
     """Created with the app; `bind` gives it the services, `start`/`aclose` run with the app."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.info = INFO
         self.settings = settings
         self.enabled = bool(settings.telegram_bot_token)
         self.webhook_mode = settings.telegram_mode == "webhook"
-        self.router = APIRouter()
-        self.services: Any = None
-        self.delivery: OutboxDelivery | None = None
+        self.seen: Seen | None = None
         self.throttle = Throttle()
         self.username: str | None = None
         self.retry_base = 1.0  # seconds before the first retry of an update that failed
         self.ready = asyncio.Event()  # commands registered, webhook set or polling
         self._runner: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[Any]] = set()
-        self._chat_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._background = Tasks()  # replies being sent
+        self._chat_locks: KeyedLocks[str] = KeyedLocks()  # by chat (updates) and by target (sends)
         self.bot: Bot | None = None
         if self.enabled:
             root = settings.telegram_api_url.rstrip("/")
@@ -115,9 +117,9 @@ class TelegramChannel:
             "/telegram/webhook", self._webhook, methods=["POST"], tags=["telegram"], include_in_schema=False
         )
 
-    def bind(self, services: Any, delivery: OutboxDelivery) -> None:
-        self.services = services
-        self.delivery = delivery
+    def bind(self, services: Services, delivery: OutboxDelivery) -> None:
+        super().bind(services, delivery)
+        self.seen = Seen(services.db, wire.CHANNEL, services.engine.now)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -129,8 +131,7 @@ class TelegramChannel:
         if self._runner is not None:
             self._runner.cancel()
             await asyncio.gather(self._runner, return_exceptions=True)
-        if self._background:
-            await asyncio.wait(self._background, timeout=10)
+        await self._background.wait(10, cancel=False)
         if self.bot is not None:
             try:
                 await self.bot.shutdown()
@@ -259,7 +260,7 @@ class TelegramChannel:
         if not hmac.compare_digest(secret.encode(), expected.encode()):
             return JSONResponse({"detail": f"wrong {SECRET_HEADER}"}, status_code=403)
         if self.services is None:
-            return JSONResponse({"detail": "starting up"}, status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse({"detail": "starting up"}, status_code=503, headers=retry_after.header(5))
         try:
             raw = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
@@ -272,7 +273,7 @@ class TelegramChannel:
         except Exception:
             # Telegram delivers the update again later; nothing was half-done (one transaction).
             log.exception("telegram_update_failed", update_id=raw.get("update_id"))
-            return JSONResponse({"detail": "try again later"}, status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse({"detail": "try again later"}, status_code=503, headers=retry_after.header(5))
         return Response(status_code=200)
 
     async def handle(self, raw: dict[str, Any]) -> None:
@@ -288,10 +289,7 @@ class TelegramChannel:
             await self._answer_callback(inbound)
             await self._enqueue(chat, inbound.update_id, [{"text": GROUP_TEXT, "link": self._private_link()}])
             return
-        lock = self._chat_locks.get(chat)
-        if lock is None:
-            lock = self._chat_locks[chat] = asyncio.Lock()
-        async with lock:  # one update of a chat at a time: replies keep their order
+        async with self._chat_locks[chat]:  # one update of a chat at a time: replies keep their order
             answered = await self._answer_given(chat, inbound.update_id)
             if answered is not None:
                 # Seen before. Enqueueing its answer again inserts nothing, unless the first
@@ -304,7 +302,7 @@ class TelegramChannel:
                 text = await self._pressed(inbound)
             typing = asyncio.create_task(self._typing_after(chat, TYPING_AFTER))
             try:
-                replies: list[Reply] = await self.services.engine.handle(
+                replies: list[Reply] = await self.bound.engine.handle(
                     Incoming(
                         channel=wire.CHANNEL,
                         sender=chat,
@@ -336,9 +334,9 @@ class TelegramChannel:
 
     async def _answer_given(self, chat: str, update_id: int) -> list[dict[str, Any]] | None:
         """The replies stored for an update already handled, or None."""
-        async with self.services.db.reader() as session:
-            seen = await session.get(InboundMessage, (wire.CHANNEL, chat, str(update_id)))
-        return list(seen.replies) if seen is not None else None
+        if self.seen is None:
+            raise RuntimeError("the Telegram channel is not bound to the services yet")
+        return await self.seen.answered(chat, str(update_id))
 
     async def _answer_callback(self, inbound: wire.Inbound) -> None:
         if inbound.callback_id is None or self.bot is None:
@@ -353,9 +351,7 @@ class TelegramChannel:
         data = inbound.text
         payload: str | None = data
         if data.startswith(wire.HASHED):
-            async with self.services.db.reader() as session:
-                stored = await session.get(ButtonPayload, data)
-            payload = stored.payload if stored is not None else None
+            payload = await buttons.payload(self.bound.db, data)
         message = inbound.callback_message or {}
         title = wire.pressed_title(message, data)
         if title is not None and self.bot is not None and isinstance(message.get("message_id"), int):
@@ -372,7 +368,7 @@ class TelegramChannel:
         return payload or "/unknown_button"
 
     async def _enqueue(self, chat: str, update_id: int, payloads: list[dict[str, Any]]) -> None:
-        now = self.services.engine.now()
+        now = self.bound.engine.now()
         target = outbox.customer_target(wire.CHANNEL, chat)
         rows = [
             {
@@ -384,36 +380,28 @@ class TelegramChannel:
             }
             for index, payload in enumerate(payloads)
         ]
-        async with self.services.db.session() as session:
+        async with self.bound.db.session() as session:
             inserted = await outbox.enqueue_once(session, rows)
         if inserted:
             self.deliver_soon(target)
 
     def deliver_soon(self, target: str) -> None:
         """Send what waits for `target` now, in the background, in order."""
-        task = asyncio.create_task(self._deliver(target))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self._background.start(self._deliver(target))
 
     async def _deliver(self, target: str) -> None:
         if self.delivery is None:
             return
-        lock = self._chat_locks.get(target)
-        if lock is None:
-            lock = self._chat_locks[target] = asyncio.Lock()
         try:
-            async with lock:
+            async with self._chat_locks[target]:
                 await self.delivery.run_once(kind=outbox.CUSTOMER, target=target)
         except Exception:
             log.exception("telegram_delivery_failed", target=target)  # the outbox job retries
 
     async def _set_reachable(self, chat: str, reachable: bool) -> None:
-        async with self.services.db.session() as session:
-            await session.execute(
-                update(Customer)
-                .where(Customer.channel == wire.CHANNEL, Customer.external_id == chat)
-                .values(unreachable_at=None if reachable else self.services.engine.now())
-            )
+        services = self.bound
+        since = None if reachable else services.engine.now()
+        await customers.set_unreachable(services.db, channel=wire.CHANNEL, external_id=chat, since=since)
         log.info("telegram_reachability", chat=chat, reachable=reachable)
 
     # -- out -------------------------------------------------------------------------------------
@@ -449,18 +437,14 @@ class TelegramChannel:
                 raise Undeliverable(str(exc)) from exc  # the same request would fail again
 
     async def _keep_long_payloads(self, keyed: dict[str, str]) -> None:
-        if not keyed:
-            return
-        async with self.services.db.session() as session:
-            insert = sqlite_insert if self.services.db.is_sqlite else pg_insert
-            now = self.services.engine.now()
-            await session.execute(
-                insert(ButtonPayload)
-                .values([{"key": k, "payload": p, "created_at": now} for k, p in keyed.items()])
-                .on_conflict_do_nothing(index_elements=["key"])
-            )
+        if keyed:
+            await buttons.keep(self.bound.db, keyed, now=self.bound.engine.now())
 
-    async def download(self, file_id: str) -> bytes:
+    @property
+    def can_fetch_files(self) -> bool:
+        return self.enabled
+
+    async def fetch_file(self, file_id: str) -> bytes:
         """A file the customer sent, for the agents' desk (Telegram lets bots fetch up to 20 MB)."""
         if self.bot is None:
             raise LookupError("Telegram is not configured")
@@ -468,3 +452,6 @@ class TelegramChannel:
         if file.file_size and file.file_size > MAX_DOWNLOAD:
             raise LookupError(f"file of {file.file_size} bytes is over Telegram's download limit")
         return bytes(await file.download_as_bytearray())
+
+
+INFO = ChannelInfo(name=wire.CHANNEL, label="Telegram", lasting=True, build=TelegramChannel)

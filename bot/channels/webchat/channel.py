@@ -18,7 +18,9 @@ from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
 from actions.messages import Incoming, Reply
-from bot.delivery import NotReady, OutboxDelivery
+from bot.channels.base import BaseChannel, ChannelInfo
+from bot.delivery import NotReady
+from bot.settings import Settings
 from storage.models import OutboxMessage
 
 log = structlog.get_logger(__name__)
@@ -109,10 +111,14 @@ async def widget() -> FileResponse:
     )
 
 
-class SocketChannel:
-    """Rasa's SocketIO channel on python-socketio; also pushes agent replies to open sessions."""
+class WebChat(BaseChannel):
+    """Rasa's REST and SocketIO channels and the widget; pushes agents' replies to open sessions."""
 
-    def __init__(self, cors_origins: list[str]) -> None:
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.info = INFO
+        self.router = router
+        cors_origins = settings.cors_origins
         self.sio = socketio.AsyncServer(
             async_mode="asgi",
             cors_allowed_origins=cors_origins or None,  # None: same origin only
@@ -120,8 +126,6 @@ class SocketChannel:
             logger=False,
             engineio_logger=False,
         )
-        self.services: Any = None
-        self.delivery: OutboxDelivery | None = None
         self.sio.on("connect", self._connect)
         self.sio.on("session_request", self._session_request)
         self.sio.on("user_uttered", self._user_uttered)
@@ -147,7 +151,7 @@ class SocketChannel:
         session_id = clean_id(data.get("session_id")) or saved.get("session_id", sid)
         message_id = clean_id(data.get("message_id"))
         try:
-            replies: list[Reply] = await self.services.engine.handle(
+            replies: list[Reply] = await self.bound.engine.handle(
                 Incoming(channel=CHANNEL, sender=session_id, text=message, message_id=message_id)
             )
         except Exception:
@@ -159,7 +163,11 @@ class SocketChannel:
     def is_connected(self, session_id: str) -> bool:
         return any(True for _ in self.sio.manager.get_participants("/", session_id))
 
-    async def push(self, row: OutboxMessage) -> None:
+    def wrap(self, app: Any) -> Any:
+        """socket.io answers `/socket.io/`; every other request goes on to `app`."""
+        return socketio.ASGIApp(self.sio, other_asgi_app=app, socketio_path="socket.io")
+
+    async def send(self, row: OutboxMessage) -> None:
         """Outbox sender for web chat customers: deliver to the open session, else wait."""
         session_id = row.target.split(":", 1)[1]
         if not self.is_connected(session_id):
@@ -168,3 +176,6 @@ class SocketChannel:
             {"text": str(row.payload.get("text", "")), "buttons": row.payload.get("buttons", [])}
         )
         await self.sio.emit("bot_uttered", reply.as_socketio(), room=session_id)
+
+
+INFO = ChannelInfo(name=CHANNEL, label="Web chat", lasting=False, build=WebChat)
