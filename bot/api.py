@@ -19,7 +19,8 @@ MAX_ID = 2**63 - 1  # BIGINT: larger ids cannot exist and would overflow the que
 
 
 def services(request: Request) -> Services:
-    return request.app.state.services
+    found: Services = request.app.state.services
+    return found
 
 
 ServicesDep = Annotated[Services, Depends(services)]

@@ -21,7 +21,7 @@ def exposition() -> bytes:
     """The text format of every metric: this process's, or all workers' in multiprocess mode."""
     if os.environ.get(MULTIPROCESS_DIR):
         registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest()
 

@@ -311,7 +311,8 @@ class EmbeddedNlu:
             return np.column_stack([1.0 - second, second])
         logits -= logits.max(axis=1, keepdims=True)
         np.exp(logits, out=logits)
-        return logits / logits.sum(axis=1, keepdims=True)
+        probabilities: np.ndarray = logits / logits.sum(axis=1, keepdims=True)
+        return probabilities
 
     def predict(self, texts: list[str]) -> list[tuple[str, float]]:
         """Intent and confidence per text, exactly as `parse_sync` decides them, but batched."""

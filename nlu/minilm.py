@@ -128,7 +128,8 @@ def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarr
     mean = x.mean(-1, keepdims=True)
     centered = x - mean
     variance = (centered * centered).mean(-1, keepdims=True)
-    return centered / np.sqrt(variance + 1e-12) * weight + bias
+    normalized: np.ndarray = centered / np.sqrt(variance + 1e-12) * weight + bias
+    return normalized
 
 
 class MiniLM:

@@ -45,7 +45,7 @@ class _WriterOnLoop(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if _ON_LOOP.get() and self._connection is not None:
             return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)
+        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
 
 
 def _sqlite_on_loop(dbapi_connection: Any, _record: Any) -> None:

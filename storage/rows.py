@@ -12,7 +12,7 @@ The values go through each column's own type conversions, as the ORM would send 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Table, inspect
 from sqlalchemy.engine import Dialect
@@ -68,7 +68,7 @@ def attach(session: AsyncSession, model: type[M], values: dict[str, Any]) -> M:
     mapper = inspect(model)
     held = session.sync_session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
     if held is not None:
-        return held
+        return cast(M, held)
     # As the ORM's own loading does: a bare instance, its attributes set in its __dict__, then
     # marked clean (going through the constructor's instrumented setters costs twice as much).
     instance: M = mapper.class_manager.new_instance()
