@@ -8,7 +8,7 @@ from enum import StrEnum
 class Intent(StrEnum):
     """Every intent the conversation acts on: the NLU's, and the buttons' payloads (`/name{...}`)."""
 
-    # CONTRACT.md section 4: these names are public surface.
+    # docs/reference.md section 4: these names are public surface.
     GREET = "greet"
     GOODBYE = "goodbye"
     AFFIRM = "affirm"
