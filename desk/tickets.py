@@ -42,6 +42,7 @@ class NewTicket:
     exclusion: str | None = None
     conversation_id: int | None = None
     attachment_ids: tuple[int, ...] = ()  # files sent during the intake, waiting for this ticket
+    sentiment: str | None = None  # "frustrated" when the customer's words said so
 
 
 class TicketService:
@@ -142,6 +143,7 @@ class TicketService:
                 "description": new.description,
                 "troubleshooting": new.troubleshooting,
                 "exclusion": new.exclusion,
+                "sentiment": new.sentiment,
                 "maintenance_id": window.id if window else None,
                 "created_at": now,
                 "clock_started_at": started,
