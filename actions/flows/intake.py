@@ -107,7 +107,7 @@ class IntakeFlow(Flow):
             if step.name != "troubleshoot":  # a check keeps them in its note
                 i.said.extend(i.unclear)
             i.tries, i.unclear = 0, []
-            noted = [t.reply(key) for key in (parsed.noted, step.noted) if key]
+            noted = [t.reply(key) for key in (*parsed.noted, step.noted) if key]
             return [*noted, *self.advance(t)]
         return await self.finish(t, parsed)
 

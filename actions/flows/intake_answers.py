@@ -17,10 +17,10 @@ INTERRUPT_CONFIDENCE = 0.8
 
 @dataclass(frozen=True)
 class Answer:
-    """A valid answer: `value` is what the step's `store` keeps; `noted` a catalog key said first."""
+    """A valid answer: `value` is what the step's `store` keeps; `noted`: catalog keys said first."""
 
     value: Any
-    noted: str | None = None
+    noted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ MAX_TRIES = 2
 NLU_ANSWER_CONFIDENCE = 0.8
 ANSWERS = ("yes", "no", "not_sure")
 NO_ANSWER = "no_answer"
+# A "not sure" of this many words or fewer says nothing more than the answer.
+BARE_WORDS = 3
 FROM_DESCRIPTION = "description"
 # The "how do I check that?" hint of each step's concept (actions/understand/concepts.py).
 HOW_TO_CHECK: dict[str, str] = {
@@ -149,6 +151,8 @@ def details_line(t: Turn, i: Intake) -> str | None:
 
 
 def _answer(policy: Policy, t: Turn, kind: str, note: str) -> Answer:
+    if kind == "not_sure" and len(note.split()) <= BARE_WORDS:
+        note = ""  # "not sure", "no idea": the answer itself, nothing more to keep
     words = [*t.intake.unclear, note] if note else list(t.intake.unclear)
     return Answer(entry(current_check(policy, t.intake), kind, " / ".join(w for w in words if w)))
 
@@ -185,14 +189,13 @@ def parse_check(policy: Policy, t: Turn) -> Parsed:
 def _not_an_answer(policy: Policy, t: Turn, *, how: bool = False) -> Parsed:
     """One short re-ask (with the hint when they asked how); the second time, record and move on."""
     i = t.intake
+    step = current_check(policy, i)
+    hint = HOW_TO_CHECK.get(step_concept(step) or "", "intake.troubleshoot.how") if how else None
     if i.tries + 1 >= MAX_TRIES:
         words = [*i.unclear, t.text.strip()] if not t.is_payload else list(i.unclear)
         note = " / ".join(w for w in words if w)
-        return Answer(entry(current_check(policy, i), NO_ANSWER, note), noted="intake.troubleshoot.moving_on")
-    step = current_check(policy, i)
-    replies: list[Reply] = []
-    if how:
-        concept = step_concept(step)
-        replies.append(t.reply(HOW_TO_CHECK.get(concept or "", "intake.troubleshoot.how")))
+        noted = (hint, "intake.troubleshoot.moving_on") if hint else ("intake.troubleshoot.moving_on",)
+        return Answer(entry(step, NO_ANSWER, note), noted=noted)
+    replies = [t.reply(hint)] if hint else []
     replies.append(t.reply("intake.troubleshoot.reask", *check_buttons(t), step=step))
     return Retry("intake.troubleshoot.reask", ask_again=False, replies=tuple(replies))

@@ -183,7 +183,7 @@ def _parse_priority(policy: Policy, t: Turn) -> Parsed:
         return Answer(chosen)
     if not t.is_payload and t.intake.tries + 1 >= MAX_TRIES:
         # Never the same question a third time: the suggestion (or medium) stands, changeable at the end.
-        return Answer(t.intake.suggested_priority or "medium", noted="intake.priority.taken")
+        return Answer(t.intake.suggested_priority or "medium", noted=("intake.priority.taken",))
     return Retry("intake.priority.retry")
 
 
