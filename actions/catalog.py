@@ -133,11 +133,14 @@ EN: dict[str, str] = {
     "answer.no": "no",
     "answer.not_sure": "not sure",
     "answer.no_answer": "no clear answer",
-    "intake.heard.outage": "I'm sorry, that sounds like an outage; I'll get this to the team as fast as I can.",
-    "intake.heard.frustrated": (
-        "I'm sorry, I understand how frustrating this is; let's get it to the right people right away."
+    "intake.heard.outage": (
+        "I'm sorry to hear that; it sounds like an outage, so I'll get this to the team as fast as I can."
     ),
-    "intake.heard.urgent": "I understand this is urgent; I'll keep it quick.",
+    "intake.heard.frustrated": (
+        "I'm sorry to hear that, and I understand how frustrating this is; let's get it to the right people "
+        "right away."
+    ),
+    "intake.heard.urgent": "I'm sorry to hear that, and I understand it's urgent; I'll keep this quick.",
     "intake.contact_confirm.ask": "Shall I use the contact details I have for you: {contact}?",
     "intake.contact_confirm.retry": "Please answer Yes or No.",
     "intake.name.ask": "So that an engineer can reach you, what is your name?",
