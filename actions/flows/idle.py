@@ -13,6 +13,7 @@ import re
 from actions import render
 from actions.contact import clean_name, find_email, find_phone
 from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
+from actions.flows.intake import CATEGORY_CONFIDENCE
 from actions.flows.intake_steps import suggested_priority
 from actions.messages import Reply
 from actions.state import Intake
@@ -76,9 +77,11 @@ class IdleFlow(Flow):
             return await self.to_a_person(t, feelings, category="billing")
         if t.intent == Intent.HUMAN_HANDOFF or (feelings.wants_person and feelings.frustrated):
             return await self.to_a_person(t, feelings, category=REPORT_CATEGORIES.get(t.intent))
-        if t.intent in REPORT_CATEGORIES or t.intent == Intent.REPORT_ISSUE:
+        sure_report = t.intent in REPORT_CATEGORIES and t.confidence >= CATEGORY_CONFIDENCE
+        if sure_report or t.intent == Intent.REPORT_ISSUE:
             return None
         if feelings.outage and (feelings.frustrated or not _QUESTION.search(t.text.lower())):
+            # "it IS down. nothing loads.": an outage of the service, whatever the NLU guessed.
             return self.router.intake.start(t, category="infrastructure")
         return None
 

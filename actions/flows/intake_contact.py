@@ -5,6 +5,8 @@ Prompts, parsers and stores for the table in actions/flows/intake_steps.py.
 
 from __future__ import annotations
 
+import re
+
 from actions.contact import clean_name, find_email, find_phone, strip_contact
 from actions.flows.base import REPORT_CATEGORIES, yes_no
 from actions.flows.intake_answers import INTERRUPT_CONFIDENCE, Answer, Outcome, Parsed, Retry, category_of
@@ -141,6 +143,14 @@ def summary(policy: Policy, t: Turn) -> Reply:
     return Reply("\n".join(lines), buttons)
 
 
+_YES_FIRST = re.compile(r"\s*(?:yes|yeah|yep|yup|ye|ok|okay|sure|please)\b")
+
+
+def _lower(new: str, current: str) -> bool:
+    """`new` is a less severe priority than `current` (PRIORITIES runs from critical down)."""
+    return PRIORITIES.index(new) > PRIORITIES.index(current)
+
+
 def hear_confirm(policy: Policy, t: Turn) -> Parsed | None:
     """ "yes please", "go ahead", "ye send it" open the ticket; "make it urgent" changes its priority."""
     read = read_confirmation(t.text, t.intake.priority)
@@ -151,6 +161,9 @@ def hear_confirm(policy: Policy, t: Turn) -> Parsed | None:
     if read.kind == "fixed":
         return Outcome.SOLVED
     if read.kind == "change_priority" and read.priority in PRIORITIES:
+        current = t.intake.priority
+        if _YES_FIRST.match(t.text.lower()) and current in PRIORITIES and _lower(read.priority, current):
+            return Outcome.OPEN_TICKET  # "yes asap": a go-ahead in a hurry, not a lower priority
         return Answer(read.priority)
     return None
 

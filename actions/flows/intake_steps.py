@@ -10,6 +10,7 @@ intake (the flow, actions/flows/intake.py, carries it out).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from actions.flows.intake_contact import (
 from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
-from actions.understand import Feelings, read_feelings
+from actions.understand import Feelings, read_confirmation, read_feelings
 from desk.policy import CATEGORIES, PRIORITIES, Policy
 from desk.triage import detect_exclusion, suggest_priority
 from nlu.intents import Intent
@@ -170,6 +171,20 @@ def _ask_priority(policy: Policy, t: Turn) -> list[Reply]:
     return [Reply(text, buttons)]
 
 
+def _priority_in_words(t: Turn) -> str | None:
+    """ "not urgent", "make it high", "the suggested one is fine", "meduim": the priority meant."""
+    read = read_confirmation(t.text, None)
+    if read.kind == "change_priority":
+        return read.priority
+    if read.kind == "confirm" and t.intake.suggested_priority:
+        return t.intake.suggested_priority
+    for word in re.findall(r"[a-z]+", t.text.lower()):
+        close = difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=0.8)
+        if close:
+            return PRIORITY_WORDS[close[0]]
+    return None
+
+
 def _parse_priority(policy: Policy, t: Turn) -> Parsed:
     chosen: str | None = None
     if t.intent == Intent.CHOOSE_PRIORITY:
@@ -177,8 +192,7 @@ def _parse_priority(policy: Policy, t: Turn) -> Parsed:
     elif t.intent == Intent.AFFIRM and t.intake.suggested_priority:
         chosen = t.intake.suggested_priority
     elif not t.is_payload:
-        words = re.findall(r"[a-z]+", t.text.lower())
-        chosen = next((PRIORITY_WORDS[w] for w in words if w in PRIORITY_WORDS), None)
+        chosen = _priority_in_words(t)
     if chosen in PRIORITIES:
         return Answer(chosen)
     if not t.is_payload and t.intake.tries + 1 >= MAX_TRIES:
