@@ -47,6 +47,8 @@ MAX_TRIES = 2
 _SEVERITY = ("low", "medium", "high", "critical")
 _ACKNOWLEDGED = {"outage": "intake.heard.outage", "frustrated": "intake.heard.frustrated"}
 
+# How close a typed word must be to a priority word to be read as it ("meduim", "hihg").
+TYPO_CUTOFF = 0.75
 PRIORITY_WORDS = {
     "critical": "critical",
     "urgent": "high",
@@ -179,10 +181,18 @@ def _priority_in_words(t: Turn) -> str | None:
     if read.kind == "confirm" and t.intake.suggested_priority:
         return t.intake.suggested_priority
     for word in re.findall(r"[a-z]+", t.text.lower()):
-        close = difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=0.8)
+        close = (
+            difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=TYPO_CUTOFF) if len(word) > 3 else []
+        )
         if close:
             return PRIORITY_WORDS[close[0]]
     return None
+
+
+def _hear_priority(policy: Policy, t: Turn) -> Parsed | None:
+    """A priority in the words is the answer, even when the NLU reads "hihg" as a greeting."""
+    chosen = _priority_in_words(t)
+    return Answer(chosen) if chosen in PRIORITIES else None
 
 
 def _parse_priority(policy: Policy, t: Turn) -> Parsed:
@@ -265,6 +275,7 @@ STEPS: tuple[Step, ...] = (
         prompt=_ask_priority,
         parse=_parse_priority,
         store=_setter("priority"),
+        hear=_hear_priority,
     ),
     Step(
         "exclusion",
