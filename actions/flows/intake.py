@@ -32,8 +32,9 @@ from storage.models import Ticket
 CATEGORY_CONFIDENCE = 0.55
 # "Cancel" typed in a free-text step leaves the intake from this confidence on.
 CANCEL_CONFIDENCE = 0.6
-# Steps whose typed answer is the customer's own text: "works again now" there is not "solved".
-_OWN_TEXT_STEPS = frozenset({"description", "name", "reach"})
+# The step whose typed answer is the problem itself: "printer works again now but the scanner
+# doesn't" there is a description, not "solved".
+_OWN_TEXT_STEPS = frozenset({"description"})
 # On the ticket (for the agents), before the words typed during the intake that answered no step.
 ALSO_SAID = "Also said during the intake:"
 FRUSTRATED = "frustrated"
@@ -113,7 +114,10 @@ class IntakeFlow(Flow):
 
     async def hand_off(self, t: Turn) -> list[Reply]:
         """A person, with what the intake knows so far; the ticket keeps how the customer felt."""
-        sentiment = t.state.intake.sentiment if t.state.intake is not None else None
+        i = t.state.intake
+        sentiment = i.sentiment if i is not None else None
+        if i is not None and i.description is not None:
+            i.description = self.description(t)  # with what else they typed: nothing is lost
         replies = await self.router.handoff.start(t)
         await self.mark_sentiment(t, sentiment)
         return replies

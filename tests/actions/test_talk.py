@@ -263,3 +263,19 @@ async def test_a_refund_demand_goes_to_billing_and_a_person(bot: TestChannel, cl
     assert ticket.category == "billing"
     assert (await api_view(bot, ticket, clock))["sentiment"] == "frustrated"
     assert ticket.priority in ("high", "critical")
+
+
+async def test_restarting_fixed_it_at_the_name_step_and_words_kept_on_a_handoff(bot: TestChannel) -> None:
+    await start_outlook(bot)
+    for _ in TECH_STEPS:
+        await bot.press("No")
+    await bot.say("oh wait, restarting fixed it, thanks!")
+    assert "glad that fixed it" in bot.text
+    assert await tickets_of(bot) == []
+
+    await start_outlook(bot)
+    await bot.say("the printer is on the second floor")  # answers nothing: kept
+    await bot.say("talk to a person please")
+    assert "asked a person to join" in bot.text
+    ticket = await only_ticket(bot)
+    assert "the printer is on the second floor" in ticket.description
