@@ -62,7 +62,7 @@ BUSY_POLL = 1.0  # seconds other chats' new updates wait for a slow one before t
 API_TIMEOUT = 15.0  # one Bot API call, well within the outbox's lease
 TYPING_AFTER = 0.4  # seconds of a turn before the customer sees "typing…"
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
-ORDER_WAIT = 0.5  # seconds an update waits for a lower update_id still on its way
+ORDER_WAIT = 1.0  # seconds an update waits for a lower update_id still on its way
 UPDATE_ATTEMPTS = 4  # webhook deliveries of an update that fails before it is given up on
 KEEP_UPDATES = timedelta(days=1)  # handled updates kept (a late redelivery is recognised after, too)
 SORRY = "Sorry, something went wrong on our side. Please send your message again in a moment."
@@ -329,6 +329,8 @@ class TelegramChannel(BaseChannel):
                     log.exception("telegram_update_given_up", update_id=kept.update_id)
                     await self._apologise(chat)
                 await inbound_rows.finish_update(db, kept.update_id, now=now())
+            # Sent before the lock goes: the next replica's answers then follow these, not overtake.
+            await self._deliver(outbox.customer_target(wire.CHANNEL, chat))
         await self._forget_old_updates()
 
     async def _forget_old_updates(self) -> None:

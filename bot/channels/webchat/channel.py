@@ -149,6 +149,8 @@ class WebChat(BaseChannel):
 
     async def start(self) -> None:
         await self.presence.start()
+        if isinstance(self.presence, RedisPresence):
+            log.info("webchat_redis", prefix=self.presence.prefix, replica=self.presence.replica)
 
     async def aclose(self) -> None:
         await self.presence.aclose()
