@@ -9,6 +9,7 @@ reaches its socket on whichever replica holds it, and presence.py tells whether 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,12 +26,14 @@ from bot.channels.base import BaseChannel, ChannelInfo
 from bot.channels.webchat.presence import LocalPresence, Presence, RedisPresence
 from bot.delivery import NotReady
 from bot.settings import Settings
+from bot.tasks import Tasks
 from storage.models import OutboxMessage
 
 log = structlog.get_logger(__name__)
 
 CHANNEL = "webchat"
 STATIC = Path(__file__).resolve().parent / "static"
+LOOK_AGAIN = 1.0  # seconds after a session returns that waiting notices are looked for again
 MAX_MESSAGE = 16_000  # characters accepted on the wire; the engine keeps the first 4,000
 
 # Ids are printable text: PostgreSQL refuses NUL, and no platform sends control characters.
@@ -142,6 +145,7 @@ class WebChat(BaseChannel):
             if settings.redis_url
             else LocalPresence(self.sio)
         )
+        self._background = Tasks()
         self.sio.on("connect", self._connect)
         self.sio.on("disconnect", self._disconnect)
         self.sio.on("session_request", self._session_request)
@@ -153,6 +157,7 @@ class WebChat(BaseChannel):
             log.info("webchat_redis", prefix=self.presence.prefix, replica=self.presence.replica)
 
     async def aclose(self) -> None:
+        await self._background.wait(5)
         await self.presence.aclose()
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -170,7 +175,20 @@ class WebChat(BaseChannel):
         await self.sio.emit("session_confirm", session_id, to=sid, ignore_queue=True)
         # Notices that arrived while the customer was away are shown now.
         if self.delivery is not None:
-            await self.delivery.deliver_waiting(kind="customer", target=f"{CHANNEL}:{session_id}")
+            target = f"{CHANNEL}:{session_id}"
+            await self.delivery.deliver_waiting(kind="customer", target=target)
+            # A notice that found them away a moment ago is marked waiting only after its send
+            # returned, possibly just after the look above: a second look catches it.
+            self._background.start(self._look_again(target), name="webchat-look-again")
+
+    async def _look_again(self, target: str) -> None:
+        await asyncio.sleep(LOOK_AGAIN)
+        if self.delivery is None:
+            return
+        try:
+            await self.delivery.deliver_waiting(kind="customer", target=target)
+        except Exception:  # the outbox job retries it
+            log.exception("webchat_delivery_failed", target=target)
 
     async def _user_uttered(self, sid: str, data: Any = None) -> None:
         if not isinstance(data, dict) or not isinstance(data.get("message"), str):
