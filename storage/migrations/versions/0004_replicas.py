@@ -1,7 +1,7 @@
 """telegram_updates: webhook updates kept until handled, per chat in update_id order
 
-Revision ID: 0003_replicas
-Revises: 0002
+Revision ID: 0004_replicas
+Revises: 0003_talk
 Create Date: 2026-12-05 06:58:41
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_replicas"
-down_revision: str | None = "0002"
+revision: str = "0004_replicas"
+down_revision: str | None = "0003_talk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
