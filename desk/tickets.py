@@ -42,6 +42,7 @@ class NewTicket:
     exclusion: str | None = None
     conversation_id: int | None = None
     attachment_ids: tuple[int, ...] = ()  # files sent during the intake, waiting for this ticket
+    language: str = "en"  # the customer's language (en | km): agents see it, replies go out in it
 
 
 class TicketService:
@@ -142,6 +143,7 @@ class TicketService:
                 "description": new.description,
                 "troubleshooting": new.troubleshooting,
                 "exclusion": new.exclusion,
+                "language": new.language,
                 "maintenance_id": window.id if window else None,
                 "created_at": now,
                 "clock_started_at": started,

@@ -117,22 +117,29 @@ class IntakeFlow(Flow):
                 exclusion=i.exclusion,
                 conversation_id=t.conversation.id,
                 attachment_ids=tuple(i.attachments),
+                language=t.lang,
             ),
         )
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()
         t.state.clear()
-        return [Reply(self.router._opened_text(ticket, t.now, name=i.name, lang=t.lang))]
+        return [Reply(self.router._opened_text(ticket, t.now, name=i.name, lang=t.lang, digits=t.digits))]
 
     def opened_text(
-        self, ticket: Ticket, now: datetime, *, name: str | None = None, lang: str = DEFAULT_LANGUAGE
+        self,
+        ticket: Ticket,
+        now: datetime,
+        *,
+        name: str | None = None,
+        lang: str = DEFAULT_LANGUAGE,
+        digits: str = "latn",
     ) -> str:
         """The ticket's number, category, priority and reply deadline; out of hours, when we're back."""
         policy = self.policy
         facts = {
-            "id": ticket.id,
-            "category": policy.categories[ticket.category].title,
+            "id": render.localize_digits(ticket.id, digits),
+            "category": policy.categories[ticket.category].title.get(lang),
             "priority": label("priority", ticket.priority, lang),
-            "due": render.when(ticket.response_due_at, policy),
+            "due": render.localize_digits(render.when(ticket.response_due_at, policy, lang), digits),
             "zone": render.zone_label(policy, lang),
         }
         parts = [
@@ -141,7 +148,7 @@ class IntakeFlow(Flow):
             else text("ticket.opened", lang, **facts)
         ]
         if not self.clock.is_business_time(now):
-            back = render.when(self.clock.next_opening(now), policy)
+            back = render.localize_digits(render.when(self.clock.next_opening(now), policy, lang), digits)
             parts.append(text("ticket.opened.after_hours", lang, back=back))
             parts.append(render.weekend_note(policy, lang))
         if ticket.maintenance_id is not None:

@@ -102,20 +102,24 @@ def summary(policy: Policy, t: Turn) -> Reply:
     category = category_of(policy, i)
     lines = [
         t.say("intake.summary.head"),
-        t.say("intake.summary.category", title=category.title),
+        t.say("intake.summary.category", title=t.pick(category.title)),
         t.say(
             "intake.summary.priority",
             priority=i.priority and t.label("priority", i.priority),
-            definition=category.priorities[i.priority or "medium"],
+            definition=t.pick(category.priorities[i.priority or "medium"]),
         ),
         t.say("intake.summary.problem", description=i.description),
         t.say("intake.summary.contact", contact=contact_line(i.name, i.email, i.phone)),
     ]
     if i.troubleshooting:
-        checks = "; ".join(f"{s['step']} {s['answer']}" for s in i.troubleshooting)
+        # Answers keep the policy's English step; the customer reads it in their language.
+        steps = {str(step): step for step in category.troubleshooting}
+        checks = "; ".join(
+            f"{t.pick(steps.get(s['step'], s['step']))} {t.label('answer', s['answer'])}" for s in i.troubleshooting
+        )
         lines.append(t.say("intake.summary.checks", checks=checks))
     if i.exclusion:
-        lines.append(t.say("intake.summary.note", title=policy.exclusions[i.exclusion].title))
+        lines.append(t.say("intake.summary.note", title=t.pick(policy.exclusions[i.exclusion].title)))
     lines.append(t.say("intake.summary.ask"))
     buttons = (
         Button(t.say("intake.confirm.open"), make_payload(Intent.AFFIRM)),

@@ -48,7 +48,7 @@ CATEGORY_TITLES = [
     "Infrastructure and maintenance issue",
     "Security and compliance issue",
 ]
-MENU = ["Report a problem", "My tickets", "Working hours", "Contact us", "Talk to a person"]
+MENU = ["Report a problem", "My tickets", "Working hours", "Contact us", "Talk to a person", "ភាសាខ្មែរ"]
 BILLING = "the invoice is wrong, we were charged twice"
 
 

@@ -30,6 +30,7 @@ from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import error as tg
 from telegram.request import HTTPXRequest
 
+from actions import catalog
 from actions.messages import Incoming, Reply
 from bot import retry_after
 from bot.channels.base import BaseChannel, ChannelInfo
@@ -54,8 +55,8 @@ BUSY_POLL = 1.0  # seconds other chats' new updates wait for a slow one before t
 API_TIMEOUT = 15.0  # one Bot API call, well within the outbox's lease
 TYPING_AFTER = 0.4  # seconds of a turn before the customer sees "typing…"
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
-SORRY = "Sorry, something went wrong on our side. Please send your message again in a moment."
-GROUP_TEXT = "I answer support requests in a private chat, so that your details stay between us."
+SORRY = catalog.text("channel.error")
+GROUP_TEXT = catalog.text("channel.group")
 
 
 def _seconds(exc: tg.RetryAfter) -> float:
@@ -309,7 +310,7 @@ class TelegramChannel(BaseChannel):
                         text=text,
                         message_id=str(inbound.update_id),
                         display_name=inbound.display_name,
-                        metadata={"attachments": inbound.attachments} if inbound.attachments else {},
+                        metadata=wire.metadata(inbound),
                     )
                 )
             finally:

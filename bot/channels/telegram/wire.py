@@ -48,6 +48,7 @@ class Inbound:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     callback_id: str | None = None
     callback_message: dict[str, Any] | None = None  # the bot's message whose button was pressed
+    language: str | None = None  # the user's Telegram app language (`language_code`, IETF tag)
 
 
 def display_name(user: dict[str, Any] | None) -> str | None:
@@ -56,6 +57,22 @@ def display_name(user: dict[str, Any] | None) -> str | None:
     parts = [str(user.get(k) or "").strip() for k in ("first_name", "last_name")]
     name = " ".join(p for p in parts if p)
     return name or None
+
+
+def language_code(user: Any) -> str | None:
+    """The `language_code` of a Telegram user (`km`, `en-US`), when the update has one."""
+    code = user.get("language_code") if isinstance(user, dict) else None
+    return code if isinstance(code, str) and 0 < len(code) <= 35 else None
+
+
+def metadata(inbound: Inbound) -> dict[str, Any]:
+    """What the conversation engine learns besides the text: files, and the app's language."""
+    out: dict[str, Any] = {}
+    if inbound.attachments:
+        out["attachments"] = inbound.attachments
+    if inbound.language:
+        out["language"] = inbound.language
+    return out
 
 
 def command_payload(text: str, bot_username: str | None) -> str | None:
@@ -142,6 +159,7 @@ def read_update(update: dict[str, Any], bot_username: str | None = None) -> Inbo
             text=data,
             display_name=display_name(callback.get("from")),
             callback_id=str(callback.get("id") or "") or None,
+            language=language_code(callback.get("from")),
             callback_message=message,
         )
     member = update.get("my_chat_member")
@@ -174,6 +192,7 @@ def read_update(update: dict[str, Any], bot_username: str | None = None) -> Inbo
         text=payload or text,
         display_name=display_name(message.get("from")),
         attachments=_attachments(message),
+        language=language_code(message.get("from")),
     )
 
 
