@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 from typing import Any
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_timezone_location
 
 from actions.catalog import DEFAULT_LANGUAGE, LANGUAGES, text
 from desk.policy import WEEKDAYS, Policy
@@ -34,7 +34,10 @@ def when(at: datetime, policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
 
 
 def zone_label(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
-    city = policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
+    """`Phnom Penh time` (Khmer: `ម៉ោងភ្នំពេញ`): the zone's city as CLDR names it in the language."""
+    city = get_timezone_location(
+        policy.tz, locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE, return_city=True
+    )
     return text("time.zone", lang, city=city)
 
 

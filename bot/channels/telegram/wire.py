@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,11 +219,14 @@ def long_payloads(buttons: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+_LABEL = re.compile(r"(.+?)(: |\u17d6 )(.+)", re.DOTALL)  # Khmer writes the colon as ៖ (U+17D6)
+
+
 def _label(title: str) -> tuple[str, str | None]:
     """A long `Label: definition` title shows as its label on the button, the rest in the text."""
-    head, sep, rest = title.partition(": ")
-    if sep and len(title) > 32 and len(head) <= 32:
-        return head, rest
+    match = _LABEL.match(title)
+    if match and len(title) > 32 and len(match.group(1)) <= 32:
+        return match.group(1), match.group(2) + match.group(3)
     return title, None
 
 
@@ -231,7 +235,7 @@ def keyboard(buttons: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list
     if not buttons:
         return None, []
     labels = [_label(str(b["title"])) for b in buttons]
-    notes = [f"• {label}: {rest}" for label, rest in labels if rest]
+    notes = [f"• {label}{rest}" for label, rest in labels if rest]
     keys = [
         {"text": label, "callback_data": callback_data(str(b["payload"]))}
         for (label, _), b in zip(labels, buttons, strict=True)
