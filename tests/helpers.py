@@ -118,6 +118,7 @@ TICKET_KEYS = frozenset(
         "description",
         "troubleshooting",
         "exclusion",
+        "language",
         "created_at",
         "response_due_at",
         "first_response_at",
