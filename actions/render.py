@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-
 from typing import Any
 
 from babel.dates import format_datetime, get_timezone_location
@@ -30,7 +29,9 @@ def when(at: datetime, policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     The pattern is the catalog's `time.when` (a CLDR pattern), the names are Babel's for the locale.
     """
     local = at.astimezone(policy.tz)
-    return format_datetime(local, text("time.when", lang), locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    return format_datetime(
+        local, text("time.when", lang), locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    )
 
 
 def zone_label(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:

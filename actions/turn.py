@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from actions.catalog import DEFAULT_LANGUAGE, label, text
-from actions.render import localize_digits
 from actions.messages import Button, Incoming, Reply
+from actions.render import localize_digits
 from actions.state import DialogueState, Intake
 from desk.policy import Text
 from storage.models import Conversation, Customer
 from storage.repositories.conversation import ConversationTurn
-
 
 # Placeholders that hold numbers, dates and times (render.py), written in the customer's digits;
 # the others (names, emails, descriptions) are shown exactly as they are.

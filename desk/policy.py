@@ -103,7 +103,9 @@ def _text(value: Any) -> Text:
         unknown = [str(k) for k in value if k not in TEXT_LANGUAGES]
         if unknown:
             raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(TEXT_LANGUAGES)}")
-        missing = [lang for lang in TEXT_LANGUAGES if not isinstance(value.get(lang), str) or not value[lang].strip()]
+        missing = [
+            lang for lang in TEXT_LANGUAGES if not isinstance(value.get(lang), str) or not value[lang].strip()
+        ]
         if missing:
             raise ValueError(f"missing the {' and '.join(missing)} text")
         return Text(value["en"], {lang: value[lang] for lang in TEXT_LANGUAGES})

@@ -57,7 +57,11 @@ class InfoFlow(Flow):
         for w in windows:
             if w.starts_at <= t.now:
                 lines.append(
-                    t.say("info.maintenance.now", until=render.when(w.ends_at, policy, t.lang), message=w.message)
+                    t.say(
+                        "info.maintenance.now",
+                        until=render.when(w.ends_at, policy, t.lang),
+                        message=w.message,
+                    )
                 )
             else:
                 lines.append(

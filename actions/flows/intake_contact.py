@@ -115,7 +115,8 @@ def summary(policy: Policy, t: Turn) -> Reply:
         # Answers keep the policy's English step; the customer reads it in their language.
         steps = {str(step): step for step in category.troubleshooting}
         checks = "; ".join(
-            f"{t.pick(steps.get(s['step'], s['step']))} {t.label('answer', s['answer'])}" for s in i.troubleshooting
+            f"{t.pick(steps.get(s['step'], s['step']))} {t.label('answer', s['answer'])}"
+            for s in i.troubleshooting
         )
         lines.append(t.say("intake.summary.checks", checks=checks))
     if i.exclusion:

@@ -73,7 +73,8 @@ def _setter(name: str) -> Callable[[Turn, Any], None]:
 def _ask_category(policy: Policy, t: Turn) -> list[Reply]:
     categories = [policy.categories[c] for c in CATEGORIES]
     lines = "\n".join(
-        t.say("intake.category.line", title=t.pick(c.title), description=t.pick(c.description)) for c in categories
+        t.say("intake.category.line", title=t.pick(c.title), description=t.pick(c.description))
+        for c in categories
     )
     buttons = tuple(
         Button(t.pick(c.title), make_payload(Intent.CHOOSE_CATEGORY, category=key))

@@ -75,7 +75,9 @@ def test_placeholders_match_between_languages() -> None:
 
 def test_the_khmer_texts_are_khmer_and_the_dates_are_babel_patterns() -> None:
     words = {k: re.sub(r"\{\w+\}", "", v) for k, v in catalog.KM.items()}  # placeholders aside
-    not_khmer = [k for k, v in words.items() if re.search(r"[^\W\d_]", v) and not re.search(r"[\u1780-\u17ff]", v)]
+    not_khmer = [
+        k for k, v in words.items() if re.search(r"[^\W\d_]", v) and not re.search(r"[\u1780-\u17ff]", v)
+    ]
     # Product words stay Latin; a text without any Khmer is the language button's "English" only.
     assert not_khmer == ["menu.language"]
     from datetime import datetime
@@ -103,7 +105,12 @@ def test_the_po_file_is_a_valid_gettext_catalog_without_fuzzy_entries() -> None:
 def test_button_titles_stay_short_in_both_languages() -> None:
     """Titles of the buttons the catalog names fit a phone's inline keyboard (callback data: below)."""
     buttons = [k for k in EN if k.startswith(("menu.", "button."))]
-    buttons += ["intake.confirm.open", "intake.confirm.change_priority", "intake.confirm.cancel", "feedback.skip"]
+    buttons += [
+        "intake.confirm.open",
+        "intake.confirm.change_priority",
+        "intake.confirm.cancel",
+        "feedback.skip",
+    ]
     buttons += ["intake.exclusion.yes", "intake.exclusion.no", "intake.troubleshoot.fixed"]
     buttons += ["account.resume_button", "account.forget.yes", "account.forget.no", "priority.critical"]
     for key in buttons:
@@ -128,9 +135,9 @@ def _inline_texts(path: Path) -> list[str]:
     found: list[str] = []
 
     def literal(node: ast.AST) -> bool:
-        return (isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip() != "") or (
-            isinstance(node, ast.JoinedStr)
-        )
+        return (
+            isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip() != ""
+        ) or (isinstance(node, ast.JoinedStr))
 
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Call):
@@ -138,10 +145,19 @@ def _inline_texts(path: Path) -> list[str]:
             if name in _REPLY_CALLS and node.args and literal(node.args[0]):
                 found.append(f"{path}:{node.lineno}")
             if name in _SEND_CALLS | _REPLY_CALLS:
-                found += [f"{path}:{node.lineno}" for k in node.keywords if k.arg in ("text", "title") and literal(k.value)]
+                found += [
+                    f"{path}:{node.lineno}"
+                    for k in node.keywords
+                    if k.arg in ("text", "title") and literal(k.value)
+                ]
         if isinstance(node, ast.Dict):
             for key, value in zip(node.keys, node.values, strict=True):
-                if isinstance(key, ast.Constant) and key.value == "text" and value is not None and literal(value):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value == "text"
+                    and value is not None
+                    and literal(value)
+                ):
                     found.append(f"{path}:{node.lineno}")
     return found
 
@@ -156,5 +172,7 @@ def test_no_customer_facing_text_is_inline_in_actions_or_the_customer_channels()
 
 def test_the_scan_finds_an_inline_reply(tmp_path: Path) -> None:
     sample = tmp_path / "flow.py"
-    sample.write_text('Reply("Hello there")\nButton(t.say("menu.report"), "/x")\nemit("bot_uttered", {"text": "Oops"})\n')
+    sample.write_text(
+        'Reply("Hello there")\nButton(t.say("menu.report"), "/x")\nemit("bot_uttered", {"text": "Oops"})\n'
+    )
     assert _inline_texts(sample) == [f"{sample}:1", f"{sample}:3"]

@@ -75,7 +75,9 @@ async def test_a_khmer_customer_goes_from_a_problem_to_a_ticket_all_in_khmer(
     assert (state["language"], state["digits"]) == ("km", "khmr")
 
 
-async def test_the_channel_language_holds_when_a_khmer_customer_writes_english_words(bot: TestChannel) -> None:
+async def test_the_channel_language_holds_when_a_khmer_customer_writes_english_words(
+    bot: TestChannel,
+) -> None:
     bot.metadata = {"language": "km-KH"}  # the widget's data-lang, Telegram's language_code
     await bot.say("hello")
     assert_khmer(bot)

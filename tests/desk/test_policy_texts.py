@@ -23,7 +23,12 @@ def test_the_shipped_policy_gives_every_customer_text_in_khmer() -> None:
     policy = parse_policy(copy.deepcopy(BASE))
     texts: list[Text] = [policy.weekend_support, policy.contact.live_chat, policy.feedback.comment_prompt]
     for category in policy.categories.values():
-        texts += [category.title, category.description, *category.priorities.values(), *category.troubleshooting]
+        texts += [
+            category.title,
+            category.description,
+            *category.priorities.values(),
+            *category.troubleshooting,
+        ]
     for exclusion in policy.exclusions.values():
         texts += [exclusion.title, exclusion.description]
     assert all(isinstance(t, Text) for t in texts)
@@ -47,7 +52,9 @@ def test_the_shipped_policy_gives_every_customer_text_in_khmer() -> None:
             ["categories.security.troubleshooting.1", "missing the en text"],
         ),
         (
-            lambda d: d["exclusions"]["hardware"].update(description={"en": "Hardware", "km": "ឧបករណ៍", "fr": "Matériel"}),
+            lambda d: d["exclusions"]["hardware"].update(
+                description={"en": "Hardware", "km": "ឧបករណ៍", "fr": "Matériel"}
+            ),
             ["exclusions.hardware.description", "unknown languages fr"],
         ),
         (
@@ -67,4 +74,7 @@ def test_the_validator_names_a_missing_translation(change: Any, names: list[str]
 def test_a_plain_string_serves_every_language() -> None:
     policy = parse_policy(changed(lambda d: d["categories"]["billing"].update(title="Billing")))
     assert policy.categories["billing"].title.get("km") == "Billing"
-    assert policy.model_dump()["categories"]["technical"]["title"] == {"en": "Technical issue", "km": "បញ្ហាបច្ចេកទេស"}
+    assert policy.model_dump()["categories"]["technical"]["title"] == {
+        "en": "Technical issue",
+        "km": "បញ្ហាបច្ចេកទេស",
+    }

@@ -13,7 +13,9 @@ KHMER = re.compile(r"[\u1780-\u17ff]")
 PEOU = tg.user(CHAT, "ពៅ", "ស្រី", username=None, language_code="km")
 
 
-async def test_a_khmer_telegram_customer_gets_a_ticket_with_every_reply_in_khmer(polling: TelegramApp) -> None:
+async def test_a_khmer_telegram_customer_gets_a_ticket_with_every_reply_in_khmer(
+    polling: TelegramApp,
+) -> None:
     api = polling.api
     polling.clock.set(pp(2026, 12, 5, 11, 0))  # Saturday: the team is back Monday
     hello = await polling.say(CHAT, "/start", from_user=PEOU)
