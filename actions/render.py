@@ -8,7 +8,7 @@ from typing import Any
 from babel.dates import format_datetime, get_timezone_location
 
 from actions.catalog import DEFAULT_LANGUAGE, LANGUAGES, text
-from desk.policy import WEEKDAYS, Policy
+from desk.policy import WEEKDAYS, Policy, localized
 from desk.sla import SlaClock
 
 # Khmer digits (CLDR numbering system `khmr`, U+17E0-U+17E9) for customers who write them.
@@ -100,4 +100,4 @@ def weekend_note(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     critical = policy.sla.priorities["critical"]
     if critical.clock == "24x7":
         return text("time.critical_weekends", lang, within=duration(critical.response, lang))
-    return policy.weekend_support.get(lang)
+    return localized(policy.weekend_support, lang)

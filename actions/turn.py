@@ -10,7 +10,7 @@ from actions.catalog import DEFAULT_LANGUAGE, label, text
 from actions.messages import Button, Incoming, Reply
 from actions.render import localize_digits
 from actions.state import DialogueState, Intake
-from desk.policy import Text
+from desk.policy import localized
 from storage.models import Conversation, Customer
 from storage.repositories.conversation import ConversationTurn
 
@@ -61,7 +61,7 @@ class Turn:
 
     def pick(self, value: str) -> str:
         """A policy text (desk/policy.py `Text`) in the customer's language."""
-        return value.get(self.lang) if isinstance(value, Text) else value
+        return localized(value, self.lang)
 
     def label(self, kind: str, value: str) -> str:
         """A value's name in the customer's language (`priority`, `high`: High)."""

@@ -112,6 +112,11 @@ def _text(value: Any) -> Text:
     raise ValueError("give a text, or a map of languages like {en: ..., km: ...}")
 
 
+def localized(value: str, lang: str) -> str:
+    """A policy text in `lang`: a `Text`'s translation, or a plain string as it is."""
+    return value.get(lang) if isinstance(value, Text) else value
+
+
 # A customer-facing text; written back as the map of languages it was read from.
 LocalText = Annotated[
     Text,

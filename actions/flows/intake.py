@@ -16,7 +16,7 @@ from actions.flows.intake_steps import STEP_BY_NAME, STEPS, current_check
 from actions.messages import Reply
 from actions.turn import Turn
 from desk import metrics
-from desk.policy import CATEGORIES
+from desk.policy import CATEGORIES, localized
 from desk.tickets import NewTicket
 from desk.triage import subject_of, suggest_priority
 from nlu.intents import Intent
@@ -137,7 +137,7 @@ class IntakeFlow(Flow):
         policy = self.policy
         facts = {
             "id": render.localize_digits(ticket.id, digits),
-            "category": policy.categories[ticket.category].title.get(lang),
+            "category": localized(policy.categories[ticket.category].title, lang),
             "priority": label("priority", ticket.priority, lang),
             "due": render.localize_digits(render.when(ticket.response_due_at, policy, lang), digits),
             "zone": render.zone_label(policy, lang),
