@@ -8,9 +8,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
+from actions import language
 from actions.catalog import EN
+from actions.state import DialogueState
 from storage.models import Conversation, Ticket
 from tests.helpers import FrozenClock, TestChannel
 
@@ -123,3 +126,47 @@ async def test_an_english_sentence_moves_a_khmer_conversation_to_english(bot: Te
     assert_khmer(bot)
     await bot.say("sorry, can you tell me your working hours please")
     assert "Our support team works Monday to Friday" in bot.text
+
+
+# -- the language's rules, one message at a time ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [("km", "km"), ("km-KH", "km"), ("KM_kh", "km"), ("en-US", "en"), ("fr", None), ("", None), (7, None)],
+)
+def test_a_channels_language_hint(hint: object, expected: str | None) -> None:
+    assert language.from_metadata({"language": hint}) == expected
+
+
+@pytest.mark.parametrize(
+    ("messages", "expected"),
+    [
+        (["ចង់និយាយជាមួយបុគ្គលិក"], "km"),
+        (["internet ot dae bong, chhmous knhom Dara"], "km"),  # Romanized Khmer, first message
+        (["hello", "Dara Sok"], "en"),  # an English speaker's name that reads as Romanized Khmer
+        (["សួស្តី", "VPN", "Outlook", "ok thanks"], "km"),  # product names and short English words
+        (["សួស្តី", "can you please send me the invoice again"], "en"),  # an English sentence
+    ],
+)
+def test_the_conversations_language_after_each_message(messages: list[str], expected: str) -> None:
+    state = DialogueState()
+    for text in messages:
+        answered = language.resolve(state, text, {}, is_payload=False)
+    assert answered == expected == state.language
+
+
+def test_a_button_choice_outlasts_english_sentences_but_not_khmer_script() -> None:
+    state = DialogueState()
+    language.choose(state, "km")
+    assert language.resolve(state, "my printer does not print anything at all", {}, is_payload=False) == "km"
+    language.choose(state, "en")
+    assert language.resolve(state, "Printer បោះពុម្ពមិនចេញ", {}, is_payload=False) == "km"
+
+
+def test_the_digits_follow_the_customers_last_number() -> None:
+    state = DialogueState()
+    language.resolve(state, "លេខ ០៩៦ ៩៨៩ ៩៤៤៤", {}, is_payload=False)
+    assert state.digits == "khmr"
+    language.resolve(state, "ticket 1042", {}, is_payload=False)
+    assert state.digits == "latn"
