@@ -283,6 +283,12 @@ KM: dict[str, str] = load_po("km")
 CATALOGS: dict[str, dict[str, str]] = {DEFAULT_LANGUAGE: EN, "km": KM}
 
 
+def language_of(tag: str | None) -> str:
+    """The catalog language for an IETF tag (`km`, `km-KH`, `en-US`): English for any other."""
+    base = (tag or "").strip().lower().replace("_", "-").split("-", 1)[0]
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
+
+
 def text(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:
     """The message `key` in `lang` (English when that language lacks it), placeholders filled."""
     catalog = CATALOGS.get(lang, EN)

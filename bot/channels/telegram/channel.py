@@ -55,8 +55,6 @@ BUSY_POLL = 1.0  # seconds other chats' new updates wait for a slow one before t
 API_TIMEOUT = 15.0  # one Bot API call, well within the outbox's lease
 TYPING_AFTER = 0.4  # seconds of a turn before the customer sees "typing…"
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
-SORRY = catalog.text("channel.error")
-GROUP_TEXT = catalog.text("channel.group")
 
 
 def _seconds(exc: tg.RetryAfter) -> float:
@@ -242,10 +240,13 @@ class TelegramChannel(BaseChannel):
                 log.exception("telegram_update_failed", update_id=raw.get("update_id"), attempt=attempt)
                 if attempt < attempts:
                     await asyncio.sleep(self.retry_base * 2.0 ** (attempt - 1))
-        chat = wire.read_update(raw, self.username).chat_id
+        inbound = wire.read_update(raw, self.username)
+        chat = inbound.chat_id
         if chat is not None and self.bot is not None:
             try:
-                await self.bot.send_message(chat_id=chat, text=SORRY)
+                # In the language of the customer's Telegram app when the bot speaks it.
+                lang = catalog.language_of(inbound.language)
+                await self.bot.send_message(chat_id=chat, text=catalog.text("channel.error", lang))
             except tg.TelegramError as exc:
                 log.warning("telegram_apology_failed", error=str(exc))
 
@@ -288,7 +289,8 @@ class TelegramChannel(BaseChannel):
             return
         if inbound.kind == "group":
             await self._answer_callback(inbound)
-            await self._enqueue(chat, inbound.update_id, [{"text": GROUP_TEXT, "link": self._private_link()}])
+            group_text = catalog.text("channel.group", catalog.language_of(inbound.language))
+            await self._enqueue(chat, inbound.update_id, [{"text": group_text, "link": self._private_link()}])
             return
         async with self._chat_locks[chat]:  # one update of a chat at a time: replies keep their order
             answered = await self._answer_given(chat, inbound.update_id)

@@ -184,7 +184,8 @@ def read_update(update: dict[str, Any], bot_username: str | None = None) -> Inbo
     if chat.get("type") != "private":
         # In a group the bot answers only what is addressed to it (its commands).
         addressed = text.startswith("/") and command_payload(text, bot_username) is not None
-        return Inbound("group" if addressed else "ignored", update_id, chat_id=chat["id"])
+        kind = "group" if addressed else "ignored"
+        return Inbound(kind, update_id, chat_id=chat["id"], language=language_code(message.get("from")))
     payload = command_payload(text, bot_username)
     return Inbound(
         "message",

@@ -50,3 +50,12 @@ async def test_a_khmer_telegram_customer_gets_a_ticket_with_every_reply_in_khmer
         for k in row
     ]
     assert datas and all(len(d.encode()) <= 64 for d in datas)
+
+
+async def test_a_group_pointer_is_in_the_language_of_the_senders_app(polling: TelegramApp) -> None:
+    group = -100200377
+    update = tg.text_update(group, "/new@ionetech_support_bot", chat_type="supergroup", from_user=PEOU)
+    [pointer] = await polling.send(update)
+    assert "ការជជែកឯកជន" in pointer["text"]  # "a private chat"
+    [[link]] = pointer["reply_markup"]["inline_keyboard"]
+    assert link["url"] == "https://t.me/ionetech_support_bot"
