@@ -44,6 +44,7 @@ EN: dict[str, str] = {
         "for a technical, billing, infrastructure or security problem, tell you the status of your "
         "tickets, our working hours and how to reach us, or bring in a person."
     ),
+    "idle.heard.frustrated": "I'm sorry about this, and I understand your frustration.",
     "idle.noted": "Thanks, I've noted your {what}. How can I help?",
     "idle.noted.name": "name",
     "idle.noted.email": "email",
@@ -67,6 +68,9 @@ EN: dict[str, str] = {
     "intake.priority.button": "{priority}: {definition}",
     "intake.priority.button_suggested": "{priority} (suggested): {definition}",
     "intake.priority.retry": "Please choose a priority with the buttons.",
+    "intake.priority.taken": (
+        "No problem, I'll go with the suggested priority for now; you can change it before the ticket is sent."
+    ),
     "intake.exclusion.ask": (
         "Before we go on, to be transparent: our support does not cover {title} ({description}). "
         "Your message sounds like it may fall under that. I can still pass your request on, and the "
@@ -89,7 +93,58 @@ EN: dict[str, str] = {
     "intake.troubleshoot.solved": (
         "Great, I'm glad that fixed it! I haven't opened a ticket. If it comes back, just write here."
     ),
-    "intake.troubleshoot.retry": "Please answer with Yes, No, or That fixed it!",
+    "intake.troubleshoot.not_sure": "Not sure",
+    "intake.troubleshoot.reask": "Sorry, I didn't catch that. {step} (Yes, No or Not sure)",
+    "intake.troubleshoot.moving_on": "No problem, I've noted what you said; let's move on.",
+    "intake.troubleshoot.prefilled": "From your message I already know: {facts}.",
+    "intake.troubleshoot.how": (
+        "If you can't check it, that's fine: answer Not sure and the engineer will look into it."
+    ),
+    "intake.troubleshoot.how.restart": (
+        "Close the program completely and open it again; if that doesn't help, restart the computer "
+        "(Start menu, Power, Restart) and try once more."
+    ),
+    "intake.troubleshoot.how.others_affected": (
+        "Ask a colleague to try the same thing on their computer, or try it yourself on another device."
+    ),
+    "intake.troubleshoot.how.internet": (
+        "Open a well-known website such as google.com in your browser: if it loads, your internet works."
+    ),
+    "intake.troubleshoot.how.error_message": (
+        "When the problem happens, look for a message on the screen and copy its words here, or take a "
+        "screenshot (Windows: Win+Shift+S, Mac: Cmd+Shift+4) and send it."
+    ),
+    "intake.troubleshoot.how.invoice_checked": (
+        "Compare the invoice number and the total on the invoice with your order confirmation or contract."
+    ),
+    "intake.troubleshoot.how.bank_confirmed": (
+        "Look at your online banking or bank statement for a payment to us on or after the invoice date."
+    ),
+    "intake.troubleshoot.how.maintenance_window": (
+        'Ask me "is there any maintenance?" here, or look at the announcements we sent you.'
+    ),
+    "intake.troubleshoot.how.other_network": (
+        "Try the same service from your phone on mobile data (Wi-Fi off) or from another location."
+    ),
+    "intake.troubleshoot.how.password_changed": (
+        "Change the password in the account's security settings and choose \"sign out of all other "
+        'sessions" if it offers it.'
+    ),
+    "intake.troubleshoot.how.disconnected": (
+        "Unplug the machine's network cable and turn its Wi-Fi off, but leave it switched on."
+    ),
+    "answer.yes": "yes",
+    "answer.no": "no",
+    "answer.not_sure": "not sure",
+    "answer.no_answer": "no clear answer",
+    "intake.heard.outage": (
+        "I'm sorry to hear that; it sounds like an outage, so I'll get this to the team as fast as I can."
+    ),
+    "intake.heard.frustrated": (
+        "I'm sorry to hear that, and I understand how frustrating this is; let's get it to the right people "
+        "right away."
+    ),
+    "intake.heard.urgent": "I'm sorry to hear that, and I understand it's urgent; I'll keep this quick.",
     "intake.contact_confirm.ask": "Shall I use the contact details I have for you: {contact}?",
     "intake.contact_confirm.retry": "Please answer Yes or No.",
     "intake.name.ask": "So that an engineer can reach you, what is your name?",
@@ -109,13 +164,26 @@ EN: dict[str, str] = {
     "intake.summary.problem": "• Problem: {description}",
     "intake.summary.contact": "• Contact: {contact}",
     "intake.summary.checks": "• Checks: {checks}",
+    "intake.summary.check": "{step} {answer}",
+    "intake.summary.check_note": '{step} {answer} ("{note}")',
+    "intake.summary.from_message": " [from your message]",
+    "intake.summary.details": "• From your message: {details}",
+    "intake.summary.detail.product": "product {value}",
+    "intake.summary.detail.since": "started {value}",
+    "intake.summary.detail.error": 'error "{value}"',
+    "intake.summary.correct_hint": (
+        "Anything I took from your message wrong? Press Correct the checks and I'll ask them instead."
+    ),
+    "intake.confirm.correct": "Correct the checks",
     "intake.summary.note": "• Note: {title} (outside standard support)",
     "intake.summary.ask": "Shall I open the ticket?",
     "intake.confirm.open": "Open the ticket",
     "intake.confirm.change_priority": "Change priority",
     "intake.confirm.cancel": "Cancel",
     "intake.confirm.discarded": "Okay, I've discarded it; no ticket was opened. How else can I help?",
-    "intake.confirm.retry": "Please use the buttons: open the ticket, change its priority, or cancel.",
+    "intake.confirm.retry": (
+        'Sorry, I didn\'t catch that. Shall I open the ticket? You can also say "make it urgent" or "cancel".'
+    ),
     "ticket.opened": (
         "Your ticket #{id} is open: {category}, priority {priority}. An engineer will reply by {due} ({zone})."
     ),
@@ -148,6 +216,11 @@ EN: dict[str, str] = {
     ),
     "info.menu": "Here is what I can do for you:",
     "info.maintenance.none": "No maintenance is scheduled right now; all services should be available.",
+    "info.maintenance.none_outage": (
+        "No maintenance is scheduled right now, so if something is down for you, that's a fault we need "
+        "to know about. Shall I report an outage?"
+    ),
+    "info.maintenance.report_outage": "Report an outage",
     "info.maintenance.none_announced": (
         "No maintenance is scheduled right now; all services should be available. "
         "We announce maintenance ahead of time ({leads} before it starts)."
@@ -251,9 +324,6 @@ EN: dict[str, str] = {
     "channel.unreadable": "Sorry, I couldn't read that message.",
     "channel.error": "Sorry, something went wrong on our side. Please try again in a moment.",
     "channel.group": "I answer support requests in a private chat, so that your details stay between us.",
-    # a troubleshooting step's answer in the request's summary
-    "answer.yes": "yes",
-    "answer.no": "no",
 }
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"

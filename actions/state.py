@@ -33,6 +33,16 @@ class Intake:
     phone: str | None = None
     saved_contact_declined: bool = False
     attachments: list[int] = field(default_factory=list)  # files sent meanwhile, for the ticket
+    # Answers the description already gave, by troubleshooting step index ("0", "1", ...):
+    # {answer, note}; filled once (`prefilled`) when the checks start, taken instead of asking.
+    known: dict[str, dict[str, str]] = field(default_factory=dict)
+    prefilled: bool = False
+    # What the description names besides the checks (product, since, error), for the summary.
+    details: dict[str, str] = field(default_factory=dict)
+    sentiment: str | None = None  # "frustrated" once the customer's words say so
+    tries: int = 0  # replies at the current step that answered nothing
+    unclear: list[str] = field(default_factory=list)  # those replies' words, kept for the ticket
+    said: list[str] = field(default_factory=list)  # other words typed meanwhile, for the ticket
 
 
 @dataclass
@@ -70,7 +80,7 @@ class DialogueState:
         self.feedback_ticket_id = None
 
     # to_dict and from_dict copy by hand what dataclasses.asdict and copy.deepcopy would: the
-    # state's shape is known (scalars, and two lists in the intake), and every turn does both.
+    # state's shape is known (scalars, and a few lists and maps in the intake), and every turn does both.
 
     def to_dict(self) -> dict[str, Any]:
         intake = self.intake
@@ -129,6 +139,10 @@ def _intake_dict(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
     if isinstance(out.get("troubleshooting"), list):
         out["troubleshooting"] = [dict(a) if isinstance(a, dict) else a for a in out["troubleshooting"]]
-    if isinstance(out.get("attachments"), list):
-        out["attachments"] = list(out["attachments"])
+    for name in ("attachments", "unclear", "said"):
+        if isinstance(out.get(name), list):
+            out[name] = list(out[name])
+    for name in ("known", "details"):
+        if isinstance(out.get(name), dict):
+            out[name] = {k: dict(v) if isinstance(v, dict) else v for k, v in out[name].items()}
     return out

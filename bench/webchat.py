@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/webchat.py [--clients 50] [--seconds 15] [--databases sqlite,postgres]
                                       [--workers 2] [--baseline DIR] [--steps]
+    .venv/bin/python bench/webchat.py --replicas 2 [--redis] [--clients 50] [--seconds 15]
 
 Each target runs as its own uvicorn process (one worker, as `supportbot serve` does; on
 PostgreSQL also `--workers N` processes); the load comes from this process with aiohttp.
@@ -11,6 +12,14 @@ on the same machine. Every customer runs a real intake (free text, priority
 button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
 and every tenth message opens a ticket. Prints messages/s and latency percentiles side by side
 (`--steps`: also per message of the script, which shows which turns make the tail).
+
+`--replicas N` measures several `supportbot serve` replicas on one PostgreSQL instead: the same
+load through one port, a round-robin TCP proxy (bench/replicas.py, its own process) in front of
+1 replica and then of N, in the same run with the same replicas running. With `--redis`
+(REDIS_URL, default redis://127.0.0.1:6379/0) the replicas share socket.io through Redis, and
+agents' replies are timed across replicas: socket.io customers on replica A, each with a ticket,
+and signed Slack thread replies (a fake Slack on loopback) sent to replica B, or to A for
+comparison; from the request to the customer's `bot_uttered`, p50/p99.
 """
 
 from __future__ import annotations
@@ -195,7 +204,16 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="PostgreSQL also with N workers (1: skip)")
     parser.add_argument("--baseline", type=Path, help="a source tree to measure next to this one")
     parser.add_argument("--steps", action="store_true", help="also latency per step of the intake script")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="N replicas behind one port vs 1 (PostgreSQL)"
+    )
+    parser.add_argument("--redis", action="store_true", help="with --replicas: share socket.io through Redis")
+    parser.add_argument("--latency-customers", type=int, default=10)
+    parser.add_argument("--latency-rounds", type=int, default=5)
     args = parser.parse_args()
+    if args.replicas > 1:
+        replicas_main(args)
+        return
 
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
     model = workdir / "nlu.joblib"
@@ -254,6 +272,114 @@ def main() -> None:
         )
     if args.steps:
         print_steps(steps[1:])  # the bare endpoint answers every step alike
+
+
+def train_model(workdir: Path) -> Path:
+    model = workdir / "nlu.joblib"
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "nlu", "train"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)},
+        stdout=subprocess.DEVNULL,
+    )
+    return model
+
+
+def replicas_main(args: argparse.Namespace) -> None:
+    workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
+    env = {
+        "DATABASE_URL": fresh_pg_database(90),
+        "SUPPORTBOT_NLU_MODEL": str(train_model(workdir)),
+        "SUPPORTBOT_LOG_LEVEL": "WARNING",
+        "SUPPORTBOT_RATE_LIMITS": "off",  # one machine plays every customer
+        "SUPPORTBOT_SWEEP_SECONDS": "3600",
+    }
+    if args.redis:
+        env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+        env["SUPPORTBOT_REDIS_PREFIX"] = f"bench-{uuid.uuid4().hex[:8]}"
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "db", "upgrade"],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, **env},
+        stdout=subprocess.DEVNULL,
+    )
+    throughput, latency = asyncio.run(run_replicas(args, env))
+    shutil.rmtree(workdir, ignore_errors=True)
+    where = "Redis" if args.redis else "no Redis"
+    print(
+        f"\n{args.clients} concurrent customers over the REST channel through one port, PostgreSQL, {where}, "
+        f"{os.cpu_count()} cores\n"
+    )
+    print(
+        f"| {'replicas behind the proxy':<27} | {'messages/s':>10} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
+    )
+    print(f"|{'-' * 29}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
+    for name, r in throughput:
+        print(
+            f"| {name:<27} | {r['rate']:>10.0f} | {r['p50']:>7.1f} | {r['p99']:>7.1f} | {r['errors']:>6.0f} |"
+        )
+    if latency:
+        print("\nagents' replies (signed Slack thread replies) to a web chat customer on replica A\n")
+        print(f"| {'reply sent to':<22} | {'replies':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'max ms':>7} |")
+        print(f"|{'-' * 24}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 9}|")
+        for label, seconds in latency.items():
+            seconds.sort()
+            top = seconds[-1] * 1000 if seconds else 0.0
+            print(
+                f"| {label:<22} | {len(seconds):>7} | {percentile(seconds, 0.5):>7.1f} | "
+                f"{percentile(seconds, 0.99):>7.1f} | {top:>7.1f} |"
+            )
+
+
+def start_proxy(port: int, backends: list[int]) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "bench/replicas.py", "proxy", str(port), *map(str, backends)]
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+async def run_replicas(
+    args: argparse.Namespace, env: dict[str, str]
+) -> tuple[list[tuple[str, dict[str, float]]], dict[str, list[float]]]:
+    from bench.replicas import cross_replica_latency, slack_env
+    from tests.bot.slack.fake_slack import FakeSlack
+
+    fake = FakeSlack()
+    await fake.start()
+    env = {**env, **slack_env(fake.api_url)}
+    ports = [free_port() for _ in range(args.replicas)]
+    processes = [start("app", port, env) for port in ports]
+    proxies: list[subprocess.Popen[bytes]] = []
+    try:
+        for port in ports:
+            await wait_ready(f"http://127.0.0.1:{port}/healthz")
+        throughput = []
+        for count in (1, args.replicas):
+            front = free_port()
+            proxies.append(start_proxy(front, ports[:count]))
+            await wait_ready(f"http://127.0.0.1:{front}/healthz")
+            print(f"running {count} replica(s) behind the proxy ({args.clients} clients)...", file=sys.stderr)
+            label = "1 replica" if count == 1 else f"{count} replicas"
+            throughput.append((label, await load(front, args.clients, args.seconds)))
+        latency: dict[str, list[float]] = {}
+        if args.redis:
+            print("timing agents' replies across replicas...", file=sys.stderr)
+            a, b = (f"http://127.0.0.1:{port}" for port in ports[:2])
+            latency = await cross_replica_latency(
+                a,
+                {"the other replica (B)": b, "the same replica (A)": a},
+                fake,
+                customers=args.latency_customers,
+                rounds=args.latency_rounds,
+                tier1="#support-tier1",
+            )
+        return throughput, latency
+    finally:
+        for process in [*proxies, *processes]:
+            process.terminate()
+        for process in [*proxies, *processes]:
+            process.wait(timeout=20)
+        await fake.stop()
 
 
 def print_steps(steps: list[tuple[str, list[list[float]]]]) -> None:

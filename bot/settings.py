@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     log_level: str = Field("INFO", alias="SUPPORTBOT_LOG_LEVEL")
     # Optional: what several replicas share (socket.io across replicas, shared counters).
     redis_url: str | None = Field(None, alias="REDIS_URL")
+    # Starts every Redis key and pub/sub channel of this deployment: several on one Redis differ here.
+    redis_prefix: str = Field("supportbot", min_length=1, max_length=64, alias="SUPPORTBOT_REDIS_PREFIX")
 
     @field_validator(
         "policy_path",

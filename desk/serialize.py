@@ -33,9 +33,13 @@ def ticket_json(
         },
         "subject": ticket.subject,
         "description": ticket.description,
-        "troubleshooting": [{"step": s["step"], "answer": s["answer"]} for s in ticket.troubleshooting],
+        "troubleshooting": [
+            {"step": s["step"], "answer": s["answer"], "note": s.get("note") or None}
+            for s in ticket.troubleshooting
+        ],
         "exclusion": ticket.exclusion,
         "language": ticket.language,
+        "sentiment": ticket.sentiment,
         "maintenance_id": ticket.maintenance_id,
         "created_at": iso(ticket.created_at),
         "response_due_at": iso(ticket.response_due_at),

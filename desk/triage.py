@@ -14,7 +14,7 @@ from desk.policy import Policy
 # or a security breach. Checked on lower-cased text.
 _CRITICAL = re.compile(
     r"\b(every(one|body)|all (of )?(our |the )?(users|staff|employees|branches|shops|stores|customers)|"
-    r"whole (company|office|team)|nobody can|no one can|company[- ]wide|production (is )?down|"
+    r"whole (company|office|team)|nobody can|no one can|company[- ]wide|production (is )?down|(nobody|no one) (in|at) (the |our )?\w+ can|"
     r"(completely|totally) down|outage|breach(ed)?|hacked|ransomware|data leak|leaked|stolen data|"
     r"compromised|malware|can'?t (work|operate|sell|take payments)|cannot (work|operate|sell))\b"
 )

@@ -123,6 +123,22 @@ class InboundMessage(Base):
     replies: Mapped[list[Any]] = mapped_column(default=list)
 
 
+class TelegramUpdate(Base):
+    """Telegram updates received by webhook, kept until handled: with several replicas each
+    chat's updates are handled one at a time, in `update_id` order, once
+    (bot/channels/telegram/channel.py; storage/repositories/inbound.py)."""
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (Index("ix_telegram_updates_chat", "chat", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat: Mapped[str] = mapped_column(String(32))  # "" for an update of no chat
+    payload: Mapped[dict[str, Any]]
+    received_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    handled_at: Mapped[datetime | None]
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
@@ -162,6 +178,7 @@ class Ticket(Base):
     troubleshooting: Mapped[list[Any]] = mapped_column(default=list)
     exclusion: Mapped[str | None] = mapped_column(String(24))
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")  # en | km
+    sentiment: Mapped[str | None] = mapped_column(String(16))  # None, or "frustrated"
     maintenance_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_windows.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     clock_started_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,9 @@
 """Idle: greetings, thanks, the menu, contact details given out of the blue, and the fallback.
 
 Reports start the intake, questions go to the info flow, "talk to a person" to the handoff.
+Typed messages are heard first for what the intent alone misses: a refund or a manager demanded
+goes to billing and a person; an outage reported in anger ("it IS down. nothing loads.") is a
+report, not a maintenance question.
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ import re
 from actions import render
 from actions.contact import clean_name, find_email, find_phone
 from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
+from actions.flows.intake import CATEGORY_CONFIDENCE
+from actions.flows.intake_steps import suggested_priority
 from actions.messages import Reply
+from actions.state import Intake
 from actions.turn import Turn
+from actions.understand import Feelings, read_feelings
 from desk import maintenance
 from nlu.intents import Intent
 
@@ -20,6 +27,9 @@ _PROBLEM_WORDS = re.compile(
     r"report (a|an) (problem|issue)|need (help|support)|help me)\b"
 )
 _NOT_IN_SCOPE = (Intent.OUT_OF_SCOPE, Intent.NLU_FALLBACK)
+# "Is the system down?": a question, answered (with the offer to report an outage) unless angry.
+_QUESTION = re.compile(r"\?\s*$|^\s*(is|are|was|were|any|do|does|did|has|have|will|why)\b")
+FRUSTRATED = "frustrated"
 # Said back with the menu, by intent.
 _ANSWERS: dict[str, tuple[str, bool]] = {
     Intent.THANK_YOU: ("idle.thanks", False),
@@ -35,6 +45,10 @@ class IdleFlow(Flow):
     async def turn(self, t: Turn) -> list[Reply]:
         intent = t.intent
         router = self.router
+        if not t.is_payload:
+            heard = await self.heard(t)
+            if heard is not None:
+                return heard
         if intent in REPORT_CATEGORIES or intent == Intent.REPORT_ISSUE:
             return router.intake.start(t)
         if intent == Intent.OUT_OF_SCOPE and not t.is_payload and _sounds_like_a_problem(t):
@@ -55,6 +69,36 @@ class IdleFlow(Flow):
         if t.is_payload:
             return [t.reply("idle.unavailable", *menu_buttons(t))]
         return [self.fallback(t)]
+
+    async def heard(self, t: Turn) -> list[Reply] | None:
+        """Where the customer's feelings send a typed message, or None to follow its intent."""
+        feelings = read_feelings(t.text)
+        if feelings.refund:
+            return await self.to_a_person(t, feelings, category="billing")
+        if t.intent == Intent.HUMAN_HANDOFF or (feelings.wants_person and feelings.frustrated):
+            return await self.to_a_person(t, feelings, category=REPORT_CATEGORIES.get(t.intent))
+        sure_report = t.intent in REPORT_CATEGORIES and t.confidence >= CATEGORY_CONFIDENCE
+        if sure_report or t.intent == Intent.REPORT_ISSUE:
+            return None
+        if feelings.outage and (feelings.frustrated or not _QUESTION.search(t.text.lower())):
+            # "it IS down. nothing loads.": an outage of the service, whatever the NLU guessed.
+            return self.router.intake.start(t, category="infrastructure")
+        return None
+
+    async def to_a_person(self, t: Turn, feelings: Feelings, *, category: str | None) -> list[Reply]:
+        """The handoff, with the category, priority and sentiment the words suggest."""
+        if category is None and feelings.outage:
+            category = "infrastructure"
+        sentiment = FRUSTRATED if feelings.frustrated else None
+        t.state.intake = Intake(
+            category=category,
+            description=t.text,
+            suggested_priority=suggested_priority(t.text, feelings),
+            sentiment=sentiment,
+        )
+        replies = await self.router.handoff.start(t)
+        await self.router.intake.mark_sentiment(t, sentiment)
+        return [t.reply("idle.heard.frustrated"), *replies] if sentiment else replies
 
     async def greeting(self, t: Turn) -> Reply:
         window = await maintenance.active_window(t.repo.session, t.now)

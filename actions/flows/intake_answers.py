@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from actions.messages import Reply
 from actions.state import Intake
 from desk.policy import Category, Policy
 
@@ -16,17 +17,21 @@ INTERRUPT_CONFIDENCE = 0.8
 
 @dataclass(frozen=True)
 class Answer:
-    """A valid answer: `value` is what the step's `store` keeps."""
+    """A valid answer: `value` is what the step's `store` keeps; `noted`: catalog keys said first."""
 
     value: Any
+    noted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Retry:
-    """Not an answer: say `hint` (a catalog key), then ask the step again if `ask_again`."""
+    """Not an answer: say `hint` (a catalog key), then ask the step again if `ask_again`.
+
+    `replies`, when given, are said instead (a short re-ask rather than the whole step again)."""
 
     hint: str
     ask_again: bool = True
+    replies: tuple[Reply, ...] = ()
 
 
 class Outcome(StrEnum):

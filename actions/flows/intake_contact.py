@@ -5,14 +5,21 @@ Prompts, parsers and stores for the table in actions/flows/intake_steps.py.
 
 from __future__ import annotations
 
+import re
+
 from actions.contact import clean_name, find_email, find_phone, strip_contact
 from actions.flows.base import REPORT_CATEGORIES, yes_no
 from actions.flows.intake_answers import INTERRUPT_CONFIDENCE, Answer, Outcome, Parsed, Retry, category_of
+from actions.flows.intake_checks import FROM_DESCRIPTION, check_line, details_line
 from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
-from desk.policy import Policy
+from actions.understand import read_confirmation
+from desk.policy import PRIORITIES, Policy
 from nlu.intents import Intent
+
+# The summary's "Correct the checks": ask the checks the description seemed to answer.
+REDO_CHECKS = "checks"
 
 # -- contact ----------------------------------------------------------------------------------
 
@@ -112,22 +119,53 @@ def summary(policy: Policy, t: Turn) -> Reply:
         t.say("intake.summary.contact", contact=contact_line(i.name, i.email, i.phone)),
     ]
     if i.troubleshooting:
-        # Answers keep the policy's English step; the customer reads it in their language.
-        steps = {str(step): step for step in category.troubleshooting}
-        checks = "; ".join(
-            f"{t.pick(steps.get(s['step'], s['step']))} {t.label('answer', s['answer'])}"
-            for s in i.troubleshooting
-        )
+        checks = "; ".join(check_line(t, s, policy=policy) for s in i.troubleshooting)
         lines.append(t.say("intake.summary.checks", checks=checks))
+    details = details_line(t, i)
+    if details:
+        lines.append(details)
     if i.exclusion:
         lines.append(t.say("intake.summary.note", title=t.pick(policy.exclusions[i.exclusion].title)))
+    taken = any(s.get("source") == FROM_DESCRIPTION for s in i.troubleshooting)
+    if taken:
+        lines.append(t.say("intake.summary.correct_hint"))
     lines.append(t.say("intake.summary.ask"))
     buttons = (
         Button(t.say("intake.confirm.open"), make_payload(Intent.AFFIRM)),
         Button(t.say("intake.confirm.change_priority"), make_payload(Intent.CHANGE_PRIORITY)),
+        *(
+            (Button(t.say("intake.confirm.correct"), make_payload(Intent.INFORM, redo=REDO_CHECKS)),)
+            if taken
+            else ()
+        ),
         Button(t.say("intake.confirm.cancel"), make_payload(Intent.CANCEL)),
     )
     return Reply("\n".join(lines), buttons)
+
+
+_YES_FIRST = re.compile(r"\s*(?:yes|yeah|yep|yup|ye|ok|okay|sure|please)\b")
+
+
+def _lower(new: str, current: str) -> bool:
+    """`new` is a less severe priority than `current` (PRIORITIES runs from critical down)."""
+    return PRIORITIES.index(new) > PRIORITIES.index(current)
+
+
+def hear_confirm(policy: Policy, t: Turn) -> Parsed | None:
+    """ "yes please", "go ahead", "ye send it" open the ticket; "make it urgent" changes its priority."""
+    read = read_confirmation(t.text, t.intake.priority)
+    if read.kind == "confirm":
+        return Outcome.OPEN_TICKET
+    if read.kind == "cancel":
+        return Outcome.DISCARDED
+    if read.kind == "fixed":
+        return Outcome.SOLVED
+    if read.kind == "change_priority" and read.priority in PRIORITIES:
+        current = t.intake.priority
+        if _YES_FIRST.match(t.text.lower()) and current in PRIORITIES and _lower(read.priority, current):
+            return Outcome.OPEN_TICKET  # "yes asap": a go-ahead in a hurry, not a lower priority
+        return Answer(read.priority)
+    return None
 
 
 def parse_confirm(policy: Policy, t: Turn) -> Parsed:
@@ -135,6 +173,35 @@ def parse_confirm(policy: Policy, t: Turn) -> Parsed:
         return Outcome.OPEN_TICKET
     if t.intent == Intent.CHANGE_PRIORITY:
         return Answer(None)  # clears the priority, which is asked again
+    if t.intent == Intent.INFORM and t.slots.get("redo") == REDO_CHECKS:
+        return Answer(REDO_CHECKS)
     if t.intent == Intent.DENY:
         return Outcome.DISCARDED
-    return Retry("intake.confirm.retry")
+    if not t.is_payload:
+        heard = hear_confirm(policy, t)
+        if heard is not None:
+            return heard
+    # A short question back, with the buttons, rather than the whole summary again.
+    return Retry(
+        "intake.confirm.retry",
+        ask_again=False,
+        replies=(t.reply("intake.confirm.retry", *_confirm_buttons(t)),),
+    )
+
+
+def _confirm_buttons(t: Turn) -> tuple[Button, ...]:
+    return (
+        Button(t.say("intake.confirm.open"), make_payload(Intent.AFFIRM)),
+        Button(t.say("intake.confirm.change_priority"), make_payload(Intent.CHANGE_PRIORITY)),
+        Button(t.say("intake.confirm.cancel"), make_payload(Intent.CANCEL)),
+    )
+
+
+def store_confirm(t: Turn, value: str | None) -> None:
+    """A priority (None: ask it again), or the checks taken from the description to ask after all."""
+    i = t.intake
+    if value == REDO_CHECKS:
+        i.troubleshooting = [s for s in i.troubleshooting if s.get("source") != FROM_DESCRIPTION]
+        i.known = {}
+        return
+    i.priority = value

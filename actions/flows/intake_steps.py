@@ -10,21 +10,25 @@ intake (the flow, actions/flows/intake.py, carries it out).
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from actions.flows.base import REPORT_CATEGORIES, yes_no
+from actions.flows.base import REPORT_CATEGORIES
 from actions.flows.intake_answers import Answer, Outcome, Parsed, Retry, category_of
+from actions.flows.intake_checks import ask_check, checks_pending, hear_check, parse_check
 from actions.flows.intake_contact import (
     ask_name,
     ask_saved_contact,
+    hear_confirm,
     parse_confirm,
     parse_name,
     parse_reach,
     parse_yes_no,
     saved_contact_pending,
+    store_confirm,
     store_name,
     store_reach,
     store_saved_contact,
@@ -32,12 +36,19 @@ from actions.flows.intake_contact import (
 )
 from actions.messages import Button, Reply
 from actions.payload import make_payload
-from actions.state import Intake
 from actions.turn import Turn
+from actions.understand import Feelings, read_confirmation, read_feelings
 from desk.policy import CATEGORIES, PRIORITIES, Policy
 from desk.triage import detect_exclusion, suggest_priority
 from nlu.intents import Intent
 
+# Replies at a step that answered nothing before the bot stops asking it (see intake_checks.py).
+MAX_TRIES = 2
+_SEVERITY = ("low", "medium", "high", "critical")
+_ACKNOWLEDGED = {"outage": "intake.heard.outage", "frustrated": "intake.heard.frustrated"}
+
+# How close a typed word must be to a priority word to be read as it ("meduim", "hihg").
+TYPO_CUTOFF = 0.75
 PRIORITY_WORDS = {
     "critical": "critical",
     "urgent": "high",
@@ -58,6 +69,9 @@ class Step:
     store: Callable[[Turn, Any], None]
     free_text: bool = False  # the answer is typed text, so only a sure question interrupts it
     noted: str | None = None  # catalog key said once an answer is stored
+    # Reads a typed reply's own words before the NLU's intents may take it elsewhere ("how do I
+    # check that?" is not the help menu at a check): an answer, or None to go on as usual.
+    hear: Callable[[Policy, Turn], Parsed | None] | None = None
 
 
 def _setter(name: str) -> Callable[[Turn, Any], None]:
@@ -65,6 +79,33 @@ def _setter(name: str) -> Callable[[Turn, Any], None]:
         setattr(t.intake, name, value)
 
     return store
+
+
+def suggested_priority(text: str, feelings: Feelings) -> str | None:
+    """The most severe of what the words suggest: the triage's keywords, the urgency they express,
+    and at least high for an outage or a frustrated customer."""
+    suggested = [suggest_priority(text), feelings.urgency]
+    if feelings.outage or feelings.frustrated:
+        suggested.append("high")
+    known = [p for p in suggested if p in _SEVERITY]
+    return max(known, key=_SEVERITY.index) if known else None
+
+
+def first_look(t: Turn, text: str) -> str | None:
+    """Keep the description, with the priority and sentiment its words suggest; the catalog key of
+    the sentence that acknowledges how the customer feels, if it calls for one."""
+    i = t.intake
+    i.description = text
+    feelings = read_feelings(text)
+    i.suggested_priority = suggested_priority(text, feelings)
+    if feelings.frustrated:
+        i.sentiment = "frustrated"
+        return _ACKNOWLEDGED["frustrated"]
+    if feelings.outage:
+        return _ACKNOWLEDGED["outage"]
+    if feelings.urgency:
+        return "intake.heard.urgent"
+    return None
 
 
 # -- category ---------------------------------------------------------------------------------
@@ -101,8 +142,7 @@ def _parse_description(policy: Policy, t: Turn) -> Parsed:
 
 
 def _store_description(t: Turn, text: str) -> None:
-    t.intake.description = text
-    t.intake.suggested_priority = suggest_priority(text)
+    first_look(t, text)
 
 
 # -- priority ---------------------------------------------------------------------------------
@@ -134,6 +174,28 @@ def _ask_priority(policy: Policy, t: Turn) -> list[Reply]:
     return [Reply(text, buttons)]
 
 
+def _priority_in_words(t: Turn) -> str | None:
+    """ "not urgent", "make it high", "the suggested one is fine", "meduim": the priority meant."""
+    read = read_confirmation(t.text, None)
+    if read.kind == "change_priority":
+        return read.priority
+    if read.kind == "confirm" and t.intake.suggested_priority:
+        return t.intake.suggested_priority
+    for word in re.findall(r"[a-z]+", t.text.lower()):
+        close = (
+            difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=TYPO_CUTOFF) if len(word) > 3 else []
+        )
+        if close:
+            return PRIORITY_WORDS[close[0]]
+    return None
+
+
+def _hear_priority(policy: Policy, t: Turn) -> Parsed | None:
+    """A priority in the words is the answer, even when the NLU reads "hihg" as a greeting."""
+    chosen = _priority_in_words(t)
+    return Answer(chosen) if chosen in PRIORITIES else None
+
+
 def _parse_priority(policy: Policy, t: Turn) -> Parsed:
     chosen: str | None = None
     if t.intent == Intent.CHOOSE_PRIORITY:
@@ -141,9 +203,13 @@ def _parse_priority(policy: Policy, t: Turn) -> Parsed:
     elif t.intent == Intent.AFFIRM and t.intake.suggested_priority:
         chosen = t.intake.suggested_priority
     elif not t.is_payload:
-        words = re.findall(r"[a-z]+", t.text.lower())
-        chosen = next((PRIORITY_WORDS[w] for w in words if w in PRIORITY_WORDS), None)
-    return Answer(chosen) if chosen in PRIORITIES else Retry("intake.priority.retry")
+        chosen = _priority_in_words(t)
+    if chosen in PRIORITIES:
+        return Answer(chosen)
+    if not t.is_payload and t.intake.tries + 1 >= MAX_TRIES:
+        # Never the same question a third time: the suggestion (or medium) stands, changeable at the end.
+        return Answer(t.intake.suggested_priority or "medium", noted=("intake.priority.taken",))
+    return Retry("intake.priority.retry")
 
 
 # -- exclusion (policy section 8) -------------------------------------------------------------
@@ -188,35 +254,6 @@ def _store_exclusion(t: Turn, kind: str | None) -> None:
     t.intake.exclusion_checked = True
 
 
-# -- troubleshooting (policy section 7) -------------------------------------------------------
-
-
-def current_check(policy: Policy, i: Intake) -> str:
-    """The troubleshooting step the customer is answering."""
-    return category_of(policy, i).troubleshooting[len(i.troubleshooting)]
-
-
-def _ask_check(policy: Policy, t: Turn) -> list[Reply]:
-    i = t.intake
-    steps = category_of(policy, i).troubleshooting
-    n = len(i.troubleshooting)
-    buttons = (
-        *yes_no(t),
-        Button(t.say("intake.troubleshoot.fixed"), make_payload(Intent.PROBLEM_SOLVED)),
-    )
-    key = "intake.troubleshoot.ask_first" if n == 0 else "intake.troubleshoot.ask"
-    return [Reply(t.say(key, n=n + 1, total=len(steps), step=t.pick(steps[n])), buttons)]
-
-
-def _parse_check(policy: Policy, t: Turn) -> Parsed:
-    if t.intent == Intent.PROBLEM_SOLVED:
-        return Outcome.SOLVED
-    if t.intent not in (Intent.AFFIRM, Intent.DENY):
-        return Retry("intake.troubleshoot.retry")
-    answer = "yes" if t.intent == Intent.AFFIRM else "no"  # stored as data, not shown as such
-    return Answer({"step": current_check(policy, t.intake), "answer": answer})
-
-
 STEPS: tuple[Step, ...] = (
     Step(
         "category",
@@ -239,6 +276,7 @@ STEPS: tuple[Step, ...] = (
         prompt=_ask_priority,
         parse=_parse_priority,
         store=_setter("priority"),
+        hear=_hear_priority,
     ),
     Step(
         "exclusion",
@@ -250,10 +288,11 @@ STEPS: tuple[Step, ...] = (
     ),
     Step(
         "troubleshoot",
-        pending=lambda p, t: len(t.intake.troubleshooting) < len(category_of(p, t.intake).troubleshooting),
-        prompt=_ask_check,
-        parse=_parse_check,
+        pending=checks_pending,
+        prompt=ask_check,
+        parse=parse_check,
         store=lambda t, answer: t.intake.troubleshooting.append(answer),
+        hear=hear_check,
     ),
     Step(
         "contact_confirm",
@@ -283,7 +322,8 @@ STEPS: tuple[Step, ...] = (
         pending=lambda p, t: True,
         prompt=lambda p, t: [summary(p, t)],
         parse=parse_confirm,
-        store=_setter("priority"),
+        store=store_confirm,
+        hear=hear_confirm,
     ),
 )
 STEP_BY_NAME: dict[str, Step] = {step.name: step for step in STEPS}

@@ -88,7 +88,7 @@ _GENERIC_YES = gated(
     r"taken|took|made|called|asked|contacted|restarted|rebooted|changed|reset|disconnected|unplugged|looked|compared|saved|written|wrote|"
     r"copied|photographed|have\s+it|got\s+it|did\s+it|do)\b|\balready\b|\btried\s+(?:that|it|this|both|everything|all)\b|\bdone\b|"
     r"\bof\s+course\b|\bi\s+(?:think|believe)\s+so\b|\bsure\s+did\b|\byes\b|\bdid\s+(?:it|that|both)\b|\bhave\s+done\b|"
-    r"\bthey\s+are\b"
+    r"\bthey\s+are\b|\bprobably\b|\blikely\b"
 )
 _GENERIC_NO = gated(
     r"\b(?:haven't|have\s+not|havent|hadn't|didn't|did\s+not|didnt|not\s+yet|never|hasn't|has\s+not|not\s+really|not\s+at\s+all|"

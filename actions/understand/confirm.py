@@ -52,6 +52,7 @@ _CONFIRM_WORDS = frozenset(
     for w in """yes ye yeah yea yep yup ya y ys yse yas sure ok okay okey k confirm submit send proceed correct perfect
     great fine alright bat jas cha chas""".split()
 )
+_GO = re.compile(r"^go(?:\s+go)*[\s!.]*$")  # "go", "go go go!": alone, it means go ahead
 _NO_WORDS = frozenset(squeeze(w) for w in ("no", "nope", "nah", "na", "n", "not"))
 
 _LOWER = gated(
@@ -141,6 +142,8 @@ def read_confirmation(text: str, current_priority: str | None = None) -> Confirm
     if _QUESTION.match(cleaned):
         return Confirmation("none")  # "what happens after I confirm?"
     if words and words[0] in _CONFIRM_WORDS:
+        return Confirmation("confirm")
+    if _GO.match(cleaned):
         return Confirmation("confirm")
     m = _CONFIRM.search(cleaned)
     if m and not negated_before(cleaned, m.start()) and len(cleaned) < 200:

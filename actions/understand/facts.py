@@ -48,6 +48,7 @@ _NO_ERROR = gated(
 )
 _REPORTED = re.compile(r"\b(?:saying|says|said|alert|notification|warning|told\s+me|message)\b")
 _QUOTE_CUE = re.compile(r"error|say|said|message|show|pop|display|warning|read|get|got|appear")
+_WRONG_DATA = re.compile(r"(?:the\s+|a\s+)?(?:wrong|incorrect)\s+(?!password|credentials|username|pin\b)")
 _NOTHING = re.compile(r"(?:nothing|no\s+error|no\s+message|none|anything)\b")
 _STRONG_CUE = re.compile(r"error|says|said|reads")
 _SCREENSHOT = gated(r"\b(?:screen\s*shot|screen\s*cap|snip|photo|picture|pic|print\s*screen)s?\b|រូបថត")
@@ -105,12 +106,12 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
         (
             "yes",
             _c(
-                r"\b(?:everyone|everybody|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team))|"
+                r"\b(?:everyone|everybody|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals))|"
                 r"(?:the\s+)?whole\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"(?:the\s+)?entire\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"every\s+(?:\w+\s+)?(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
                 r"both\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:laptops|computers|pcs|users|machines|devices|people|printers|phones|accounts)|both\s+of\s+(?:us|them)|"
-                r"(?:several|many|multiple|some|two|three|four|five|\d+|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|of\s+us)|"
+                r"(?:several|many|multiple|some|two|three|four|five|\d+|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|shops|stores|branches|of\s+us)|"
                 r"(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|boss|team|others|other\s+people|other\s+users|friends?|staff|manager|accountant|everyone\s+else)\s+(?:\w+\s+){0,4}(?:too|also|as\s+well|same)|"
                 r"(?:same|also)\s+(?:for|on|with)\s+(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|others|everyone|other|all)|"
                 r"(?:nobody|no\s*one)\s+(?:in|at|on|here|can|could|is\s+able)|"
@@ -275,6 +276,8 @@ def _error_message(cleaned: str, shown: str, reply: bool) -> list[Found]:
         if _NOTHING.match(err):
             found.append(Found("no", m.start(), m.end()))
             break
+        if not reply and _WRONG_DATA.match(err):
+            continue  # "the app shows wrong hours": wrong data on the screen, not an error message
         if reply or _ERRORISH.search(err) or _STRONG_CUE.search(m.group()):
             text = source[m.start("err") : m.end("err")].strip(" :\"'")
             found.append(Found("yes", m.start(), m.end(), shorten(text, 200)))

@@ -82,7 +82,7 @@ _WEAK = (
 )
 _CRITICAL = _c(
     r"\bcritical\b|\bemergency\b|\b(?:whole|entire)\s+(?:company|office|business|system|network|team|branch)\b|"
-    r"\b(?:nobody|no\s*one|none\s+of\s+us)\s+(?:can|could|is\s+able)\b|\beveryone\s+(?:is\s+)?(?:down|affected|blocked|stuck|offline)\b|"
+    r"\b(?:nobody|no\s*one|none\s+of\s+us)\s+(?:(?:in|at)\s+(?:the\s+|our\s+)?\w+\s+)?(?:can|could|is\s+able)\b|\beveryone\s+(?:is\s+)?(?:down|affected|blocked|stuck|offline)\b|"
     r"\ball\s+(?:users|staff|computers|branches|systems|employees)\b[^.!?]{0,30}\b(?:down|can't|cannot|offline|affected|not\s+working)|"
     r"\b(?:production|prod|pos|payroll|payment\s+system)\s+(?:is\s+)?(?:down|offline)\b|\blos(?:e|ing|t)\s+(?:money|customers|sales)\b|"
     r"\b(?:hacked|ransomware|breach|breached|data\s+leak|compromised|virus\s+everywhere)\b|\bcan't\s+work\s+at\s+all\b|"

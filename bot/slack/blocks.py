@@ -207,6 +207,17 @@ def _buttons(view: PostView) -> dict[str, Any] | None:
     return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
 
 
+def _check_line(s: dict[str, Any]) -> str:
+    """A troubleshooting answer, with the customer's own words and where they came from."""
+    answer = str(s.get("answer", "")).replace("_", " ")
+    line = f"• {escape(str(s.get('step', '')))} *{escape(answer)}*"
+    if s.get("note"):
+        line += f" _{escape(cut(str(s['note']), 300))}_"
+    if s.get("source") == "description":
+        line += " (from their first message)"
+    return line
+
+
 def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
     """The ticket as a Block Kit message: header, fields, description, checks, notes, buttons."""
     ticket, policy = view.ticket, view.policy
@@ -233,7 +244,7 @@ def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
     ]
     checks = [s for s in ticket.troubleshooting if isinstance(s, dict)]
     if checks:
-        lines = [f"• {escape(str(s.get('step', '')))} *{escape(str(s.get('answer', '')))}*" for s in checks]
+        lines = [_check_line(s) for s in checks]
         blocks.append(
             {
                 "type": "section",
@@ -244,6 +255,8 @@ def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
             }
         )
     notes = []
+    if ticket.sentiment == "frustrated":
+        notes.append(":rage: *Customer is frustrated*: acknowledge it in the first reply")
     if ticket.exclusion:
         exclusion = policy.exclusions.get(ticket.exclusion)
         what = (

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from actions.render import duration
+from bot.jobs import run_announcements
 from bot.slack import blocks as bk
-from desk import maintenance, reports, ticket_ids
+from desk import maintenance, outbox, reports, ticket_ids
 from desk.chart import sla_chart_png
 from desk.maintenance import MaintenanceError
 from desk.policy import Policy
@@ -443,6 +444,10 @@ class SupportCommand:
                 window_id = window.id
         except MaintenanceError as exc:
             raise UsageError(f"I couldn't schedule it: {exc}") from None
+        # A window that starts now (or within the shortest lead) is announced at once, not at the
+        # announcement job's next minute; the outbox job sends whatever this first round leaves.
+        if await run_announcements(self.desk.services):
+            self.desk.deliver_soon(kind=outbox.CUSTOMER)
         leads = " and ".join(duration(d) for d in policy.maintenance.announce_before)
         told = f" Customers are told {leads} before it starts." if leads else ""
         return Answer(

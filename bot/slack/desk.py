@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, Request
@@ -122,6 +123,18 @@ class SlackDesk:
         """Let listeners still working finish (cancelled after `grace` seconds); await it before
         the database closes: work cancelled mid-query can hang in the database driver's close."""
         await self._running.wait(grace)
+
+    def deliver_soon(self, **filters: Any) -> None:
+        """Send what a command just queued (announcements), in the background after the ack."""
+        if self.delivery is not None:
+            self._running.start(self._deliver_quietly(filters), name="slack-deliver-soon")
+
+    async def _deliver_quietly(self, filters: dict[str, Any]) -> None:
+        assert self.delivery is not None
+        try:
+            await self.delivery.run_once(**filters)
+        except Exception:  # the delivery job will pick it up
+            log.exception("slack_deliver_soon_failed", filters=filters)
 
     async def deliver_now(self, ticket_id: int) -> None:
         """Send what a change just queued for this ticket (posts, the customer's notice) at once."""

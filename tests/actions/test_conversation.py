@@ -49,7 +49,9 @@ CATEGORY_TITLES = [
     "Security and compliance issue",
 ]
 MENU = ["Report a problem", "My tickets", "Working hours", "Contact us", "Talk to a person", "ភាសាខ្មែរ"]
-BILLING = "the invoice is wrong, we were charged twice"
+BILLING = "the amount on our latest invoice looks too high"
+# A report whose words answer none of the checks, so all four are asked.
+ERP = "our ERP keeps crashing since this morning, this is critical"
 
 
 def pp(*args: int) -> datetime:
@@ -134,12 +136,14 @@ async def test_full_intake_from_free_text(bot: TestChannel, clock: FrozenClock) 
 
     await bot.press("High")
     assert f"Step 1 of 4: {TECH_STEPS[0]}" in bot.text
-    assert bot.buttons == ["Yes", "No", "That fixed it!"]
-    answers = ["Yes", "No", "Yes", "No"]
-    for n, answer in enumerate(answers):
-        if n:
-            assert f"Step {n + 1} of 4: {TECH_STEPS[n]}" in bot.text
-        await bot.press(answer)
+    assert "From your message I already know" in bot.text  # "for everyone": others are affected
+    assert bot.buttons == ["Yes", "No", "Not sure", "That fixed it!"]
+    answers = ["Yes", None, "Yes", "No"]  # step 2 is taken from the description, not asked
+    await bot.press("Yes")
+    for n in (2, 3):
+        assert f"Step {n + 1} of 4: {TECH_STEPS[n]}" in bot.text
+        assert TECH_STEPS[1] not in bot.text
+        await bot.press(str(answers[n]))
     assert "what is your name" in bot.text
 
     await bot.say("Sokha Chan")
@@ -150,7 +154,9 @@ async def test_full_intake_from_free_text(bot: TestChannel, clock: FrozenClock) 
     assert "Priority: High" in summary
     assert "our ERP crashes for everyone since this morning" in summary
     assert "Sokha Chan, sokha@example.com" in summary
-    assert bot.buttons == ["Open the ticket", "Change priority", "Cancel"]
+    assert "[from your message]" in summary
+    assert "From your message: product ERP; started since this morning" in summary
+    assert bot.buttons == ["Open the ticket", "Change priority", "Correct the checks", "Cancel"]
     assert await tickets_of(bot) == []
 
     await bot.press("Open the ticket")
@@ -163,7 +169,15 @@ async def test_full_intake_from_free_text(bot: TestChannel, clock: FrozenClock) 
     assert ticket.exclusion is None
     assert ticket.description == "our ERP crashes for everyone since this morning"
     assert ticket.troubleshooting == [
-        {"step": s, "answer": a.lower()} for s, a in zip(TECH_STEPS, answers, strict=True)
+        {"step": TECH_STEPS[0], "answer": "yes", "note": ""},
+        {
+            "step": TECH_STEPS[1],
+            "answer": "yes",
+            "note": "our ERP crashes for everyone since this morning",
+            "source": "description",
+        },
+        {"step": TECH_STEPS[2], "answer": "yes", "note": ""},
+        {"step": TECH_STEPS[3], "answer": "no", "note": ""},
     ]
     assert ticket.created_at == pp(2026, 12, 4, 16, 30)
     assert ticket.response_due_at == pp(2026, 12, 7, 10, 30)
@@ -185,7 +199,7 @@ async def test_full_intake_from_free_text(bot: TestChannel, clock: FrozenClock) 
 
 async def test_critical_deadline_and_status_afterwards(bot: TestChannel) -> None:
     """Mon 10:00: critical runs 24x7, so due 11:00; the ticket then shows in 'my tickets'."""
-    await bot.say("our ERP crashes for everyone since this morning")
+    await bot.say(ERP)
     await bot.press("Critical")
     for _ in TECH_STEPS:
         await bot.press("Yes")
@@ -201,7 +215,7 @@ async def test_critical_deadline_and_status_afterwards(bot: TestChannel) -> None
 
     await bot.say("what is the status of my tickets?")
     assert f"#{ticket.id}" in bot.text
-    assert "our ERP crashes for everyone" in bot.text
+    assert "our ERP keeps crashing" in bot.text
     assert "waiting for an engineer" in bot.text
 
 
@@ -310,7 +324,7 @@ async def test_change_priority_from_the_summary(bot: TestChannel) -> None:
 
 
 async def test_that_fixed_it_at_step_two_opens_no_ticket(bot: TestChannel) -> None:
-    await bot.say("our ERP crashes for everyone since this morning")
+    await bot.say(ERP)
     await bot.press("Critical")
     await bot.press("Yes")
     assert f"Step 2 of 4: {TECH_STEPS[1]}" in bot.text
@@ -504,7 +518,7 @@ async def test_cancel_typed_and_by_payload(bot: TestChannel) -> None:
 async def test_restart_continues_at_the_same_step(
     bot: TestChannel, sqlite_url: str, nlu: EmbeddedNlu, clock: FrozenClock
 ) -> None:
-    await bot.say("our ERP crashes for everyone since this morning")
+    await bot.say(ERP)
     await bot.press("High")
     await bot.press("Yes")
     assert "Step 2 of 4" in bot.text
@@ -522,7 +536,7 @@ async def test_restart_continues_at_the_same_step(
         await again.press("Open the ticket")
         [ticket] = await tickets_of(again)
         assert ticket.priority == "high"
-        assert ticket.description == "our ERP crashes for everyone since this morning"
+        assert ticket.description == ERP
         assert [s["answer"] for s in ticket.troubleshooting] == ["yes", "yes", "no", "no"]
     finally:
         await services.close()

@@ -38,7 +38,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 WEBHOOK = "/webhooks/rest/webhook"
 SHOP = "https://shop.example.com"
 EVIL = "https://evil.example.com"
-ERP = "our ERP crashes for everyone since this morning"
+ERP = "our ERP keeps crashing since this morning, this is critical"
 JSON = {"content-type": "application/json"}
 
 
@@ -142,7 +142,7 @@ async def report_erp_outage(app: App, sender: str = "erp-customer") -> int:
     assert replies[-1]["buttons"][0]["title"].startswith("Critical (suggested)")
     replies = await app.say(sender, payload_of(replies, "Critical"))
     assert "Step 1 of 4" in text_of(replies)
-    assert [b["title"] for b in replies[-1]["buttons"]] == ["Yes", "No", "That fixed it!"]
+    assert [b["title"] for b in replies[-1]["buttons"]] == ["Yes", "No", "Not sure", "That fixed it!"]
     for answer, next_step in (("Yes", "Step 2 of 4"), ("Yes", "Step 3 of 4"), ("Yes", "Step 4 of 4")):
         replies = await app.say(sender, payload_of(replies, answer))
         assert next_step in text_of(replies)
@@ -198,7 +198,7 @@ async def test_scripted_customer_reaches_a_ticket_shown_by_the_api(app: App, clo
     assert set(ticket["customer"]) == {"id", "name", "email", "phone"}
     steps = app.services.policy.categories["technical"].troubleshooting
     assert ticket["troubleshooting"] == [
-        {"step": step, "answer": answer}
+        {"step": step, "answer": answer, "note": None}
         for step, answer in zip(steps, ["yes", "yes", "yes", "no"], strict=True)
     ]
     assert ticket["exclusion"] is None

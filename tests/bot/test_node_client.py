@@ -37,7 +37,7 @@ async def run_widget(url: str, session_id: str, *messages: str) -> list[dict[str
 
 async def test_a_rasa_widget_client_holds_a_conversation(served: Served) -> None:  # noqa: F811
     lines = await run_widget(
-        served.url, "node-1", "/greet", "our ERP crashes for everyone since this morning", "#1"
+        served.url, "node-1", "/greet", "our ERP keeps crashing since this morning, this is critical", "#1"
     )
     assert lines[0] == {"session_confirm": "node-1"}
     assert lines[-1]["done"] is True
@@ -53,7 +53,9 @@ async def test_a_rasa_widget_client_holds_a_conversation(served: Served) -> None
 
 
 async def test_the_conversation_survives_a_reconnect_with_the_same_session(served: Served) -> None:  # noqa: F811
-    await run_widget(served.url, "node-2", "our ERP crashes for everyone since this morning", "#1")
+    await run_widget(
+        served.url, "node-2", "our ERP keeps crashing since this morning, this is critical", "#1"
+    )
     lines = await run_widget(served.url, "node-2", "/affirm")  # a new connection, the same session
     uttered = [line["bot_uttered"]["text"] for line in lines if "bot_uttered" in line]
     assert uttered and uttered[-1].startswith("Step 2 of")

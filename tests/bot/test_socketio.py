@@ -23,7 +23,7 @@ from nlu.embedded import EmbeddedNlu
 from storage.models import Conversation, OutboxMessage, Ticket
 from tests.helpers import arrivals, served_on_loopback, settings_for, text_of, ticket_id_in
 
-ERP = "our ERP crashes for everyone since this morning"
+ERP = "our ERP keeps crashing since this morning, this is critical"
 REPLY_TIMEOUT = 10.0  # first reply to a message
 QUIET = 0.3  # no further reply within this long: the bot has finished answering
 

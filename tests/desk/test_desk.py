@@ -284,8 +284,9 @@ async def test_ticket_json_has_the_contract_keys(services: Services, clock: Froz
     assert out["status"] == "resolved"
     assert out["tier"] == 1
     assert out["channel"] == "webchat"
-    assert out["troubleshooting"] == STEPS
+    assert out["troubleshooting"] == [{**s, "note": None} for s in STEPS]  # no words: a null note
     assert out["exclusion"] is None
+    assert out["sentiment"] is None
     assert out["sla_state"] == "met"
     for key in ("created_at", "response_due_at", "first_response_at", "resolved_at"):
         value = datetime.fromisoformat(out[key])

@@ -18,7 +18,7 @@ from storage.db import TURN_CONNECTIONS
 from storage.models import Conversation, Customer, InboundMessage, Ticket
 from tests.helpers import FrozenClock, TestChannel, settings_for
 
-REPORT = "our ERP crashes for everyone since this morning"
+REPORT = "our ERP keeps crashing since this morning, this is critical"
 INTAKE = [REPORT, '/choose_priority{"priority":"high"}', "/affirm", "/deny", "/affirm", "/affirm"]
 
 

@@ -6,6 +6,11 @@
   unreachable at start delays this, never the app.
 - `POST /telegram/webhook` checks `X-Telegram-Bot-Api-Secret-Token` (missing 401, wrong 403),
   refuses a malformed update with 400, handles the update and answers 200.
+- Webhook mode works with several replicas: Telegram may deliver a chat's updates side by side to
+  different replicas. Each update is kept in the database first, then the chat's kept updates are
+  handled lowest `update_id` first, by one replica at a time (a PostgreSQL advisory lock per chat).
+  Since Telegram numbers a bot's updates one after another, an update that follows a hole waits
+  for the missing one at most `ORDER_WAIT` seconds. Polling is one process: only one may poll.
 - An update is handled once: its `update_id` is the engine's message id (a redelivery is
   answered from what was stored) and each reply is an outbox row keyed by update and position,
   inserted once. Replies are sent at once in the background, in order per chat; if Telegram is
@@ -21,6 +26,8 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import time
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -45,6 +52,7 @@ from bot.tasks import Tasks
 from desk import outbox
 from storage.models import OutboxMessage
 from storage.repositories import buttons, customers
+from storage.repositories import inbound as inbound_rows
 
 log = structlog.get_logger(__name__)
 
@@ -55,6 +63,9 @@ BUSY_POLL = 1.0  # seconds other chats' new updates wait for a slow one before t
 API_TIMEOUT = 15.0  # one Bot API call, well within the outbox's lease
 TYPING_AFTER = 0.4  # seconds of a turn before the customer sees "typing…"
 MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
+ORDER_WAIT = 1.0  # seconds an update waits for a lower update_id still on its way
+UPDATE_ATTEMPTS = 4  # webhook deliveries of an update that fails before it is given up on
+KEEP_UPDATES = timedelta(days=1)  # handled updates kept (a late redelivery is recognised after, too)
 
 
 def _seconds(exc: tg.RetryAfter) -> float:
@@ -94,6 +105,8 @@ class TelegramChannel(BaseChannel):
         self._runner: asyncio.Task[None] | None = None
         self._background = Tasks()  # replies being sent
         self._chat_locks: KeyedLocks[str] = KeyedLocks()  # by chat (updates) and by target (sends)
+        self._order_locks: KeyedLocks[str] = KeyedLocks()  # by chat: the webhook's in-order handling
+        self._pruned_at = 0.0  # monotonic time handled webhook updates were last dropped
         self.bot: Bot | None = None
         if self.enabled:
             root = settings.telegram_api_url.rstrip("/")
@@ -161,7 +174,12 @@ class TelegramChannel(BaseChannel):
                 log.warning("telegram_start_failed", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(60.0, delay * 2)
-        log.info("telegram_started", username=self.username, mode=self.settings.telegram_mode)
+        log.info(
+            "telegram_started",
+            username=self.username,
+            mode=self.settings.telegram_mode,
+            replicas="several" if self.webhook_mode else "one: only one process may poll Telegram",
+        )
         self.ready.set()
         if not self.webhook_mode:
             await self._poll()
@@ -241,12 +259,14 @@ class TelegramChannel(BaseChannel):
                 if attempt < attempts:
                     await asyncio.sleep(self.retry_base * 2.0 ** (attempt - 1))
         inbound = wire.read_update(raw, self.username)
-        chat = inbound.chat_id
-        if chat is not None and self.bot is not None:
+        if inbound.chat_id is not None:
+            # In the language of the customer's Telegram app when the bot speaks it.
+            await self._apologise(str(inbound.chat_id), catalog.language_of(inbound.language))
+
+    async def _apologise(self, chat: str, lang: str = catalog.DEFAULT_LANGUAGE) -> None:
+        if self.bot is not None:
             try:
-                # In the language of the customer's Telegram app when the bot speaks it.
-                lang = catalog.language_of(inbound.language)
-                await self.bot.send_message(chat_id=chat, text=catalog.text("channel.error", lang))
+                await self.bot.send_message(chat_id=int(chat), text=catalog.text("channel.error", lang))
             except tg.TelegramError as exc:
                 log.warning("telegram_apology_failed", error=str(exc))
 
@@ -271,12 +291,59 @@ class TelegramChannel(BaseChannel):
         if problem is not None:
             return JSONResponse({"detail": f"not a Telegram update: {problem}"}, status_code=400)
         try:
-            await self.handle(raw)
+            await self.handle_in_order(raw)
         except Exception:
             # Telegram delivers the update again later; nothing was half-done (one transaction).
             log.exception("telegram_update_failed", update_id=raw.get("update_id"))
             return JSONResponse({"detail": "try again later"}, status_code=503, headers=retry_after.header(5))
         return Response(status_code=200)
+
+    async def handle_in_order(self, raw: dict[str, Any]) -> None:
+        """Keep a webhook update, then handle the chat's kept updates in `update_id` order.
+
+        Whoever holds the chat's lock handles every update of the chat kept by then, its own or
+        ones another replica received; a request that waited for the lock may find its update
+        already handled. Either way it answers only once its update has been handled.
+        """
+        services = self.bound
+        db, now = services.db, services.engine.now
+        update_id: int = raw["update_id"]
+        chat_id = wire.read_update(raw, self.username).chat_id
+        chat = "" if chat_id is None else str(chat_id)
+        await inbound_rows.store_update(
+            db, update_id=update_id, chat=chat, payload=raw, now=now(), handled=chat_id is None
+        )
+        if chat_id is None:
+            return
+        async with self._order_locks[chat], inbound_rows.chat_turn(db, chat):
+            deadline = time.monotonic() + ORDER_WAIT
+            while (kept := await inbound_rows.next_update(db, chat)) is not None:
+                if time.monotonic() < deadline and await inbound_rows.missing_before(db, kept.update_id):
+                    await asyncio.sleep(0.02)  # the update before may be of this chat: wait for it
+                    continue
+                try:
+                    await self.handle(kept.payload)
+                except Exception:
+                    if await inbound_rows.failed_update(db, kept.update_id) < UPDATE_ATTEMPTS:
+                        raise  # 503: Telegram delivers again, and the chat's updates are handled then
+                    log.exception("telegram_update_given_up", update_id=kept.update_id)
+                    await self._apologise(chat)
+                await inbound_rows.finish_update(db, kept.update_id, now=now())
+            # Sent before the lock goes: the next replica's answers then follow these, not overtake.
+            await self._deliver(outbox.customer_target(wire.CHANNEL, chat))
+        await self._forget_old_updates()
+
+    async def _forget_old_updates(self) -> None:
+        """At most hourly per process: drop updates handled more than `KEEP_UPDATES` ago."""
+        if time.monotonic() - self._pruned_at < 3600:
+            return
+        self._pruned_at = time.monotonic()
+        try:
+            await inbound_rows.forget_updates(
+                self.bound.db, handled_before=self.bound.engine.now() - KEEP_UPDATES
+            )
+        except Exception:
+            log.exception("telegram_forget_updates_failed")
 
     async def handle(self, raw: dict[str, Any]) -> None:
         """Handle one update: at most one answer however often it is delivered."""

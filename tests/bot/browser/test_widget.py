@@ -169,7 +169,7 @@ async def test_conversation_buttons_and_markup_shown_as_text(
     page, errors = await _open_page(browser, f"{app_url}/", viewport={"width": 1280, "height": 800})
     await _greeting(page)
 
-    await _say(page, "our ERP crashes for everyone since this morning")
+    await _say(page, "our ERP keeps crashing since this morning, this is critical")
     buttons = page.locator(ENABLED_REPLY)
     await expect(buttons.first).to_be_visible(timeout=REPLY_TIMEOUT)
     await page.screenshot(path=str(tmp_path / "widget-conversation.png"))
@@ -231,7 +231,7 @@ async def test_rest_fallback_without_websocket(browser: Browser, app_url: str) -
     page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     await page.goto(f"{app_url}/")
     await _greeting(page)
-    await _say(page, "our ERP crashes for everyone since this morning")
+    await _say(page, "our ERP keeps crashing since this morning, this is critical")
     assert await page.evaluate("window.SupportBotWidget.transport") == "rest"
     assert f"{app_url}/webhooks/rest/webhook" in posts
 

@@ -23,7 +23,7 @@ from tests.bot.slack.conftest import (
 )
 from tests.bot.slack.fake_slack import WORKSPACE, FakeSlack, Message
 
-ERP = "our ERP crashes for everyone since this morning"
+ERP = "our ERP keeps crashing since this morning, this is critical"
 
 
 def actions(message: Message) -> list[str]:
@@ -92,7 +92,7 @@ async def test_a_web_chat_ticket_is_posted_to_tier1_with_buttons_and_a_date_toke
     assert "Sokha Chan" in fields and "sokha@example.com" in fields
     assert "*Tier*\n1 · Frontline support" in fields and "Web chat" in fields
     text = post.all_text()
-    assert "our ERP crashes for everyone" in text
+    assert "our ERP keeps crashing" in text
     assert "Have you restarted the application" in text and "*Troubleshooting*" in text
     assert post.text.startswith(f"#{ticket_id} Technical issue · Critical: ")
 

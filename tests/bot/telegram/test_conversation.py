@@ -59,7 +59,7 @@ async def test_start_outside_working_hours_says_when_the_team_is_back(polling: T
 
 async def test_free_text_to_a_categorized_ticket_by_inline_buttons(polling: TelegramApp) -> None:
     api = polling.api
-    first = await polling.say(CHAT, "our ERP crashes for everyone since this morning")
+    first = await polling.say(CHAT, "our ERP keeps crashing since this morning, this is critical")
     assert "looks critical" in text_of(first)
     question = first[-1]
     # Long "Label: definition" titles: the label on the button, the definition in the text.
@@ -88,7 +88,7 @@ async def test_free_text_to_a_categorized_ticket_by_inline_buttons(polling: Tele
 
     [ticket] = await polling.tickets()
     assert (ticket.channel, ticket.category, ticket.priority) == ("telegram", "technical", "critical")
-    assert ticket.description == "our ERP crashes for everyone since this morning"
+    assert ticket.description == "our ERP keeps crashing since this morning, this is critical"
     assert len(ticket.troubleshooting) == TECH_STEPS
     assert f"Your ticket #{ticket.id} is open" in text_of(opened)
     assert "An engineer will reply by Mon 30 Nov, 11:00" in text_of(opened)
