@@ -1,15 +1,19 @@
 """What the bot says to customers, by message id: one catalog per language.
 
 Code names a message by its id and fills its `{placeholders}`; nothing a customer reads is
-spelled in the flows. A language without a message falls back to English, so a catalog can be
-translated piece by piece (Khmer next; Babel's gettext catalogs can replace these dicts later).
+spelled in the flows. English is the `EN` dict below (its keys are the message ids); every other
+language is a gettext catalog under locale/ (Khmer: locale/km/LC_MESSAGES/messages.po, msgid = the
+message id), read with Babel. A language without a message falls back to English.
 Policy texts (company, category titles and descriptions, troubleshooting steps) come from
-policy.yml as they are.
+policy.yml, in the customer's language where it gives one (desk/policy.py `Text`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from babel.messages.pofile import read_po
 
 DEFAULT_LANGUAGE = "en"
 
@@ -310,9 +314,49 @@ EN: dict[str, str] = {
     "duration.minute": "{n} minute",
     "duration.minutes": "{n} minutes",
     "duration.seconds": "{n} seconds",
+    # languages (the switch button shows the language it switches to)
+    "menu.language": "ភាសាខ្មែរ",
+    "language.switched": "Okay, I'll write in English from now on. How can I help?",
+    "language.unsupported": "Sorry, I understand only English and Khmer. Please write to me in one of them.",
+    # a date and time: a Babel (CLDR) pattern, so that each language orders and names it its own way
+    "time.when": "EEE d MMM, HH:mm",
+    # the channels' own replies (bot/channels)
+    "channel.unreadable": "Sorry, I couldn't read that message.",
+    "channel.error": "Sorry, something went wrong on our side. Please try again in a moment.",
+    "channel.group": "I answer support requests in a private chat, so that your details stay between us.",
 }
 
-CATALOGS: dict[str, dict[str, str]] = {DEFAULT_LANGUAGE: EN}
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LANGUAGES: tuple[str, ...] = (DEFAULT_LANGUAGE, "km")
+
+
+def load_po(lang: str, domain: str = "messages") -> dict[str, str]:
+    """A language's gettext catalog (`locale/LANG/LC_MESSAGES/messages.po`) as {message id: text}.
+
+    The .po file is read directly with Babel rather than compiled to .mo: it is one small file read
+    once at import (a few milliseconds), so there is no build step to forget and no stale binary
+    next to the source translators edit. Untranslated and fuzzy entries are left out, so English
+    shows instead of a guess.
+    """
+    path = LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po"
+    with path.open("rb") as file:
+        po = read_po(file, locale=lang, domain=domain)
+    return {
+        str(m.id): str(m.string)
+        for m in po
+        if m.id and isinstance(m.id, str) and isinstance(m.string, str) and m.string and not m.fuzzy
+    }
+
+
+KM: dict[str, str] = load_po("km")
+
+CATALOGS: dict[str, dict[str, str]] = {DEFAULT_LANGUAGE: EN, "km": KM}
+
+
+def language_of(tag: str | None) -> str:
+    """The catalog language for an IETF tag (`km`, `km-KH`, `en-US`): English for any other."""
+    base = (tag or "").strip().lower().replace("_", "-").split("-", 1)[0]
+    return base if base in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def text(key: str, lang: str = DEFAULT_LANGUAGE, /, **values: Any) -> str:

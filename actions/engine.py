@@ -18,7 +18,10 @@ from typing import Any, Protocol
 
 import structlog
 
+from actions import language
+from actions.catalog import LANGUAGES
 from actions.catalog import text as say
+from actions.flows.base import menu_buttons
 from actions.messages import MAX_TEXT, Incoming, Reply
 from actions.payload import parse_payload
 from actions.router import Router
@@ -98,7 +101,8 @@ class ConversationEngine:
         files = msg.metadata.get("attachments")
         if not text and not files:
             metrics.REJECTED.labels("empty").inc()
-            return [Reply(say("engine.empty"))]
+            hinted = language.from_metadata(msg.metadata) or "en"
+            return [Reply(say("engine.empty", hinted))]
         # A file without a caption has nothing to understand; the files flow files it (flows/files.py).
         understanding = await self._understand(text) if text else _nothing_said()
         key = (msg.channel, msg.sender)
@@ -188,6 +192,7 @@ class ConversationEngine:
                     msg.channel, msg.sender, now=now, conversation=conversation
                 )
             state = DialogueState.from_dict(conversation.state)
+            lang = language.resolve(state, text, msg.metadata, is_payload=understanding["payload"])
             turn = Turn(
                 msg=msg,
                 repo=tx,
@@ -203,10 +208,12 @@ class ConversationEngine:
                 slots=understanding["slots"],
                 entities=understanding["entities"],
                 ranking=understanding["ranking"],
+                lang=lang,
+                digits=state.digits or "latn",
             )
-            replies = await self.flows.respond(turn)
+            replies = await self._respond(turn)
             if truncated:
-                replies.insert(0, Reply(say("engine.truncated", limit=MAX_TEXT)))
+                replies.insert(0, turn.reply("engine.truncated", limit=MAX_TEXT))
             conversation.state = state.to_dict()
             conversation.updated_at = turn.now
             if msg.message_id:
@@ -218,3 +225,18 @@ class ConversationEngine:
                     now=turn.now,
                 )
             return replies
+
+    async def _respond(self, t: Turn) -> list[Reply]:
+        """The language button and unspoken languages here; everything else in the flows."""
+        if t.is_payload and t.intent == language.SET_LANGUAGE:
+            t.lang = language.choose(t.state, str(t.slots.get("language", "")))
+            switched = t.reply("language.switched", *menu_buttons(t))
+            if t.state.flow is not None and t.state.intake is not None:
+                # Carry on with the intake: its question again, now in the chosen language.
+                return [Reply(switched.text), *self.flows.intake.advance(t)]
+            return [switched]
+        idle = t.state.flow is None and t.conversation.handoff_ticket_id is None
+        if idle and not t.is_payload and t.text and language.unspoken(t.text):
+            # Both languages, since the customer may read either; the conversation keeps its own.
+            return [Reply("\n\n".join(say("language.unsupported", lang) for lang in LANGUAGES))]
+        return await self.flows.respond(t)

@@ -3,20 +3,42 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from actions.catalog import DEFAULT_LANGUAGE, text
-from desk.policy import WEEKDAYS, Policy
+from babel.dates import format_datetime, get_timezone_location
+
+from actions.catalog import DEFAULT_LANGUAGE, LANGUAGES, text
+from desk.policy import WEEKDAYS, Policy, localized
 from desk.sla import SlaClock
 
+# Khmer digits (CLDR numbering system `khmr`, U+17E0-U+17E9) for customers who write them.
+_DIGITS = {"khmr": str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")}
 
-def when(at: datetime, policy: Policy) -> str:
-    """`Mon 30 Nov, 11:30` in the policy's timezone."""
+
+def localize_digits(value: Any, digits: str) -> Any:
+    """`value` (a number, or a text of numbers and dates) written in the digits `digits`."""
+    table = _DIGITS.get(digits)
+    if table is None or isinstance(value, bool) or not isinstance(value, int | str):
+        return value
+    return str(value).translate(table)
+
+
+def when(at: datetime, policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
+    """`Mon 30 Nov, 11:30` (Khmer: `ថ្ងៃច័ន្ទ ទី30 ខែវិច្ឆិកា ម៉ោង 11:30`) in the policy's timezone.
+
+    The pattern is the catalog's `time.when` (a CLDR pattern), the names are Babel's for the locale.
+    """
     local = at.astimezone(policy.tz)
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    return format_datetime(
+        local, text("time.when", lang), locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    )
 
 
 def zone_label(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
-    city = policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
+    """`Phnom Penh time` (Khmer: `ម៉ោងភ្នំពេញ`): the zone's city as CLDR names it in the language."""
+    city = get_timezone_location(
+        policy.tz, locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE, return_city=True
+    )
     return text("time.zone", lang, city=city)
 
 
@@ -68,7 +90,7 @@ def open_status(policy: Policy, clock: SlaClock, now: datetime, lang: str = DEFA
         return text("time.open_now", lang)
     local_day = now.astimezone(policy.tz).date()
     holiday = clock.holiday_name(local_day)
-    back = when(clock.next_opening(now), policy)
+    back = when(clock.next_opening(now), policy, lang)
     if holiday:
         return text("time.closed_holiday", lang, holiday=holiday, back=back)
     return text("time.closed", lang, back=back)
@@ -78,4 +100,4 @@ def weekend_note(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     critical = policy.sla.priorities["critical"]
     if critical.clock == "24x7":
         return text("time.critical_weekends", lang, within=duration(critical.response, lang))
-    return policy.weekend_support
+    return localized(policy.weekend_support, lang)

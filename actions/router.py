@@ -68,7 +68,13 @@ class Router:
         return await self.idle.turn(t)
 
     def _opened_text(
-        self, ticket: Ticket, now: datetime, *, name: str | None = None, lang: str = "en"
+        self,
+        ticket: Ticket,
+        now: datetime,
+        *,
+        name: str | None = None,
+        lang: str = "en",
+        digits: str = "latn",
     ) -> str:
         """What the customer reads once the intake's ticket is open (tests break a turn here)."""
-        return self.intake.opened_text(ticket, now, name=name, lang=lang)
+        return self.intake.opened_text(ticket, now, name=name, lang=lang, digits=digits)

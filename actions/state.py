@@ -57,6 +57,11 @@ class DialogueState:
     intake: Intake | None = None
     handoff_acknowledged: bool = False
     feedback_ticket_id: int | None = None  # the rated ticket whose comment the bot waits for
+    # The customer's language for the whole conversation (actions/language.py), what set it
+    # (`button`, `channel` metadata or their `text`), and the digits they write (`latn`/`khmr`).
+    language: str | None = None
+    language_source: str | None = None
+    digits: str | None = None
 
     def start_intake(self) -> Intake:
         self.flow = FlowName.INTAKE
@@ -85,6 +90,9 @@ class DialogueState:
             "intake": None if intake is None else _intake_dict(vars(intake)),
             "handoff_acknowledged": self.handoff_acknowledged,
             "feedback_ticket_id": self.feedback_ticket_id,
+            "language": self.language,
+            "language_source": self.language_source,
+            "digits": self.digits,
         }
 
     @classmethod
@@ -104,7 +112,14 @@ class DialogueState:
             else None,
             handoff_acknowledged=bool(data.get("handoff_acknowledged", False)),
             feedback_ticket_id=ticket_id if isinstance(ticket_id, int) else legacy_ticket_id,
+            language=_str_or_none(data.get("language")),
+            language_source=_str_or_none(data.get("language_source")),
+            digits=_str_or_none(data.get("digits")),
         )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _flow(value: Any) -> tuple[FlowName | None, int | None]:

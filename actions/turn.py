@@ -8,9 +8,18 @@ from typing import Any
 
 from actions.catalog import DEFAULT_LANGUAGE, label, text
 from actions.messages import Button, Incoming, Reply
+from actions.render import localize_digits
 from actions.state import DialogueState, Intake
+from desk.policy import localized
 from storage.models import Conversation, Customer
 from storage.repositories.conversation import ConversationTurn
+
+# Placeholders that hold numbers, dates and times (render.py), written in the customer's digits;
+# the others (names, emails, descriptions) are shown exactly as they are.
+NUMERIC = frozenset(
+    {"n", "total", "id", "wanted", "limit", "rating", "due", "until", "start", "end", "back", "at"}
+    | {"hours", "within", "leads", "open_status", "under_way"}
+)
 
 
 @dataclass
@@ -32,6 +41,7 @@ class Turn:
     entities: dict[str, str]
     ranking: list[dict[str, Any]] = field(default_factory=list)
     lang: str = DEFAULT_LANGUAGE
+    digits: str = "latn"  # `khmr` once the customer writes Khmer digits (actions/language.py)
 
     @property
     def intake(self) -> Intake:
@@ -44,8 +54,14 @@ class Turn:
         return f"customer:{self.customer.id}"
 
     def say(self, key: str, /, **values: Any) -> str:
-        """The catalog's message `key` in the customer's language."""
+        """The catalog's message `key` in the customer's language, numbers in their digits."""
+        if self.digits != "latn":
+            values = {k: localize_digits(v, self.digits) if k in NUMERIC else v for k, v in values.items()}
         return text(key, self.lang, **values)
+
+    def pick(self, value: str) -> str:
+        """A policy text (desk/policy.py `Text`) in the customer's language."""
+        return localized(value, self.lang)
 
     def label(self, kind: str, value: str) -> str:
         """A value's name in the customer's language (`priority`, `high`: High)."""
@@ -53,4 +69,4 @@ class Turn:
 
     def reply(self, key: str, /, *buttons: Button, **values: Any) -> Reply:
         """A reply of the catalog's message `key` with `buttons`."""
-        return Reply(text(key, self.lang, **values), buttons)
+        return Reply(self.say(key, **values), buttons)

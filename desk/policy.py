@@ -16,7 +16,16 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    ValidationError,
+    field_validator,
+)
 
 PRIORITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 CATEGORIES: tuple[str, ...] = ("technical", "billing", "infrastructure", "security")
@@ -60,6 +69,60 @@ def _parse_clock(value: Any) -> time:
     except ValueError:
         raise ValueError(f"{value!r} is not a time of day like 08:00") from None
 
+
+TEXT_LANGUAGES: tuple[str, ...] = ("en", "km")
+
+
+class Text(str):
+    """A customer-facing policy text: English as the string itself, other languages by `get`.
+
+    A str, so everything that shows the policy to agents (Slack, reports) and reads it (the
+    troubleshooting concepts are read from the English) keeps working unchanged; the conversation
+    asks for the customer's language with `get`.
+    """
+
+    translations: dict[str, str]
+
+    def __new__(cls, english: str, translations: dict[str, str] | None = None) -> Text:
+        made = super().__new__(cls, english)
+        made.translations = dict(translations or {})
+        return made
+
+    def get(self, lang: str) -> str:
+        """The text in `lang`, or the English when the policy gives none for it."""
+        return self.translations.get(lang) or str(self)
+
+
+def _text(value: Any) -> Text:
+    """A policy text: a plain string (every language), or a map of languages `{en: ..., km: ...}`."""
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, str):
+        return Text(value)
+    if isinstance(value, dict):
+        unknown = [str(k) for k in value if k not in TEXT_LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(TEXT_LANGUAGES)}")
+        missing = [
+            lang for lang in TEXT_LANGUAGES if not isinstance(value.get(lang), str) or not value[lang].strip()
+        ]
+        if missing:
+            raise ValueError(f"missing the {' and '.join(missing)} text")
+        return Text(value["en"], {lang: value[lang] for lang in TEXT_LANGUAGES})
+    raise ValueError("give a text, or a map of languages like {en: ..., km: ...}")
+
+
+def localized(value: str, lang: str) -> str:
+    """A policy text in `lang`: a `Text`'s translation, or a plain string as it is."""
+    return value.get(lang) if isinstance(value, Text) else value
+
+
+# A customer-facing text; written back as the map of languages it was read from.
+LocalText = Annotated[
+    Text,
+    PlainValidator(_text),
+    PlainSerializer(lambda t: t.translations or str(t), return_type=Any),
+]
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
@@ -115,27 +178,27 @@ class Escalation(_Model):
 
 
 class Category(_Model):
-    title: str
-    description: str
-    priorities: dict[str, str]
-    troubleshooting: list[str] = []
+    title: LocalText
+    description: LocalText
+    priorities: dict[str, LocalText]
+    troubleshooting: list[LocalText] = []
 
     @field_validator("priorities")
     @classmethod
-    def _all_priorities(cls, value: dict[str, str]) -> dict[str, str]:
+    def _all_priorities(cls, value: dict[str, Text]) -> dict[str, Text]:
         return _exactly(value, PRIORITIES, "priority definitions")
 
 
 class Exclusion(_Model):
-    title: str
-    description: str
+    title: LocalText
+    description: LocalText
     keywords: list[str] = []
 
 
 class Contact(_Model):
     email: str
     phone: str
-    live_chat: str
+    live_chat: LocalText
 
 
 class Holidays(_Model):
@@ -152,7 +215,7 @@ class Feedback(_Model):
     ask_on_resolve: bool = True
     scale: tuple[int, int] = (1, 5)
     low_rating_alert: int = 2
-    comment_prompt: str = "Anything we could do better? (optional)"
+    comment_prompt: LocalText = Text("Anything we could do better? (optional)")
 
 
 class Digest(_Model):
@@ -167,7 +230,7 @@ class Policy(_Model):
     company: str = "I One Tech Solutions"
     timezone: str
     working_hours: dict[str, list[ClockTime]]
-    weekend_support: str = ""
+    weekend_support: LocalText = Text("")
     holidays: Holidays = Holidays()
     sla: Sla
     contact: Contact

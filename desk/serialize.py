@@ -38,6 +38,7 @@ def ticket_json(
             for s in ticket.troubleshooting
         ],
         "exclusion": ticket.exclusion,
+        "language": ticket.language,
         "sentiment": ticket.sentiment,
         "maintenance_id": ticket.maintenance_id,
         "created_at": iso(ticket.created_at),

@@ -42,6 +42,7 @@ class NewTicket:
     exclusion: str | None = None
     conversation_id: int | None = None
     attachment_ids: tuple[int, ...] = ()  # files sent during the intake, waiting for this ticket
+    language: str = "en"  # the customer's language (en | km): agents see it, replies go out in it
     sentiment: str | None = None  # "frustrated" when the customer's words said so
 
 
@@ -143,6 +144,7 @@ class TicketService:
                 "description": new.description,
                 "troubleshooting": new.troubleshooting,
                 "exclusion": new.exclusion,
+                "language": new.language,
                 "sentiment": new.sentiment,
                 "maintenance_id": window.id if window else None,
                 "created_at": now,

@@ -177,6 +177,7 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text)
     troubleshooting: Mapped[list[Any]] = mapped_column(default=list)
     exclusion: Mapped[str | None] = mapped_column(String(24))
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")  # en | km
     sentiment: Mapped[str | None] = mapped_column(String(16))  # None, or "frustrated"
     maintenance_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_windows.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

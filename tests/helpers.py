@@ -68,6 +68,7 @@ class TestChannel:
     sender: str = "customer-1"
     channel: str = "webchat"
     display_name: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)  # e.g. {"language": "km"}, as a channel sends
     last: list[Reply] = field(default_factory=list)
 
     __test__ = False  # not a test class
@@ -80,6 +81,7 @@ class TestChannel:
                 text=text,
                 message_id=message_id,
                 display_name=self.display_name,
+                metadata=dict(self.metadata),
             )
         )
         return self.last
@@ -116,6 +118,7 @@ TICKET_KEYS = frozenset(
         "description",
         "troubleshooting",
         "exclusion",
+        "language",
         "created_at",
         "response_due_at",
         "first_response_at",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from actions.language import SET_LANGUAGE
 from actions.messages import Button
 from actions.payload import make_payload
 from actions.turn import Turn
@@ -58,6 +59,8 @@ def menu_buttons(t: Turn) -> tuple[Button, ...]:
         Button(t.say("menu.hours"), make_payload(Intent.WORKING_HOURS)),
         Button(t.say("menu.contact"), make_payload(Intent.CONTACT_CHANNELS)),
         Button(t.say("menu.person"), make_payload(Intent.HUMAN_HANDOFF)),
+        # Titled in the language it switches to: "ភាសាខ្មែរ" for English readers, "English" in Khmer.
+        Button(t.say("menu.language"), make_payload(SET_LANGUAGE, language="en" if t.lang == "km" else "km")),
     )
 
 

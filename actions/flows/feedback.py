@@ -44,7 +44,7 @@ class FeedbackFlow(Flow):
             intake = t.state.flow == FlowName.INTAKE and t.state.intake is not None
             return [Reply(str(exc)), *(self.router.intake.advance(t) if intake else [])]
         t.state.start_feedback(ticket_id)
-        prompt = self.policy.feedback.comment_prompt
+        prompt = t.pick(self.policy.feedback.comment_prompt)
         if rated.updated:
             prompt = t.say("feedback.updated", id=ticket_id, rating=rating, prompt=prompt)
         return [Reply(prompt, (Button(t.say("feedback.skip"), make_payload(Intent.DENY)),))]

@@ -46,6 +46,7 @@ class HandoffFlow(Flow):
                     exclusion=i.exclusion,
                     conversation_id=t.conversation.id,
                     attachment_ids=tuple(i.attachments),
+                    language=t.lang,
                 ),
             )
             metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()
@@ -57,7 +58,7 @@ class HandoffFlow(Flow):
         text = t.say(
             key,
             id=ticket.id,
-            due=render.when(ticket.response_due_at, self.policy),
+            due=render.when(ticket.response_due_at, self.policy, t.lang),
             zone=render.zone_label(self.policy, t.lang),
         )
         if not self.clock.is_business_time(t.now):

@@ -105,7 +105,7 @@ class IdleFlow(Flow):
         under_way = (
             t.say(
                 "idle.greet.maintenance",
-                until=render.when(window.ends_at, self.policy),
+                until=render.when(window.ends_at, self.policy, t.lang),
                 message=window.message,
             )
             if window is not None

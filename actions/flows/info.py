@@ -25,7 +25,7 @@ class InfoFlow(Flow):
                     "info.hours",
                     hours=render.hours_summary(policy, t.lang),
                     zone=render.zone_label(policy, t.lang),
-                    weekends=policy.weekend_support or t.say("info.hours.weekends"),
+                    weekends=t.pick(policy.weekend_support) or t.say("info.hours.weekends"),
                     open_status=render.open_status(policy, self.clock, t.now, t.lang),
                 )
             ]
@@ -37,7 +37,7 @@ class InfoFlow(Flow):
                     company=policy.company,
                     email=c.email,
                     phone=c.phone,
-                    live_chat=c.live_chat,
+                    live_chat=t.pick(c.live_chat),
                 )
             ]
         if intent == Intent.MAINTENANCE_INFO:
@@ -64,14 +64,18 @@ class InfoFlow(Flow):
         for w in windows:
             if w.starts_at <= t.now:
                 lines.append(
-                    t.say("info.maintenance.now", until=render.when(w.ends_at, policy), message=w.message)
+                    t.say(
+                        "info.maintenance.now",
+                        until=render.when(w.ends_at, policy, t.lang),
+                        message=w.message,
+                    )
                 )
             else:
                 lines.append(
                     t.say(
                         "info.maintenance.scheduled",
-                        start=render.when(w.starts_at, policy),
-                        end=render.when(w.ends_at, policy),
+                        start=render.when(w.starts_at, policy, t.lang),
+                        end=render.when(w.ends_at, policy, t.lang),
                         message=w.message,
                     )
                 )
@@ -102,13 +106,13 @@ class InfoFlow(Flow):
         line = t.say(
             "status.line",
             id=ticket.id,
-            category=self.policy.categories[ticket.category].title,
+            category=t.pick(self.policy.categories[ticket.category].title),
             priority=t.label("priority.word", ticket.priority),
             status=t.label("ticket_status", status),
             subject=ticket.subject,
         )
         if status == TicketStatus.OPEN and ticket.first_response_at is None:
-            line += t.say("status.line.due", due=render.when(ticket.response_due_at, self.policy))
+            line += t.say("status.line.due", due=render.when(ticket.response_due_at, self.policy, t.lang))
         if ticket.resolved_at is not None and status in DONE_STATUSES:
-            line += t.say("status.line.resolved_on", at=render.when(ticket.resolved_at, self.policy))
+            line += t.say("status.line.resolved_on", at=render.when(ticket.resolved_at, self.policy, t.lang))
         return line

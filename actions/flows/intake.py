@@ -22,7 +22,7 @@ from actions.understand import read_feelings
 from actions.understand.answers import is_fixed
 from actions.understand.text import clean
 from desk import metrics
-from desk.policy import CATEGORIES
+from desk.policy import CATEGORIES, localized
 from desk.tickets import NewTicket
 from desk.triage import subject_of
 from nlu.intents import Intent
@@ -173,12 +173,13 @@ class IntakeFlow(Flow):
                 exclusion=i.exclusion,
                 conversation_id=t.conversation.id,
                 attachment_ids=tuple(i.attachments),
+                language=t.lang,
                 sentiment=i.sentiment,
             ),
         )
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()
         t.state.clear()
-        return [Reply(self.router._opened_text(ticket, t.now, name=i.name, lang=t.lang))]
+        return [Reply(self.router._opened_text(ticket, t.now, name=i.name, lang=t.lang, digits=t.digits))]
 
     @staticmethod
     def description(t: Turn) -> str:
@@ -191,15 +192,21 @@ class IntakeFlow(Flow):
         return f"{i.description or ''}\n\n{ALSO_SAID}\n{lines}".strip()
 
     def opened_text(
-        self, ticket: Ticket, now: datetime, *, name: str | None = None, lang: str = DEFAULT_LANGUAGE
+        self,
+        ticket: Ticket,
+        now: datetime,
+        *,
+        name: str | None = None,
+        lang: str = DEFAULT_LANGUAGE,
+        digits: str = "latn",
     ) -> str:
         """The ticket's number, category, priority and reply deadline; out of hours, when we're back."""
         policy = self.policy
         facts = {
-            "id": ticket.id,
-            "category": policy.categories[ticket.category].title,
+            "id": render.localize_digits(ticket.id, digits),
+            "category": localized(policy.categories[ticket.category].title, lang),
             "priority": label("priority", ticket.priority, lang),
-            "due": render.when(ticket.response_due_at, policy),
+            "due": render.localize_digits(render.when(ticket.response_due_at, policy, lang), digits),
             "zone": render.zone_label(policy, lang),
         }
         parts = [
@@ -208,7 +215,7 @@ class IntakeFlow(Flow):
             else text("ticket.opened", lang, **facts)
         ]
         if not self.clock.is_business_time(now):
-            back = render.when(self.clock.next_opening(now), policy)
+            back = render.localize_digits(render.when(self.clock.next_opening(now), policy, lang), digits)
             parts.append(text("ticket.opened.after_hours", lang, back=back))
             parts.append(render.weekend_note(policy, lang))
         if ticket.maintenance_id is not None:

@@ -18,7 +18,7 @@ from actions.payload import make_payload
 from actions.state import Intake
 from actions.turn import Turn
 from actions.understand import facts_from_description, read_step_answer, step_concept
-from desk.policy import Policy
+from desk.policy import Policy, Text
 from nlu.intents import Intent
 
 # Replies at one step that answered nothing before the step is recorded as it stands.
@@ -46,7 +46,7 @@ HOW_TO_CHECK: dict[str, str] = {
 _DETAILS = ("product", "since", "error")
 
 
-def steps_of(policy: Policy, i: Intake) -> list[str]:
+def steps_of(policy: Policy, i: Intake) -> list[Text]:
     return category_of(policy, i).troubleshooting
 
 
@@ -65,7 +65,7 @@ def current_check(policy: Policy, i: Intake) -> str:
 
 def in_policy_order(policy: Policy, i: Intake) -> list[dict[str, str]]:
     """The answers in the order of the policy's steps, for the ticket."""
-    order = {step: n for n, step in enumerate(steps_of(policy, i))}
+    order = {str(step): n for n, step in enumerate(steps_of(policy, i))}
     return sorted(i.troubleshooting, key=lambda s: order.get(s.get("step", ""), len(order)))
 
 
@@ -120,24 +120,28 @@ def ask_check(policy: Policy, t: Turn) -> list[Reply]:
     assert n is not None
     asked_before = any(s.get("source") != FROM_DESCRIPTION for s in i.troubleshooting)
     key = "intake.troubleshoot.ask" if asked_before else "intake.troubleshoot.ask_first"
-    question = t.say(key, n=n + 1, total=len(steps), step=steps[n])
+    question = t.say(key, n=n + 1, total=len(steps), step=t.pick(steps[n]))
     # Said once, at the first question: the answers the description gave, taken or still to take.
     taken = [s for s in i.troubleshooting if s.get("source") == FROM_DESCRIPTION]
     taken += [entry(steps[int(k)], v["answer"]) for k, v in sorted(i.known.items()) if int(k) > n]
     if taken and not asked_before:
-        facts = "; ".join(check_line(t, s, with_source=False) for s in taken)
+        facts = "; ".join(check_line(t, s, policy=policy, with_source=False) for s in taken)
         question = f"{t.say('intake.troubleshoot.prefilled', facts=facts)}\n{question}"
     return [Reply(question, check_buttons(t))]
 
 
-def check_line(t: Turn, s: dict[str, Any], *, with_source: bool = True) -> str:
+def check_line(t: Turn, s: dict[str, Any], *, policy: Policy | None = None, with_source: bool = True) -> str:
     """One check as the summary shows it: the step, the answer, the customer's words."""
     answer = t.label("answer", str(s.get("answer", "")))
     note = str(s.get("note") or "")
+    step: str = str(s.get("step", ""))
+    if policy is not None and t.state.intake is not None:
+        # Answers keep the policy's English step; the customer reads it in their language.
+        step = t.pick(next((x for x in steps_of(policy, t.intake) if x == step), step))
     line = (
-        t.say("intake.summary.check_note", step=s.get("step", ""), answer=answer, note=note)
+        t.say("intake.summary.check_note", step=step, answer=answer, note=note)
         if note
-        else t.say("intake.summary.check", step=s.get("step", ""), answer=answer)
+        else t.say("intake.summary.check", step=step, answer=answer)
     )
     if with_source and s.get("source") == FROM_DESCRIPTION:
         line += t.say("intake.summary.from_message")
@@ -197,5 +201,5 @@ def _not_an_answer(policy: Policy, t: Turn, *, how: bool = False) -> Parsed:
         noted = (hint, "intake.troubleshoot.moving_on") if hint else ("intake.troubleshoot.moving_on",)
         return Answer(entry(step, NO_ANSWER, note), noted=noted)
     replies = [t.reply(hint)] if hint else []
-    replies.append(t.reply("intake.troubleshoot.reask", *check_buttons(t), step=step))
+    replies.append(t.reply("intake.troubleshoot.reask", *check_buttons(t), step=t.pick(step)))
     return Retry("intake.troubleshoot.reask", ask_again=False, replies=tuple(replies))

@@ -109,23 +109,23 @@ def summary(policy: Policy, t: Turn) -> Reply:
     category = category_of(policy, i)
     lines = [
         t.say("intake.summary.head"),
-        t.say("intake.summary.category", title=category.title),
+        t.say("intake.summary.category", title=t.pick(category.title)),
         t.say(
             "intake.summary.priority",
             priority=i.priority and t.label("priority", i.priority),
-            definition=category.priorities[i.priority or "medium"],
+            definition=t.pick(category.priorities[i.priority or "medium"]),
         ),
         t.say("intake.summary.problem", description=i.description),
         t.say("intake.summary.contact", contact=contact_line(i.name, i.email, i.phone)),
     ]
     if i.troubleshooting:
-        checks = "; ".join(check_line(t, s) for s in i.troubleshooting)
+        checks = "; ".join(check_line(t, s, policy=policy) for s in i.troubleshooting)
         lines.append(t.say("intake.summary.checks", checks=checks))
     details = details_line(t, i)
     if details:
         lines.append(details)
     if i.exclusion:
-        lines.append(t.say("intake.summary.note", title=policy.exclusions[i.exclusion].title))
+        lines.append(t.say("intake.summary.note", title=t.pick(policy.exclusions[i.exclusion].title)))
     taken = any(s.get("source") == FROM_DESCRIPTION for s in i.troubleshooting)
     if taken:
         lines.append(t.say("intake.summary.correct_hint"))

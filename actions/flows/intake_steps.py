@@ -114,10 +114,11 @@ def first_look(t: Turn, text: str) -> str | None:
 def _ask_category(policy: Policy, t: Turn) -> list[Reply]:
     categories = [policy.categories[c] for c in CATEGORIES]
     lines = "\n".join(
-        t.say("intake.category.line", title=c.title, description=c.description) for c in categories
+        t.say("intake.category.line", title=t.pick(c.title), description=t.pick(c.description))
+        for c in categories
     )
     buttons = tuple(
-        Button(c.title, make_payload(Intent.CHOOSE_CATEGORY, category=key))
+        Button(t.pick(c.title), make_payload(Intent.CHOOSE_CATEGORY, category=key))
         for key, c in zip(CATEGORIES, categories, strict=True)
     )
     return [Reply(t.say("intake.category.ask", categories=lines), buttons)]
@@ -160,7 +161,7 @@ def _ask_priority(policy: Policy, t: Turn) -> list[Reply]:
             t.say(
                 "intake.priority.button_suggested" if p == suggested else "intake.priority.button",
                 priority=t.label("priority", p),
-                definition=category.priorities[p],
+                definition=t.pick(category.priorities[p]),
             ),
             make_payload(Intent.CHOOSE_PRIORITY, priority=p),
         )
@@ -234,8 +235,8 @@ def _ask_exclusion(policy: Policy, t: Turn) -> list[Reply]:
     )
     text = t.say(
         "intake.exclusion.ask",
-        title=exclusion.title.lower(),
-        description=exclusion.description.rstrip(".").lower(),
+        title=t.pick(exclusion.title).lower(),
+        description=t.pick(exclusion.description).rstrip(".").lower(),
     )
     return [Reply(text, buttons)]
 

@@ -35,6 +35,7 @@ STATUS_LABELS = {
     "resolved": ":white_check_mark: Resolved",
     "closed": ":white_check_mark: Closed",
 }
+LANGUAGE_LABELS = {"en": "English", "km": "Khmer (ភាសាខ្មែរ)"}
 SLA_LABELS = {
     "running": "running",
     "warning": ":warning: due soon",
@@ -226,6 +227,7 @@ def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
         f"*Status*\n{STATUS_LABELS.get(ticket.status, escape(ticket.status))}",
         _customer_field(ticket),
         f"*Channel*\n{CHANNELS.label(ticket.channel) or escape(ticket.channel)}",
+        f"*Language*\n{LANGUAGE_LABELS.get(ticket.language, escape(str(ticket.language)))}",
         f"*Created*\n{date_token(ticket.created_at, policy)}",
         f"*Response due*\n{date_token(ticket.response_due_at, policy)}\nSLA: {SLA_LABELS.get(view.sla_state, view.sla_state)}",
     ]

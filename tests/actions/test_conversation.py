@@ -48,7 +48,7 @@ CATEGORY_TITLES = [
     "Infrastructure and maintenance issue",
     "Security and compliance issue",
 ]
-MENU = ["Report a problem", "My tickets", "Working hours", "Contact us", "Talk to a person"]
+MENU = ["Report a problem", "My tickets", "Working hours", "Contact us", "Talk to a person", "ភាសាខ្មែរ"]
 BILLING = "the amount on our latest invoice looks too high"
 # A report whose words answer none of the checks, so all four are asked.
 ERP = "our ERP keeps crashing since this morning, this is critical"

@@ -588,3 +588,14 @@ async def test_what_start_up_made_is_left_out_of_garbage_collections(
         frozen = gc.get_freeze_count()
     assert frozen > 50_000, frozen  # the app's services and every module loaded, at least
     assert gc.get_freeze_count() == 0  # given back to the collector when the app stops
+
+
+async def test_the_rest_channels_metadata_language_sets_the_conversations_language(app: App) -> None:
+    [hello] = await app.say("khmer-site-visitor", "hello", metadata={"language": "km"})
+    assert "សួស្តី" in hello["text"] and hello["buttons"][-1]["title"] == "English"
+    # Kept for the conversation: later messages without metadata are answered in Khmer too.
+    [thanks] = await app.say("khmer-site-visitor", "thanks")
+    assert re.search(r"[\u1780-\u17ff]", thanks["text"]), thanks
+    # A language the bot does not speak in metadata changes nothing: English.
+    [other] = await app.say("french-visitor", "hello", metadata={"language": "fr-FR"})
+    assert other["text"].startswith("Hello!")

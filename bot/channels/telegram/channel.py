@@ -37,6 +37,7 @@ from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import error as tg
 from telegram.request import HTTPXRequest
 
+from actions import catalog
 from actions.messages import Incoming, Reply
 from bot import retry_after
 from bot.channels.base import BaseChannel, ChannelInfo
@@ -65,8 +66,6 @@ MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's own limit for bots' downloads
 ORDER_WAIT = 1.0  # seconds an update waits for a lower update_id still on its way
 UPDATE_ATTEMPTS = 4  # webhook deliveries of an update that fails before it is given up on
 KEEP_UPDATES = timedelta(days=1)  # handled updates kept (a late redelivery is recognised after, too)
-SORRY = "Sorry, something went wrong on our side. Please send your message again in a moment."
-GROUP_TEXT = "I answer support requests in a private chat, so that your details stay between us."
 
 
 def _seconds(exc: tg.RetryAfter) -> float:
@@ -259,14 +258,15 @@ class TelegramChannel(BaseChannel):
                 log.exception("telegram_update_failed", update_id=raw.get("update_id"), attempt=attempt)
                 if attempt < attempts:
                     await asyncio.sleep(self.retry_base * 2.0 ** (attempt - 1))
-        chat = wire.read_update(raw, self.username).chat_id
-        if chat is not None:
-            await self._apologise(str(chat))
+        inbound = wire.read_update(raw, self.username)
+        if inbound.chat_id is not None:
+            # In the language of the customer's Telegram app when the bot speaks it.
+            await self._apologise(str(inbound.chat_id), catalog.language_of(inbound.language))
 
-    async def _apologise(self, chat: str) -> None:
+    async def _apologise(self, chat: str, lang: str = catalog.DEFAULT_LANGUAGE) -> None:
         if self.bot is not None:
             try:
-                await self.bot.send_message(chat_id=int(chat), text=SORRY)
+                await self.bot.send_message(chat_id=int(chat), text=catalog.text("channel.error", lang))
             except tg.TelegramError as exc:
                 log.warning("telegram_apology_failed", error=str(exc))
 
@@ -356,7 +356,8 @@ class TelegramChannel(BaseChannel):
             return
         if inbound.kind == "group":
             await self._answer_callback(inbound)
-            await self._enqueue(chat, inbound.update_id, [{"text": GROUP_TEXT, "link": self._private_link()}])
+            group_text = catalog.text("channel.group", catalog.language_of(inbound.language))
+            await self._enqueue(chat, inbound.update_id, [{"text": group_text, "link": self._private_link()}])
             return
         async with self._chat_locks[chat]:  # one update of a chat at a time: replies keep their order
             answered = await self._answer_given(chat, inbound.update_id)
@@ -378,7 +379,7 @@ class TelegramChannel(BaseChannel):
                         text=text,
                         message_id=str(inbound.update_id),
                         display_name=inbound.display_name,
-                        metadata={"attachments": inbound.attachments} if inbound.attachments else {},
+                        metadata=wire.metadata(inbound),
                     )
                 )
             finally:

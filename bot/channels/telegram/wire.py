@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ class Inbound:
     attachments: list[dict[str, Any]] = field(default_factory=list)
     callback_id: str | None = None
     callback_message: dict[str, Any] | None = None  # the bot's message whose button was pressed
+    language: str | None = None  # the user's Telegram app language (`language_code`, IETF tag)
 
 
 def display_name(user: dict[str, Any] | None) -> str | None:
@@ -56,6 +58,22 @@ def display_name(user: dict[str, Any] | None) -> str | None:
     parts = [str(user.get(k) or "").strip() for k in ("first_name", "last_name")]
     name = " ".join(p for p in parts if p)
     return name or None
+
+
+def language_code(user: Any) -> str | None:
+    """The `language_code` of a Telegram user (`km`, `en-US`), when the update has one."""
+    code = user.get("language_code") if isinstance(user, dict) else None
+    return code if isinstance(code, str) and 0 < len(code) <= 35 else None
+
+
+def metadata(inbound: Inbound) -> dict[str, Any]:
+    """What the conversation engine learns besides the text: files, and the app's language."""
+    out: dict[str, Any] = {}
+    if inbound.attachments:
+        out["attachments"] = inbound.attachments
+    if inbound.language:
+        out["language"] = inbound.language
+    return out
 
 
 def command_payload(text: str, bot_username: str | None) -> str | None:
@@ -142,6 +160,7 @@ def read_update(update: dict[str, Any], bot_username: str | None = None) -> Inbo
             text=data,
             display_name=display_name(callback.get("from")),
             callback_id=str(callback.get("id") or "") or None,
+            language=language_code(callback.get("from")),
             callback_message=message,
         )
     member = update.get("my_chat_member")
@@ -165,7 +184,8 @@ def read_update(update: dict[str, Any], bot_username: str | None = None) -> Inbo
     if chat.get("type") != "private":
         # In a group the bot answers only what is addressed to it (its commands).
         addressed = text.startswith("/") and command_payload(text, bot_username) is not None
-        return Inbound("group" if addressed else "ignored", update_id, chat_id=chat["id"])
+        kind = "group" if addressed else "ignored"
+        return Inbound(kind, update_id, chat_id=chat["id"], language=language_code(message.get("from")))
     payload = command_payload(text, bot_username)
     return Inbound(
         "message",
@@ -174,6 +194,7 @@ def read_update(update: dict[str, Any], bot_username: str | None = None) -> Inbo
         text=payload or text,
         display_name=display_name(message.get("from")),
         attachments=_attachments(message),
+        language=language_code(message.get("from")),
     )
 
 
@@ -199,11 +220,14 @@ def long_payloads(buttons: list[dict[str, Any]]) -> dict[str, str]:
     }
 
 
+_LABEL = re.compile(r"(.+?)(: |\u17d6 )(.+)", re.DOTALL)  # Khmer writes the colon as ៖ (U+17D6)
+
+
 def _label(title: str) -> tuple[str, str | None]:
     """A long `Label: definition` title shows as its label on the button, the rest in the text."""
-    head, sep, rest = title.partition(": ")
-    if sep and len(title) > 32 and len(head) <= 32:
-        return head, rest
+    match = _LABEL.match(title)
+    if match and len(title) > 32 and len(match.group(1)) <= 32:
+        return match.group(1), match.group(2) + match.group(3)
     return title, None
 
 
@@ -212,7 +236,7 @@ def keyboard(buttons: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, list
     if not buttons:
         return None, []
     labels = [_label(str(b["title"])) for b in buttons]
-    notes = [f"• {label}: {rest}" for label, rest in labels if rest]
+    notes = [f"• {label}{rest}" for label, rest in labels if rest]
     keys = [
         {"text": label, "callback_data": callback_data(str(b["payload"]))}
         for (label, _), b in zip(labels, buttons, strict=True)

@@ -21,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, Field, StringConstraints, ValidationError
 
+from actions import catalog
 from actions.messages import Incoming, Reply
 from bot.channels.base import BaseChannel, ChannelInfo
 from bot.channels.webchat.presence import LocalPresence, Presence, RedisPresence
@@ -50,6 +51,12 @@ def clean_id(value: Any) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= 128 and _ID.match(value):
         return value
     return None
+
+
+def language_metadata(metadata: Any) -> dict[str, Any]:
+    """`metadata.language` (`en`, `km`) of a Rasa channel message, passed on to the conversation."""
+    language = metadata.get("language") if isinstance(metadata, dict) else None
+    return {"language": language[:35]} if isinstance(language, str) else {}
 
 
 class RestMessage(BaseModel):
@@ -98,7 +105,13 @@ async def rest_webhook(request: Request) -> JSONResponse:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]) from None
     message_id = body.message_id or clean_id((body.metadata or {}).get("message_id"))
     replies = await request.app.state.services.engine.handle(
-        Incoming(channel=CHANNEL, sender=body.sender, text=body.message, message_id=message_id)
+        Incoming(
+            channel=CHANNEL,
+            sender=body.sender,
+            text=body.message,
+            message_id=message_id,
+            metadata=language_metadata(body.metadata),
+        )
     )
     # Built by hand: the shape is fixed, and skipping response validation keeps the hot path short.
     return JSONResponse([r.as_rest(body.sender) for r in replies])
@@ -193,7 +206,7 @@ class WebChat(BaseChannel):
     async def _user_uttered(self, sid: str, data: Any = None) -> None:
         if not isinstance(data, dict) or not isinstance(data.get("message"), str):
             await self.sio.emit(
-                "bot_uttered", {"text": "Sorry, I couldn't read that message."}, to=sid, ignore_queue=True
+                "bot_uttered", {"text": catalog.text("channel.unreadable")}, to=sid, ignore_queue=True
             )
             return
         message: str = data["message"][:MAX_MESSAGE]
@@ -202,11 +215,17 @@ class WebChat(BaseChannel):
         message_id = clean_id(data.get("message_id"))
         try:
             replies: list[Reply] = await self.bound.engine.handle(
-                Incoming(channel=CHANNEL, sender=session_id, text=message, message_id=message_id)
+                Incoming(
+                    channel=CHANNEL,
+                    sender=session_id,
+                    text=message,
+                    message_id=message_id,
+                    metadata=language_metadata(data.get("metadata")),
+                )
             )
         except Exception:
             log.exception("webchat_turn_failed", session_id=session_id)
-            replies = [Reply("Sorry, something went wrong on our side. Please try again in a moment.")]
+            replies = [Reply(catalog.text("channel.error"))]
         for reply in replies:
             await self.sio.emit("bot_uttered", reply.as_socketio(), to=sid, ignore_queue=True)
 

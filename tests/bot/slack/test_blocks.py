@@ -113,3 +113,13 @@ def test_date_token() -> None:
 )
 def test_slack_markup_reads_as_plain_text(slack: str, plain: str) -> None:
     assert bk.plain_text(slack, {"U0OTHER": "Vibol"}) == plain
+
+
+def test_the_card_shows_the_customers_language() -> None:
+    for language, shown in (("km", "*Language*\nKhmer (ភាសាខ្មែរ)"), ("en", "*Language*\nEnglish")):
+        blocks = bk.ticket_blocks(
+            bk.PostView(ticket=make_ticket(language=language), tier=1, sla_state="running", policy=POLICY)
+        )
+        check_limits(blocks)
+        fields = [f["text"] for b in blocks for f in b.get("fields", [])]  # type: ignore[attr-defined]
+        assert shown in fields

@@ -35,6 +35,7 @@ async def test_start_registers_commands_and_greets_with_the_menu(polling: Telegr
         "Working hours",
         "Contact us",
         "Talk to a person",
+        "ភាសាខ្មែរ",
     ]
     # Sent as escaped HTML, each button's callback data within Telegram's 64 bytes.
     [call] = api.calls_to("sendMessage")
@@ -46,6 +47,7 @@ async def test_start_registers_commands_and_greets_with_the_menu(polling: Telegr
         "/working_hours",
         "/contact_channels",
         "/human_handoff",
+        '/set_language{"language":"km"}',
     ]
 
 

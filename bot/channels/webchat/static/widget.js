@@ -46,6 +46,30 @@
   var REST_URL = SERVER + "/webhooks/rest/webhook";
   var TITLE = (attr("data-title") || "").trim() || "I One Tech Support";
   var START_OPEN = /^(true|1|yes|open)$/i.test(attr("data-open") || "");
+  // The customer's language: data-lang on the script tag, else the page's <html lang>. Sent with every
+  // message as metadata.language; the server answers in it (en or km) and keeps it for the conversation.
+  var LANG = ((attr("data-lang") || document.documentElement.lang || "").trim().toLowerCase().split(/[-_]/)[0]) || "";
+  var UI_TEXTS = {
+    en: {
+      close: "Close chat", conversation: "Conversation", typeLabel: "Type your message",
+      placeholder: "Type your message…", sendLabel: "Send message", send: "Send",
+      minimize: "Minimize chat", openWith: "Open chat with ", chat: "Chat with us",
+      newOne: " new message)", newMany: " new messages)", suggested: "Suggested replies",
+      sending: "Sending…", reconnecting: "Reconnecting…"
+    },
+    km: {
+      close: "បិទការជជែក", conversation: "ការសន្ទនា", typeLabel: "វាយសាររបស់អ្នក",
+      placeholder: "វាយសាររបស់អ្នក…", sendLabel: "ផ្ញើសារ", send: "ផ្ញើ",
+      minimize: "បង្រួមការជជែក", openWith: "បើកការជជែកជាមួយ ", chat: "ជជែកជាមួយយើង",
+      newOne: " សារថ្មី)", newMany: " សារថ្មី)", suggested: "ចម្លើយដែលបានណែនាំ",
+      sending: "កំពុងផ្ញើ…", reconnecting: "កំពុងភ្ជាប់ឡើងវិញ…"
+    }
+  };
+  var UI = UI_TEXTS[LANG] || UI_TEXTS.en;
+  function withLanguage(data) {
+    if (LANG) data.metadata = { language: LANG };
+    return data;
+  }
 
   var BACKOFF_MS = 1000; // 1 s, 2 s, 4 s, ... capped at MAX_BACKOFF_MS
   var MAX_BACKOFF_MS = 30000;
@@ -313,8 +337,8 @@
   heading.appendChild(subtitle);
   var closeButton = el("button", P + "-close");
   closeButton.type = "button";
-  closeButton.setAttribute("aria-label", "Close chat");
-  closeButton.title = "Close chat";
+  closeButton.setAttribute("aria-label", UI.close);
+  closeButton.title = UI.close;
   closeButton.appendChild(icon(ICON_CLOSE));
   header.appendChild(avatar);
   header.appendChild(heading);
@@ -329,7 +353,7 @@
   log.setAttribute("role", "log");
   log.setAttribute("aria-live", "polite");
   log.setAttribute("aria-relevant", "additions");
-  log.setAttribute("aria-label", "Conversation");
+  log.setAttribute("aria-label", UI.conversation);
   var typing = el("div", P + "-typing");
   typing.hidden = true;
   typing.appendChild(el("span", P + "-sr", TITLE + " is typing"));
@@ -343,21 +367,21 @@
 
   var form = el("form", P + "-form");
   form.setAttribute("novalidate", "");
-  var label = el("label", P + "-sr", "Type your message");
+  var label = el("label", P + "-sr", UI.typeLabel);
   label.setAttribute("for", uid + "-input");
   var input = el("textarea", P + "-input");
   input.id = uid + "-input";
   input.rows = 1;
   input.maxLength = MAX_MESSAGE_LENGTH;
-  input.placeholder = "Type your message…";
+  input.placeholder = UI.placeholder;
   input.setAttribute("autocomplete", "off");
   input.setAttribute("aria-describedby", uid + "-hint");
   var hint = el("span", P + "-sr", "Press Enter to send, Shift and Enter for a new line, Escape to close the chat.");
   hint.id = uid + "-hint";
   var sendButton = el("button", P + "-send");
   sendButton.type = "submit";
-  sendButton.setAttribute("aria-label", "Send message");
-  sendButton.title = "Send";
+  sendButton.setAttribute("aria-label", UI.sendLabel);
+  sendButton.title = UI.send;
   sendButton.appendChild(icon(ICON_SEND));
   form.appendChild(label);
   form.appendChild(input);
@@ -391,10 +415,10 @@
   var rendered = {}; // message id -> <li>
 
   function updateLauncher() {
-    var name = isOpen ? "Minimize chat" : "Open chat with " + TITLE;
-    if (!isOpen && unread > 0) name += " (" + unread + (unread === 1 ? " new message)" : " new messages)");
+    var name = isOpen ? UI.minimize : UI.openWith + TITLE;
+    if (!isOpen && unread > 0) name += " (" + unread + (unread === 1 ? UI.newOne : UI.newMany);
     launcher.setAttribute("aria-label", name);
-    launcher.title = isOpen ? "Minimize chat" : "Chat with us";
+    launcher.title = isOpen ? UI.minimize : UI.chat;
     launcher.setAttribute("aria-expanded", isOpen ? "true" : "false");
     launcher.replaceChild(icon(isOpen ? ICON_DOWN : ICON_CHAT), launcher.firstChild);
     badge.textContent = unread > 9 ? "9+" : String(unread);
@@ -419,7 +443,7 @@
     if (msg.from === "bot" && msg.buttons && msg.buttons.length) {
       var group = el("div", P + "-replies");
       group.setAttribute("role", "group");
-      group.setAttribute("aria-label", "Suggested replies");
+      group.setAttribute("aria-label", UI.suggested);
       msg.buttons.forEach(function (b, index) {
         var button = el("button", P + "-reply", b.title);
         button.type = "button";
@@ -436,7 +460,7 @@
     }
     if (msg.pending) {
       li.className += " " + P + "-msg-pending";
-      var meta = el("span", P + "-meta", "Sending…");
+      var meta = el("span", P + "-meta", UI.sending);
       li.appendChild(meta);
     }
     rendered[msg.id] = li;
@@ -614,7 +638,7 @@
       while (outbox.items.length) {
         var item = outbox.items[0];
         try {
-          emit("user_uttered", { message: item.text, session_id: sessionId });
+          emit("user_uttered", withLanguage({ message: item.text, session_id: sessionId }));
         } catch (e) {
           return; // socket died under us: onclose reconnects and flushes again
         }
@@ -758,7 +782,7 @@
       setStatus("");
       flush();
     }
-    if (mode === "ws" && (everConnected || wsFailures > 0)) setStatus("Reconnecting…");
+    if (mode === "ws" && (everConnected || wsFailures > 0)) setStatus(UI.reconnecting);
     // keep trying the WebSocket (also in REST mode, where agent replies can only arrive through it)
     var delay = mode === "rest" ? MAX_BACKOFF_MS : backoff(attempt);
     attempt += 1;
@@ -782,7 +806,7 @@
         mode: "cors",
         credentials: "omit",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ sender: sessionId, message: item.text })
+        body: JSON.stringify(withLanguage({ sender: sessionId, message: item.text }))
       });
     } catch (e) {
       request = Promise.reject(e);
@@ -814,7 +838,7 @@
         if (mode === "rest") flushRest();
         return;
       }
-      setStatus("Reconnecting…");
+      setStatus(UI.reconnecting);
       var delay = backoff(restAttempt);
       restAttempt += 1;
       restTimer = setTimeout(function () { if (mode === "rest") flushRest(); else flush(); }, delay);
