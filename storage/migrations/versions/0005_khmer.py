@@ -1,7 +1,7 @@
 """the customer's language on tickets (en | km)
 
-Revision ID: 0003_khmer
-Revises: 0002
+Revision ID: 0005_khmer
+Revises: 0004_replicas
 Create Date: 2026-12-05 07:20:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_khmer"
-down_revision: str | None = "0002"
+revision: str = "0005_khmer"
+down_revision: str | None = "0004_replicas"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
