@@ -62,6 +62,10 @@ class Router:
             handled = await self.handoff.turn(t)
             if handled is not None:
                 return handled
+        if t.state.flow == FlowName.HANDOFF and t.state.intake is not None:
+            handled = await self.handoff.collect(t)
+            if handled is not None:
+                return handled
         if t.state.flow == FlowName.INTAKE and t.state.intake is not None:
             return await self.intake.turn(t)
         t.state.clear()
