@@ -4,7 +4,10 @@ Channel-independent: the Slack desk (or any other agents' tool) calls these with
 identity; each writes its audit event and the customer's notification (an outbox row) in the
 caller's transaction. While an agent handles a conversation (`Conversation.handoff_ticket_id`
 set, state `handoff_acknowledged`), the bot stays quiet and relays what the customer writes to
-the ticket's agents (actions/flows.py `_handoff_turn`).
+the ticket's agents (actions/flows/handoff.py), acknowledging each message.
+
+Every agents' tool gives the same result: Slack thread replies (bot/slack/inbound.py),
+`POST /api/tickets/{id}/replies` (bot/api.py) and `supportbot tickets reply` (bot/tickets_cli.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,12 @@ from storage.models import Conversation, Ticket, TicketEvent
 BACK_TO_BOT_TEXT = "You're talking to the assistant again."
 DEFAULT_AGENT_NAME = "Support"
 MAX_REPLY = 4000
+# desk/privacy.py re-keys a customer who deleted their data: no chat reaches them any more.
+FORGOTTEN_PREFIX = "forgotten-"
+
+
+class CustomerGone(TicketError):
+    """The ticket's customer deleted their data: a reply cannot reach them."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,11 @@ async def agent_reply(
     if not text:
         raise TicketError("an empty reply cannot be sent")
     ticket = await _ticket(session, tickets, ticket_id)
+    customer = ticket.customer
+    if customer.external_id.startswith(FORGOTTEN_PREFIX):
+        raise CustomerGone(
+            f"the customer of ticket #{ticket.id} deleted their data and cannot be reached in chat"
+        )
     already_replied = await _replied_since_back_to_bot(session, ticket.id)
     session.add(
         TicketEvent(
@@ -98,7 +112,6 @@ async def agent_reply(
     )
     answered_before = ticket.first_response_at is not None
     await tickets.record_first_response(session, ticket.id, actor=agent.actor, now=now)
-    customer = ticket.customer
     target = outbox.customer_target(customer.channel, customer.external_id)
     outbox.enqueue(
         session,
@@ -130,11 +143,10 @@ async def internal_note(
     now: datetime,
 ) -> Ticket:
     """An agents-only note on the ticket's trail; the customer never sees it."""
+    text = text.strip()[:MAX_REPLY]
     ticket = await _ticket(session, tickets, ticket_id)
     session.add(
-        TicketEvent(
-            ticket_id=ticket.id, at=now, kind="internal_note", actor=agent.actor, data={"text": text.strip()}
-        )
+        TicketEvent(ticket_id=ticket.id, at=now, kind="internal_note", actor=agent.actor, data={"text": text})
     )
     return ticket
 

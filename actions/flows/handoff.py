@@ -75,8 +75,8 @@ def category_in(t: Turn) -> str | None:
 
 def name_in(text: str) -> str | None:
     """A name given with the contact details ("Sokha Chan, sokha@example.com"), if there is one."""
-    rest = strip_contact(text)
-    name = clean_name(rest)
+    # "Sokha Chan - sokha@example.com": the separators around the contact details go too.
+    name = clean_name(strip_contact(text).strip(" -\u2013\u2014,;:/|"))
     if name is None or len(name.split()) > 4:
         return None
     if any(w.lower() in _NOT_NAME_WORDS for w in name.split()):
@@ -97,7 +97,9 @@ class HandoffFlow(Flow):
 
     # -- asking for a person ----------------------------------------------------------------------
 
-    async def start(self, t: Turn, *, category: str | None = None, priority: str | None = None) -> list[Reply]:
+    async def start(
+        self, t: Turn, *, category: str | None = None, priority: str | None = None
+    ) -> list[Reply]:
         """Bring in a person: link the customer's open ticket, or ask what is missing and open one.
 
         `category` and `priority`, when the caller knows them (a refund demand: billing), go on
@@ -108,7 +110,9 @@ class HandoffFlow(Flow):
         ticket = await self.tickets.open_for_customer(session, t.customer.id)
         if ticket is not None:
             if not t.is_payload and says_what_about(t.text):
-                await self.tickets.add_customer_message(session, ticket.id, text=t.text, actor=t.actor, now=t.now)
+                await self.tickets.add_customer_message(
+                    session, ticket.id, text=t.text, actor=t.actor, now=t.now
+                )
             return await self.connect(t, ticket, "handoff.linked")
         draft = self.draft(t, category=category, priority=priority)
         t.state.start_handoff(draft)
