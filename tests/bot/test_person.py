@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from bot.app import create_app
 from nlu.embedded import EmbeddedNlu
+from storage.models import Customer
 from tests.bot.test_socketio import Served, SocketCustomer, assert_socketio_shape
 from tests.helpers import served_on_loopback, settings_for, text_of, ticket_id_in
 
@@ -127,7 +129,9 @@ async def test_an_agents_api_reply_reaches_the_open_web_chat_and_a_note_does_not
 
 
 async def test_replies_are_refused_clearly(served: Served, http: httpx.AsyncClient) -> None:
-    ticket_id = ticket_id_in(await rest_say(http, "rest-refused", "talk to a person about my invoice, a@b.co"))
+    ticket_id = ticket_id_in(
+        await rest_say(http, "rest-refused", "talk to a person about my invoice, a@b.co")
+    )
     url = f"/api/tickets/{ticket_id}/replies"
     good = {"text": "Hello", "agent": "Dara"}
     assert (await http.post(url, json=good)).status_code == 401
@@ -147,3 +151,32 @@ async def test_replies_are_refused_clearly(served: Served, http: httpx.AsyncClie
 
     documented = (await http.get("/openapi.json")).json()["paths"]["/api/tickets/{ticket_id}/replies"]["post"]
     assert {"201", "401", "404", "409", "413", "422"} <= set(documented["responses"])
+
+
+async def test_typed_forget_me_on_the_web_chat_asks_first_then_deletes(
+    served: Served, http: httpx.AsyncClient
+) -> None:
+    customer = SocketCustomer(served.url)
+    try:
+        await customer.connect("sock-forget")
+        await customer.say("my name is Dara Sok, dara@example.com")
+        asked = await customer.say("pls delete all my personal data from your system")
+        assert "Delete your data?" in asked[0]["text"]
+        titles = [q["title"] for q in asked[0]["quick_replies"]]
+        assert titles == ["Yes, delete my data", "No, keep it"]  # the buttons' own confirmation
+        done = await customer.say("yes")
+        assert "your data has been deleted" in done[0]["text"]
+    finally:
+        await customer.close()
+    async with served.services.db.reader() as session:
+        [gone] = (await session.execute(select(Customer))).scalars()
+    assert (gone.name, gone.email) == (None, None)
+
+    # Over REST, "no" keeps everything.
+    await rest_say(http, "rest-keep", "I'm Sokha, sokha@example.com")
+    asked = await rest_say(http, "rest-keep", "Forget me.")
+    assert [b["title"] for b in asked[0]["buttons"]] == ["Yes, delete my data", "No, keep it"]
+    kept = await rest_say(http, "rest-keep", "no")
+    assert "nothing was deleted" in kept[0]["text"]
+    stopped = await rest_say(http, "rest-keep", "stop sending me these announcements!")
+    assert "won't receive maintenance announcements" in stopped[0]["text"]

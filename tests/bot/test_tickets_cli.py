@@ -56,7 +56,9 @@ async def test_an_agent_answers_and_resolves_from_the_terminal(served: Served) -
         assert "customer: Dara Sok, dara@example.com" in shown.output
         assert "handoff_requested" in shown.output
 
-        replied = await supportbot("tickets", "reply", str(ticket_id), "Which payroll period?", "--agent", "Sokha")
+        replied = await supportbot(
+            "tickets", "reply", str(ticket_id), "Which payroll period?", "--agent", "Sokha"
+        )
         assert replied.exit_code == 0, replied.output
         assert "first response" in replied.output
         [pushed] = await customer.replies()  # the server's outbox job sends it
@@ -70,7 +72,10 @@ async def test_an_agent_answers_and_resolves_from_the_terminal(served: Served) -
         resolved = await supportbot("tickets", "resolve", str(ticket_id), "--note", "Fixed in build 4412.")
         assert resolved.exit_code == 0, resolved.output
         pushed_resolution = await customer.replies()
-        assert f"Your ticket #{ticket_id} has been resolved. Fixed in build 4412." in pushed_resolution[0]["text"]
+        assert (
+            f"Your ticket #{ticket_id} has been resolved. Fixed in build 4412."
+            in pushed_resolution[0]["text"]
+        )
         assert await customer.nothing_more(1) == [], "the internal note reached the customer"
 
         shown = await supportbot("tickets", "show", str(ticket_id))
