@@ -139,6 +139,13 @@ EN: dict[str, str] = {
         "Our support team works {hours} ({zone}), except public holidays. Weekends: {weekends} {open_status}"
     ),
     "info.hours.weekends": "limited support.",
+    "info.closed": "We're closed {when} ({name}); the team is back {back}. {critical}",
+    "info.closed.on": "on {day}",
+    "info.closed.from": "from {first} to {last}",
+    "info.closed.company": "{what}, a company closure",
+    "info.day.open": "We're open as usual on {day}{named}: {hours} ({zone}).",
+    "info.day.named": " ({name})",
+    "info.day.weekend": "{day} is on a weekend: {weekends} {critical}",
     "info.contact": (
         "You can reach {company} support by:\n• Email: {email}\n• Phone: {phone}\n• Live chat: {live_chat}"
     ),
