@@ -80,7 +80,9 @@ def _next(month: int, day: int, today: date) -> date | None:
 
 
 def day_asked(text: str, *, clock: SlaClock, today: date) -> tuple[date, str | None] | None:
-    """The day a question is about, and the name the customer gave it; None when it names none."""
+    """The day a question is about, and the name the customer gave it; None when it names none.
+
+    "Today" is left to the general answer, which says whether we are open right now."""
     said = f" {_normal(text)} "
     candidates: list[tuple[str, date, str | None]] = []
     for offset in range(_LOOKAHEAD):
@@ -99,8 +101,6 @@ def day_asked(text: str, *, clock: SlaClock, today: date) -> tuple[date, str | N
     for key, on, given in sorted(candidates, key=lambda c: len(c[0]), reverse=True):
         if f" {key} " in said:
             return on, given
-    if re.search(r"\btoday\b", said):
-        return today, None
     if re.search(r"\btomorrow\b", said):
         return today + timedelta(days=1), None
     for pattern in _DATES:
