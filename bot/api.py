@@ -125,11 +125,23 @@ async def reply_to_ticket(
                 raise HTTPException(404, f"ticket {ticket_id} not found")
             if body.internal:
                 await relay.internal_note(
-                    session, tickets=svc.tickets, ticket_id=ticket_id, text=body.text, agent=agent, now=now
+                    session,
+                    tickets=svc.tickets,
+                    ticket_id=ticket_id,
+                    text=body.text,
+                    agent=agent,
+                    now=now,
+                    echo=True,
                 )
             else:
                 relayed = await relay.agent_reply(
-                    session, tickets=svc.tickets, ticket_id=ticket_id, text=body.text, agent=agent, now=now
+                    session,
+                    tickets=svc.tickets,
+                    ticket_id=ticket_id,
+                    text=body.text,
+                    agent=agent,
+                    now=now,
+                    echo=True,
                 )
                 first_response = relayed.first_response
     except relay.CustomerGone as exc:

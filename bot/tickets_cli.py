@@ -168,11 +168,17 @@ def reply_to_ticket(
         async with db.session() as session:
             if internal:
                 await relay.internal_note(
-                    session, tickets=tickets, ticket_id=ticket_id, text=text, agent=who, now=utcnow()
+                    session,
+                    tickets=tickets,
+                    ticket_id=ticket_id,
+                    text=text,
+                    agent=who,
+                    now=utcnow(),
+                    echo=True,
                 )
                 return f"note kept on ticket #{ticket_id}"
             relayed = await relay.agent_reply(
-                session, tickets=tickets, ticket_id=ticket_id, text=text, agent=who, now=utcnow()
+                session, tickets=tickets, ticket_id=ticket_id, text=text, agent=who, now=utcnow(), echo=True
             )
         first = " (first response: the SLA clock stopped)" if relayed.first_response else ""
         return f"reply to ticket #{ticket_id} queued for {relayed.target}{first}; the server delivers it"

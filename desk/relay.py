@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
+from desk.constants import OutboxEvent
 from desk.tickets import OPEN_STATUSES, TicketError, TicketService
 from storage.models import Conversation, Ticket, TicketEvent
 
@@ -27,6 +28,23 @@ DEFAULT_AGENT_NAME = "Support"
 MAX_REPLY = 4000
 # desk/privacy.py re-keys a customer who deleted their data: no chat reaches them any more.
 FORGOTTEN_PREFIX = "forgotten-"
+
+
+# Replies and notes written outside the agents' chat desk (API, terminal) are echoed to the ticket's
+# thread there, so agents in Slack see them; the desk renders an event it has no layout for as
+# its escaped text in the thread.
+ECHO_EVENT = "agent_reply"
+
+
+def _echo(session: AsyncSession, tickets: TicketService, ticket: Ticket, text: str, now: datetime) -> None:
+    outbox.enqueue(
+        session,
+        kind=outbox.AGENT,
+        target=tickets.policy.escalation.tiers[ticket.tier].slack_channel,
+        now=now,
+        ticket_id=ticket.id,
+        payload={"event": ECHO_EVENT, "ticket_id": ticket.id, "text": text},
+    )
 
 
 class CustomerGone(TicketError):
@@ -89,6 +107,7 @@ async def agent_reply(
     text: str,
     agent: Agent,
     now: datetime,
+    echo: bool = False,
 ) -> Relayed:
     """Send an agent's reply to the customer; it is the first response, and the bot steps aside."""
     text = text.strip()[:MAX_REPLY]
@@ -121,6 +140,14 @@ async def agent_reply(
         ticket_id=ticket.id,
         payload={"text": f"{agent.signature}: {text}"},
     )
+    if echo:
+        _echo(session, tickets, ticket, f"{agent.signature} replied to the customer: {text}", now)
+        if not answered_before:  # the card shows the first response
+            payload = {"event": OutboxEvent.TICKET_UPDATED, "ticket_id": ticket.id}
+            desk_channel = tickets.policy.escalation.tiers[ticket.tier].slack_channel
+            outbox.enqueue(
+                session, kind=outbox.AGENT, target=desk_channel, now=now, ticket_id=ticket.id, payload=payload
+            )
     started = False
     conversation = await _conversation(session, ticket) if ticket.status in OPEN_STATUSES else None
     if conversation is not None:
@@ -141,6 +168,7 @@ async def internal_note(
     text: str,
     agent: Agent,
     now: datetime,
+    echo: bool = False,
 ) -> Ticket:
     """An agents-only note on the ticket's trail; the customer never sees it."""
     text = text.strip()[:MAX_REPLY]
@@ -148,6 +176,8 @@ async def internal_note(
     session.add(
         TicketEvent(ticket_id=ticket.id, at=now, kind="internal_note", actor=agent.actor, data={"text": text})
     )
+    if echo:
+        _echo(session, tickets, ticket, f"Note by {agent.signature}: {text}", now)
     return ticket
 
 
