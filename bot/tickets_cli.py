@@ -12,6 +12,7 @@ import asyncio
 import getpass
 import json
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -64,8 +65,6 @@ def _agent(name: str | None) -> relay.Agent:
 def _local(iso: str | None, policy: Policy) -> str:
     if iso is None:
         return "-"
-    from datetime import datetime
-
     at = datetime.fromisoformat(iso).astimezone(policy.tz)
     return f"{at:%a} {at.day} {at:%b} {at:%H:%M}"
 
