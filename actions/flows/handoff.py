@@ -13,7 +13,7 @@ import re
 
 from actions import render
 from actions.contact import clean_name, find_email, find_phone, strip_contact
-from actions.flows.base import REPORT_CATEGORIES, Flow, menu_buttons
+from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
 from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.state import Intake
@@ -260,9 +260,10 @@ class HandoffFlow(Flow):
             await self.tickets.add_customer_message(
                 t.repo.session, ticket_id, text=t.text, actor=t.actor, now=t.now
             )
-        elif t.intent != Intent.HUMAN_HANDOFF:
-            return None  # another button (a rating is handled before): the bot answers it
-        key = "handoff.already" if t.intent == Intent.HUMAN_HANDOFF else "handoff.added"
+        elif t.intent in INFO_INTENTS:
+            return None  # "My tickets", "Working hours": the bot answers them (a rating is handled before)
+        # Another button (an old menu's "Report a problem") would start a flow beside the agent's.
+        key = "handoff.already" if t.is_payload or t.intent == Intent.HUMAN_HANDOFF else "handoff.added"
         return [self.waiting(t, ticket, key)]
 
     def waiting(self, t: Turn, ticket: Ticket, key: str) -> Reply:

@@ -79,3 +79,16 @@ async def test_typed_forget_during_an_intake_asks_and_no_goes_back_to_it(bot: Te
     assert "Delete your data?" in bot.text
     await bot.press("No, keep it")
     assert "nothing was deleted" in bot.text
+
+
+async def test_buttons_during_a_handoff_answer_questions_and_start_nothing_beside_the_agent(
+    bot: TestChannel,
+) -> None:
+    await bot.say("I want to talk to a person about our ERP, sokha@example.com")
+    assert "ticket #1" in bot.text
+    await bot.say("/working_hours")
+    assert "Monday to Friday" in bot.text
+    await bot.say("/report_issue")
+    assert "already connected to the team on ticket #1" in bot.text
+    await bot.say("any news?")
+    assert "I've added that to ticket #1" in bot.text
