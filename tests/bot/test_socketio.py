@@ -204,7 +204,9 @@ async def test_a_notice_reaches_the_open_socket_exactly_once(
 ) -> None:
     customer = new_customer(served, customers)
     await customer.connect("s-notice")
-    ticket_id = ticket_id_in(await customer.say("I want to talk to a person about our ERP, sokha@example.com"))
+    ticket_id = ticket_id_in(
+        await customer.say("I want to talk to a person about our ERP, sokha@example.com")
+    )
     bystander = new_customer(served, customers)
     await bystander.connect("s-other")
 
