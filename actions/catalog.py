@@ -211,6 +211,13 @@ EN: dict[str, str] = {
         "Our support team works {hours} ({zone}), except public holidays. Weekends: {weekends} {open_status}"
     ),
     "info.hours.weekends": "limited support.",
+    "info.closed": "We're closed {when} ({name}); the team is back {back}. {critical}",
+    "info.closed.on": "on {day}",
+    "info.closed.from": "from {first} to {last}",
+    "info.closed.company": "{what}, a company closure",
+    "info.day.open": "We're open as usual on {day}{named}: {hours} ({zone}).",
+    "info.day.named": " ({name})",
+    "info.day.weekend": "{day} is on a weekend: {weekends} {critical}",
     "info.contact": (
         "You can reach {company} support by:\n• Email: {email}\n• Phone: {phone}\n• Live chat: {live_chat}"
     ),
@@ -242,17 +249,32 @@ EN: dict[str, str] = {
     "ticket_status.resolved": "resolved",
     "ticket_status.closed": "closed",
     # handoff
+    "handoff.ask_about": (
+        "Of course, I'll bring in a person. So that the right one answers, what is it about, in a few words?"
+    ),
+    "handoff.ask_contact": (
+        "Thanks. In case you leave this chat before they answer: what is your name, and an email "
+        "address or phone number where we can reach you?"
+    ),
+    "handoff.ask_reach": (
+        "Thanks, {name}. In case you leave this chat before they answer: what email address or "
+        "phone number can we reach you at?"
+    ),
     "handoff.opened": (
-        "I've opened ticket #{id} and asked a person to join. An agent will answer here by {due} "
-        "({zone}) at the latest. Anything you write now goes to them."
+        "I've opened ticket #{id} ({category}, priority {priority}) and asked a person to join. "
+        "Our {team} team will answer here by {due} ({zone}) at the latest. Anything you write now "
+        "goes on the ticket."
     ),
     "handoff.linked": (
-        "I've asked a person to join you on your ticket #{id}. An agent will answer here by {due} "
-        "({zone}) at the latest. Anything you write now goes to them."
+        "I've asked a person to join you on your ticket #{id}. Our {team} team will answer here by "
+        "{due} ({zone}) at the latest. Anything you write now goes on the ticket."
     ),
+    "handoff.away": "If you leave, their answer waits for you here.",
+    "handoff.away.contact": "If you leave, their answer waits for you here, and they can reach you at {contact}.",
     "handoff.back": "You're talking to the bot again. How can I help?",
     "handoff.already": "You're already connected to the team on ticket #{id}; they will answer here.",
-    "handoff.passed_on": "I've passed that on to the team on ticket #{id}.",
+    "handoff.added": "I've added that to ticket #{id}.",
+    "handoff.due": "Our {team} team will answer here by {due} ({zone}) at the latest.",
     # files
     "files.kept": "Thanks, I've kept {what}; it will go with your ticket.",
     "files.added": "I've added {what} to your ticket #{id}; the team can see it.",

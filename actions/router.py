@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from actions.flows.account import ACCOUNT_INTENTS, AccountFlow
+from actions.flows.account import FORGET_STEP, AccountFlow
 from actions.flows.feedback import FeedbackFlow
 from actions.flows.files import FilesFlow
 from actions.flows.handoff import HandoffFlow
@@ -42,8 +42,12 @@ class Router:
     async def respond(self, t: Turn) -> list[Reply]:
         if t.customer.unreachable_at is not None:
             t.customer.unreachable_at = None  # they wrote to us, so messages reach them again
-        if t.is_payload and t.intent in ACCOUNT_INTENTS:
+        if self.account.recognise(t):
             return await self.account.turn(t)
+        if t.state.step == FORGET_STEP:
+            answered = await self.account.answer(t)
+            if answered is not None:
+                return answered
         files = t.msg.metadata.get("attachments") or []
         if not files:
             return await self.respond_text(t)
@@ -60,6 +64,10 @@ class Router:
                 return handled
         if t.conversation.handoff_ticket_id is not None:
             handled = await self.handoff.turn(t)
+            if handled is not None:
+                return handled
+        if t.state.flow == FlowName.HANDOFF and t.state.intake is not None:
+            handled = await self.handoff.collect(t)
             if handled is not None:
                 return handled
         if t.state.flow == FlowName.INTAKE and t.state.intake is not None:

@@ -12,6 +12,7 @@ class FlowName(StrEnum):
 
     INTAKE = "intake"
     FEEDBACK = "feedback"  # waiting for the comment on a rating (`feedback_ticket_id`)
+    HANDOFF = "handoff"  # asking what a person needs to know (`intake` holds the draft ticket)
 
 
 FEEDBACK_STEP = "feedback_comment"
@@ -67,6 +68,11 @@ class DialogueState:
         self.flow = FlowName.INTAKE
         self.intake = Intake()
         return self.intake
+
+    def start_handoff(self, draft: Intake) -> Intake:
+        self.flow = FlowName.HANDOFF
+        self.intake = draft
+        return draft
 
     def start_feedback(self, ticket_id: int) -> None:
         self.flow = FlowName.FEEDBACK

@@ -7,6 +7,7 @@ import csv
 import getpass
 import json
 import os
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -20,6 +21,7 @@ from rich.markup import escape
 
 from bot.kb_cli import kb_search_command
 from bot.settings import SettingsError, load_settings
+from bot.tickets_cli import tickets_app
 from desk.knowledge import KnowledgeError
 from desk.policy import PRIORITIES, PolicyError, load_policy
 
@@ -35,6 +37,7 @@ kb_app = typer.Typer(help="Self-service knowledge articles.", no_args_is_help=Tr
 app.add_typer(sla_app, name="sla")
 app.add_typer(kb_app, name="kb")
 kb_app.command("search")(kb_search_command)
+app.add_typer(tickets_app, name="tickets")
 
 err = Console(stderr=True, soft_wrap=True)  # one line per error, also in logs and CI
 F = TypeVar("F", bound=Callable[..., Any])
@@ -252,10 +255,22 @@ def sla_deadline(
 @app.command()
 @clear_errors
 def chat(
-    sender: Annotated[str | None, typer.Option(help="Who you are (default: your login).")] = None,
+    as_id: Annotated[
+        str | None,
+        typer.Option(
+            "--as",
+            "--sender",
+            help="Continue as this customer id (default: a new customer each run, as a new web chat is).",
+        ),
+    ] = None,
 ) -> None:
     """Talk to the bot in the terminal; type a number to press a button, Ctrl-D to leave."""
-    asyncio.run(_chat(sender or f"cli-{getpass.getuser()}"))
+    asyncio.run(_chat(as_id or new_chat_id()))
+
+
+def new_chat_id() -> str:
+    """A customer of their own for each terminal session: one login's runs never share tickets."""
+    return f"cli-{getpass.getuser()}-{uuid.uuid4().hex[:8]}"
 
 
 async def _chat(sender: str) -> None:
@@ -265,7 +280,10 @@ async def _chat(sender: str) -> None:
     out = Console(highlight=False)
     services = await build_services(load_settings())
     buttons: list[str] = []
-    out.print("[dim]Talking to supportbot. Type a message; a number presses a button; Ctrl-D leaves.[/dim]")
+    out.print(
+        f"[dim]Talking to supportbot as {escape(sender)} (--as {escape(sender)} continues this customer). "
+        "Type a message; a number presses a button; Ctrl-D leaves.[/dim]"
+    )
     try:
         while True:
             try:

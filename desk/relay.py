@@ -4,7 +4,10 @@ Channel-independent: the Slack desk (or any other agents' tool) calls these with
 identity; each writes its audit event and the customer's notification (an outbox row) in the
 caller's transaction. While an agent handles a conversation (`Conversation.handoff_ticket_id`
 set, state `handoff_acknowledged`), the bot stays quiet and relays what the customer writes to
-the ticket's agents (actions/flows.py `_handoff_turn`).
+the ticket's agents (actions/flows/handoff.py), acknowledging each message.
+
+Every agents' tool gives the same result: Slack thread replies (bot/slack/inbound.py),
+`POST /api/tickets/{id}/replies` (bot/api.py) and `supportbot tickets reply` (bot/tickets_cli.py).
 """
 
 from __future__ import annotations
@@ -16,12 +19,36 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
+from desk.constants import OutboxEvent
 from desk.tickets import OPEN_STATUSES, TicketError, TicketService
 from storage.models import Conversation, Ticket, TicketEvent
 
 BACK_TO_BOT_TEXT = "You're talking to the assistant again."
 DEFAULT_AGENT_NAME = "Support"
 MAX_REPLY = 4000
+# desk/privacy.py re-keys a customer who deleted their data: no chat reaches them any more.
+FORGOTTEN_PREFIX = "forgotten-"
+
+
+# Replies and notes written outside the agents' chat desk (API, terminal) are echoed to the ticket's
+# thread there, so agents in Slack see them; the desk renders an event it has no layout for as
+# its escaped text in the thread.
+ECHO_EVENT = "agent_reply"
+
+
+def _echo(session: AsyncSession, tickets: TicketService, ticket: Ticket, text: str, now: datetime) -> None:
+    outbox.enqueue(
+        session,
+        kind=outbox.AGENT,
+        target=tickets.policy.escalation.tiers[ticket.tier].slack_channel,
+        now=now,
+        ticket_id=ticket.id,
+        payload={"event": ECHO_EVENT, "ticket_id": ticket.id, "text": text},
+    )
+
+
+class CustomerGone(TicketError):
+    """The ticket's customer deleted their data: a reply cannot reach them."""
 
 
 @dataclass(frozen=True)
@@ -80,12 +107,18 @@ async def agent_reply(
     text: str,
     agent: Agent,
     now: datetime,
+    echo: bool = False,
 ) -> Relayed:
     """Send an agent's reply to the customer; it is the first response, and the bot steps aside."""
     text = text.strip()[:MAX_REPLY]
     if not text:
         raise TicketError("an empty reply cannot be sent")
     ticket = await _ticket(session, tickets, ticket_id)
+    customer = ticket.customer
+    if customer.external_id.startswith(FORGOTTEN_PREFIX):
+        raise CustomerGone(
+            f"the customer of ticket #{ticket.id} deleted their data and cannot be reached in chat"
+        )
     already_replied = await _replied_since_back_to_bot(session, ticket.id)
     session.add(
         TicketEvent(
@@ -98,7 +131,6 @@ async def agent_reply(
     )
     answered_before = ticket.first_response_at is not None
     await tickets.record_first_response(session, ticket.id, actor=agent.actor, now=now)
-    customer = ticket.customer
     target = outbox.customer_target(customer.channel, customer.external_id)
     outbox.enqueue(
         session,
@@ -108,6 +140,14 @@ async def agent_reply(
         ticket_id=ticket.id,
         payload={"text": f"{agent.signature}: {text}"},
     )
+    if echo:
+        _echo(session, tickets, ticket, f"{agent.signature} replied to the customer: {text}", now)
+        if not answered_before:  # the card shows the first response
+            payload = {"event": OutboxEvent.TICKET_UPDATED, "ticket_id": ticket.id}
+            desk_channel = tickets.policy.escalation.tiers[ticket.tier].slack_channel
+            outbox.enqueue(
+                session, kind=outbox.AGENT, target=desk_channel, now=now, ticket_id=ticket.id, payload=payload
+            )
     started = False
     conversation = await _conversation(session, ticket) if ticket.status in OPEN_STATUSES else None
     if conversation is not None:
@@ -128,14 +168,16 @@ async def internal_note(
     text: str,
     agent: Agent,
     now: datetime,
+    echo: bool = False,
 ) -> Ticket:
     """An agents-only note on the ticket's trail; the customer never sees it."""
+    text = text.strip()[:MAX_REPLY]
     ticket = await _ticket(session, tickets, ticket_id)
     session.add(
-        TicketEvent(
-            ticket_id=ticket.id, at=now, kind="internal_note", actor=agent.actor, data={"text": text.strip()}
-        )
+        TicketEvent(ticket_id=ticket.id, at=now, kind="internal_note", actor=agent.actor, data={"text": text})
     )
+    if echo:
+        _echo(session, tickets, ticket, f"Note by {agent.signature}: {text}", now)
     return ticket
 
 

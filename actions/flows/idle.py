@@ -24,7 +24,8 @@ from nlu.intents import Intent
 
 _PROBLEM_WORDS = re.compile(
     r"\b(problem|issue|trouble|not working|doesn'?t work|does not work|broken|error|fault|bug|"
-    r"report (a|an) (problem|issue)|need (help|support)|help me)\b"
+    r"report (a|an) (problem|issue)|need (help|support)|help me|"
+    r"something('?s| is)? (wrong|off|not right)|(went|gone|going) wrong)\b"
 )
 _NOT_IN_SCOPE = (Intent.OUT_OF_SCOPE, Intent.NLU_FALLBACK)
 # "Is the system down?": a question, answered (with the offer to report an outage) unless angry.

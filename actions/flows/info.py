@@ -6,6 +6,7 @@ from datetime import datetime
 
 from actions import render
 from actions.flows.base import Flow, menu_buttons
+from actions.flows.closures import closure_answer
 from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
@@ -20,6 +21,9 @@ class InfoFlow(Flow):
     async def answer(self, t: Turn, intent: str) -> list[Reply]:
         policy = self.policy
         if intent == Intent.WORKING_HOURS:
+            closure = closure_answer(t, policy, self.clock)  # a question about one day
+            if closure is not None:
+                return [closure]
             return [
                 t.reply(
                     "info.hours",

@@ -659,18 +659,23 @@ async def test_out_of_hours_ticket(bot: TestChannel, clock: FrozenClock) -> None
 
 async def test_handoff_from_idle(bot: TestChannel) -> None:
     await bot.say("I want to talk to a human")
+    assert "what is it about" in bot.text
+    await bot.say("I can't log in to the portal since the update")
+    assert "email address or phone number" in bot.text
+    await bot.say("Sokha Chan, sokha@example.com")
     [ticket] = await tickets_of(bot)
     assert f"I've opened ticket #{ticket.id}" in bot.text
     assert bot.buttons == ["Back to the bot"]
     assert ticket.status == "open"
+    assert ticket.description == "I can't log in to the portal since the update"
     agent = [(o.target, o.payload["event"]) for o in await outbox_of(bot, ticket.id) if o.kind == "agent"]
     assert ("#support-tier1", "handoff_requested") in agent
 
     await bot.say("I still can't log in to the portal")
     assert len(bot.last) == 1
-    assert f"passed that on to the team on ticket #{ticket.id}" in bot.text
+    assert f"I've added that to ticket #{ticket.id}" in bot.text
     await bot.say("it says error 500")
-    assert bot.last == []
+    assert f"I've added that to ticket #{ticket.id}" in bot.text
 
     events = await events_of(bot, ticket.id)
     messages = [e.data["text"] for e in events if e.kind == "customer_message"]
@@ -703,6 +708,8 @@ async def test_handoff_in_the_middle_of_an_intake_keeps_what_was_said(bot: TestC
     await bot.say(BILLING)
     await bot.press("High")
     await bot.say("/human_handoff")
+    assert "what email address or phone number" not in bot.text and "email address" in bot.text
+    await bot.say("I'm Sokha Chan, 012 345 678")
     [ticket] = await tickets_of(bot)
     assert ticket.category == "billing"
     assert ticket.priority == "high"
@@ -711,7 +718,8 @@ async def test_handoff_in_the_middle_of_an_intake_keeps_what_was_said(bot: TestC
 
 
 async def test_handoff_ends_when_the_ticket_is_resolved(bot: TestChannel, clock: FrozenClock) -> None:
-    await bot.say("talk to a human")
+    await bot.say("talk to a human, the VPN drops every few minutes")
+    await bot.say("sokha@example.com")
     [ticket] = await tickets_of(bot)
     async with bot.services.db.session() as session:
         await bot.services.tickets.resolve(session, ticket.id, actor="agent:U1", now=clock())
@@ -794,6 +802,7 @@ async def test_binary_garbage_does_not_crash(bot: TestChannel) -> None:
     await bot.say("the \udc80 ERP crashes \ud83d since this morning")
     assert "priority" in bot.text.lower()
     await bot.say("/human_handoff")  # the description goes into a ticket: nothing unencodable reaches it
+    await bot.say("sokha@example.com \udc80")
     assert "ticket #" in bot.text
     await bot.say("/back_to_bot")
     await bot.say("hello")
@@ -860,6 +869,8 @@ async def test_first_two_messages_at_once_make_one_customer(bot: TestChannel) ->
 async def test_a_rating_comment_pending_in_the_old_state_format_is_taken(bot: TestChannel) -> None:
     """Before the rated ticket had its own field it travelled as `flow="feedback:ID"`."""
     await bot.say("/human_handoff")
+    await bot.say("a question about my invoice")
+    await bot.say("Sokha Chan, 012 345 678")
     [ticket] = await tickets_of(bot)
     services = bot.services
     async with services.db.session() as session:

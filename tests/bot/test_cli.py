@@ -423,6 +423,16 @@ def test_chat_greets_and_presses_buttons_by_number(run: Run) -> None:
     assert "Which kind of problem is it?" in out
 
 
+def test_chat_is_a_new_customer_each_run_unless_told_who(run: Run, db_file: Path) -> None:
+    for args in ((), (), ("--as", "cli-sokha"), ("--as", "cli-sokha")):
+        result = run("chat", *args, stdin="hi\n")
+        assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db_file) as db:
+        senders = [row[0] for row in db.execute("SELECT sender FROM conversations WHERE channel = 'cli'")]
+    assert len(senders) == 3 and senders.count("cli-sokha") == 1
+    assert len(set(senders)) == 3  # the two runs without --as were two customers
+
+
 def test_chat_ends_quietly_on_immediate_eof(run: Run) -> None:
     result = run("chat", stdin="")
     assert result.returncode == 0, result.stderr

@@ -204,7 +204,9 @@ async def test_a_notice_reaches_the_open_socket_exactly_once(
 ) -> None:
     customer = new_customer(served, customers)
     await customer.connect("s-notice")
-    ticket_id = ticket_id_in(await customer.say("/human_handoff"))
+    ticket_id = ticket_id_in(
+        await customer.say("I want to talk to a person about our ERP, sokha@example.com")
+    )
     bystander = new_customer(served, customers)
     await bystander.connect("s-other")
 
@@ -229,7 +231,7 @@ async def test_a_notice_queued_while_offline_arrives_on_reconnect(
 ) -> None:
     first = new_customer(served, customers)
     await first.connect("s-away")
-    ticket_id = ticket_id_in(await first.say("/human_handoff"))
+    ticket_id = ticket_id_in(await first.say("I want to talk to a person about our ERP, sokha@example.com"))
     await first.close()
 
     await served.acknowledge(ticket_id)

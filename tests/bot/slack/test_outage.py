@@ -23,7 +23,8 @@ async def test_outage_then_recovery_posts_each_ticket_once(desk: Desk, fake_slac
     senders = [f"web-outage-{n}" for n in range(3)]
     ticket_ids = []
     for sender in senders:
-        replies = await desk.say(sender, "/human_handoff")  # a ticket, and a notice for its thread
+        # A ticket (nothing to ask: the message says what and how to reach them), and a notice.
+        replies = await desk.say(sender, "I want to talk to a person about our ERP, sokha@example.com")
         assert "asked a person to join" in replies[0]["text"]
         ticket_ids.append(len(ticket_ids) + 1)
 

@@ -84,7 +84,7 @@ async def test_agent_replies_reach_the_web_chat_once_and_notes_stay_internal(
 ) -> None:
     services: Services = served.services
     await customer.connect("s-relay")
-    await customer.say("/human_handoff")
+    await customer.say("I want to talk to a person about our ERP, sokha@example.com")
     opened = await customer.next()
     ticket_id = int(re.search(r"ticket #(\d+)", opened["text"]).group(1))  # type: ignore[union-attr]
     await served.deliver()
@@ -112,8 +112,12 @@ async def test_agent_replies_reach_the_web_chat_once_and_notes_stay_internal(
     assert await customer.nothing_more(0.5) == []
     assert [t.split(":")[0] for t in await served.customer_texts("webchat:s-relay")] == ["Dara Sok"]
 
-    # While the agent has the conversation the bot stays quiet; the customer's words go to the thread.
+    # While the agent has the conversation the bot only acknowledges; the words go to the thread.
     await customer.say("It still crashes when I open the invoices screen")
+    assert await customer.next() == {
+        "text": f"I've added that to ticket #{ticket_id}.",
+        "quick_replies": [{"content_type": "text", "title": "Back to the bot", "payload": "/back_to_bot"}],
+    }
     assert await customer.nothing_more(0.8) == []
     await served.deliver()
     thread = await eventually(

@@ -340,7 +340,7 @@ async def test_managers_get_plain_posts(desk: Desk, fake_slack: FakeSlack) -> No
 async def test_customer_messages_and_handoff_requests_land_in_the_thread(
     desk: Desk, fake_slack: FakeSlack
 ) -> None:
-    replies = await desk.say("web-handoff", "/human_handoff")
+    replies = await desk.say("web-handoff", "I want to talk to a person about our ERP, sokha@example.com")
     ticket_id = int(re.search(r"ticket #(\d+)", replies[0]["text"]).group(1))  # type: ignore[union-attr]
     await desk.say("web-handoff", "The invoice total is wrong <!channel>")
     await desk.deliver()
