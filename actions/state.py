@@ -33,6 +33,11 @@ class Intake:
     phone: str | None = None
     saved_contact_declined: bool = False
     attachments: list[int] = field(default_factory=list)  # files sent meanwhile, for the ticket
+    # Self-service articles (actions/flows/articles.py): searched once, the ones offered (a ticket
+    # that follows carries them), and whether the next message may answer the offer in words.
+    articles_checked: bool = False
+    articles_offered: list[str] = field(default_factory=list)
+    articles_answer_due: bool = False
 
 
 @dataclass
@@ -116,4 +121,6 @@ def _intake_dict(fields: dict[str, Any]) -> dict[str, Any]:
         out["troubleshooting"] = [dict(a) if isinstance(a, dict) else a for a in out["troubleshooting"]]
     if isinstance(out.get("attachments"), list):
         out["attachments"] = list(out["attachments"])
+    if isinstance(out.get("articles_offered"), list):
+        out["articles_offered"] = list(out["articles_offered"])
     return out

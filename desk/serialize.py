@@ -35,6 +35,7 @@ def ticket_json(
         "description": ticket.description,
         "troubleshooting": [{"step": s["step"], "answer": s["answer"]} for s in ticket.troubleshooting],
         "exclusion": ticket.exclusion,
+        "articles_tried": list(ticket.articles_tried or []),
         "maintenance_id": ticket.maintenance_id,
         "created_at": iso(ticket.created_at),
         "response_due_at": iso(ticket.response_due_at),

@@ -42,6 +42,7 @@ class NewTicket:
     exclusion: str | None = None
     conversation_id: int | None = None
     attachment_ids: tuple[int, ...] = ()  # files sent during the intake, waiting for this ticket
+    articles_tried: tuple[str, ...] = ()  # self-service articles the customer said did not help
 
 
 class TicketService:
@@ -142,6 +143,7 @@ class TicketService:
                 "description": new.description,
                 "troubleshooting": new.troubleshooting,
                 "exclusion": new.exclusion,
+                "articles_tried": list(new.articles_tried) or None,
                 "maintenance_id": window.id if window else None,
                 "created_at": now,
                 "clock_started_at": started,
@@ -162,6 +164,7 @@ class TicketService:
             response_due_at=due.isoformat(),
             exclusion=new.exclusion,
             maintenance_id=ticket.maintenance_id,
+            **({"articles_tried": list(new.articles_tried)} if new.articles_tried else {}),
         )
         await rows.add(session, TicketEvent, created)
         await rows.add(session, OutboxMessage, self._notice_row(ticket, OutboxEvent.TICKET_CREATED, now))

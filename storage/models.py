@@ -161,6 +161,8 @@ class Ticket(Base):
     description: Mapped[str] = mapped_column(Text)
     troubleshooting: Mapped[list[Any]] = mapped_column(default=list)
     exclusion: Mapped[str | None] = mapped_column(String(24))
+    # Slugs of the knowledge articles offered before the ticket that did not solve it.
+    articles_tried: Mapped[list[Any] | None]
     maintenance_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_windows.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     clock_started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -284,7 +286,7 @@ class MaintenanceWindow(Base):
 
 
 class SelfServiceResolution(Base):
-    """An intake that ended without a ticket because a troubleshooting step fixed it."""
+    """An intake that ended without a ticket: a troubleshooting step or an article fixed it."""
 
     __tablename__ = "self_service_resolutions"
 
@@ -294,6 +296,8 @@ class SelfServiceResolution(Base):
     category: Mapped[str] = mapped_column(String(16))
     step: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The knowledge article that solved it (its slug), when an article did rather than a step.
+    article: Mapped[str | None] = mapped_column(String(80))
 
 
 class Feedback(Base):

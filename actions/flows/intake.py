@@ -117,6 +117,7 @@ class IntakeFlow(Flow):
                 exclusion=i.exclusion,
                 conversation_id=t.conversation.id,
                 attachment_ids=tuple(i.attachments),
+                articles_tried=tuple(i.articles_offered),
             ),
         )
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()

@@ -1,0 +1,30 @@
+"""self-service articles: the article that solved an intake, the articles a ticket tried
+
+Revision ID: 0003_desk
+Revises: 0002
+Create Date: 2026-12-05 07:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003_desk"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("self_service_resolutions", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("article", sa.String(length=80), nullable=True))
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("articles_tried", sa.JSON(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("tickets", schema=None) as batch_op:
+        batch_op.drop_column("articles_tried")
+    with op.batch_alter_table("self_service_resolutions", schema=None) as batch_op:
+        batch_op.drop_column("article")
