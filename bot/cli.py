@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.kb_cli import kb_search_command
+from bot.replies_cli import replies_app
 from bot.settings import SettingsError, load_settings
 from desk.knowledge import KnowledgeError
 from desk.policy import PRIORITIES, PolicyError, load_policy
@@ -34,6 +35,7 @@ app.add_typer(nlu_app, name="nlu")
 kb_app = typer.Typer(help="Self-service knowledge articles.", no_args_is_help=True)
 app.add_typer(sla_app, name="sla")
 app.add_typer(kb_app, name="kb")
+app.add_typer(replies_app, name="replies")
 kb_app.command("search")(kb_search_command)
 
 err = Console(stderr=True, soft_wrap=True)  # one line per error, also in logs and CI
