@@ -236,6 +236,8 @@ class TicketEvent(Base):
     """The audit trail: every change to a ticket, who made it and when."""
 
     __tablename__ = "ticket_events"
+    # The managers' reports count reopenings and agents' actions in a period.
+    __table_args__ = (Index("ix_ticket_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)

@@ -1,4 +1,4 @@
-"""self-service articles: the article that solved an intake, the articles a ticket tried
+"""self-service articles (the one that solved an intake, the ones a ticket tried), events by kind and time
 
 Revision ID: 0003_desk
 Revises: 0002
@@ -21,9 +21,13 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("article", sa.String(length=80), nullable=True))
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.add_column(sa.Column("articles_tried", sa.JSON(), nullable=True))
+    with op.batch_alter_table("ticket_events", schema=None) as batch_op:
+        batch_op.create_index("ix_ticket_events_kind_at", ["kind", "at"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ticket_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_ticket_events_kind_at")
     with op.batch_alter_table("tickets", schema=None) as batch_op:
         batch_op.drop_column("articles_tried")
     with op.batch_alter_table("self_service_resolutions", schema=None) as batch_op:
