@@ -113,7 +113,7 @@ async def test_a_saved_reply_is_picked_edited_and_sent_in_english(desk: Desk, fa
     assert view["callback_id"] == bk.SAVED_REPLY_VIEW
     [field] = view["blocks"]
     prefilled = field["element"]["initial_value"]
-    assert prefilled.startswith("Hello Sokha Chan, to move ticket #%d forward" % ticket_id)
+    assert prefilled.startswith(f"Hello Sokha Chan, to move ticket #{ticket_id} forward")
 
     edited = prefilled + " Thanks, Dara."
     response = await submit(desk, view, edited)
@@ -165,7 +165,7 @@ async def test_an_empty_reply_is_refused_in_the_modal(desk: Desk, fake_slack: Fa
 
 
 async def test_a_resolved_ticket_has_no_menu(desk: Desk, fake_slack: FakeSlack) -> None:
-    ticket_id, card = await open_card(desk, sender="web-saved-resolved")
+    _, card = await open_card(desk, sender="web-saved-resolved")
     await desk.press(card, bk.RESOLVE)
     await desk.deliver()
     card = await eventually(
