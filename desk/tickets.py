@@ -42,7 +42,7 @@ class NewTicket:
     exclusion: str | None = None
     conversation_id: int | None = None
     attachment_ids: tuple[int, ...] = ()  # files sent during the intake, waiting for this ticket
-    articles_tried: tuple[str, ...] = ()  # self-service articles the customer said did not help
+    articles_tried: tuple[str, ...] = ()  # self-service articles offered first, which did not solve it
 
 
 class TicketService:

@@ -1,10 +1,12 @@
-"""Saved replies from the ticket's card: the overflow menu (a signed block_actions), the modal opened
-with views.open and the text filled in, and Send (a signed view_submission) delivering the edited
-text to the customer like a thread reply, in English and in Khmer."""
+"""The ticket's card for agents. Saved replies: the overflow menu (a signed block_actions), the
+modal opened with views.open and the text filled in, and Send (a signed view_submission)
+delivering the edited text to the customer like a thread reply, in English and in Khmer. And the
+articles a customer was offered before the ticket, shown on the card."""
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any
 from urllib.parse import urlencode
@@ -12,7 +14,7 @@ from urllib.parse import urlencode
 import httpx
 
 from bot.slack import blocks as bk
-from tests.bot.slack.conftest import AGENT, TEAM, Desk, eventually
+from tests.bot.slack.conftest import AGENT, TEAM, Desk, eventually, payload_of
 from tests.bot.slack.fake_slack import FakeSlack, Message
 
 
@@ -177,3 +179,23 @@ async def test_a_resolved_ticket_has_no_menu(desk: Desk, fake_slack: FakeSlack) 
         what="the card's update",
     )
     assert not any((b.get("accessory") or {}).get("type") == "overflow" for b in card.blocks)
+
+
+async def test_the_card_shows_the_articles_the_customer_tried(desk: Desk, fake_slack: FakeSlack) -> None:
+    """A web chat customer (REST channel) is offered the password article, still needs help, and
+    the ticket's card tells the agents so."""
+    sender = "web-tried"
+    replies = await desk.say(sender, "hi i forgot my pasword and the login page wont let me in anymore")
+    assert "/kb/en/password-reset" in "\n".join(r["text"] for r in replies)
+    replies = await desk.say(sender, payload_of(replies, "I still need help"))
+    replies = await desk.say(sender, payload_of(replies, "High"))
+    while "Step" in "\n".join(r["text"] for r in replies):
+        replies = await desk.say(sender, payload_of(replies, "No"))
+    await desk.say(sender, "Sokha Chan")
+    replies = await desk.say(sender, "sokha@example.com")
+    replies = await desk.say(sender, payload_of(replies, "Open the ticket"))
+    ticket_id = int(re.search(r"ticket #(\d+)", replies[-1]["text"]).group(1))  # type: ignore[union-attr]
+    await desk.deliver()
+    card = await desk.root(ticket_id)
+    notes = "\n".join(e["text"] for b in card.blocks if b.get("type") == "context" for e in b["elements"])
+    assert "*Articles offered before the ticket* (not solved): `password-reset`" in notes
