@@ -518,11 +518,18 @@ async def _resolution_medians(
     window = and_(Ticket.resolved_at >= since, Ticket.resolved_at <= now)
     out: dict[tuple[str, str], float | None] = {}
     if session.get_bind().dialect.name == "postgresql":
+        # One scan for both breakdowns: GROUPING SETS gives the category rows (priority NULL), then
+        # the priority rows (category NULL).
         seconds = extract("epoch", Ticket.resolved_at - Ticket.created_at)
         median = func.percentile_cont(0.5).within_group(seconds)
-        for kind, column in (("category", Ticket.category), ("priority", Ticket.priority)):
-            for name, value in await session.execute(select(column, median).where(window).group_by(column)):
-                out[(kind, str(name))] = float(value) if value is not None else None
+        query = (
+            select(Ticket.category, Ticket.priority, median)
+            .where(window)
+            .group_by(func.grouping_sets(tuple_(Ticket.category), tuple_(Ticket.priority)))
+        )
+        for category, priority, value in await session.execute(query):
+            key = ("category", str(category)) if category is not None else ("priority", str(priority))
+            out[key] = float(value) if value is not None else None
         return out
     waits: dict[tuple[str, str], list[float]] = {}
     query = select(Ticket.category, Ticket.priority, Ticket.created_at, Ticket.resolved_at).where(window)
