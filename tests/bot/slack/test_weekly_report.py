@@ -1,5 +1,6 @@
-"""The weekly report: the scheduler's job, once per week however many replicas run it, posted to the
-managers' channel with the SLA chart uploaded in its thread (fake Slack Web API)."""
+"""Reports with the life of tickets: `/support stats` (a signed slash command), and the weekly
+report, the scheduler's job, once per week however many replicas run it, posted to the managers'
+channel with the SLA chart uploaded in its thread (fake Slack Web API)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 
 from bot.jobs import register, run_weekly_report
 from bot.scheduler import Scheduler
-from tests.bot.slack.conftest import MANAGERS, Desk
+from tests.bot.slack.conftest import MANAGERS, Desk, payload_of
 from tests.bot.slack.fake_slack import FakeSlack
 from tests.helpers import pp
 
@@ -46,3 +47,18 @@ def test_the_app_schedules_it(desk: Desk) -> None:
     scheduler = Scheduler()
     register(scheduler, services=desk.services, delivery=desk.delivery)
     assert "weekly_report" in scheduler.job_names()
+
+
+async def test_support_stats_shows_the_life_of_tickets(desk: Desk, fake_slack: FakeSlack) -> None:
+    """`/support stats` (a signed slash command) with an article that solved a web chat customer's problem."""
+    replies = await desk.say("web-stats", "cant get into my account, forgot the password :(")
+    await desk.say("web-stats", payload_of(replies, "This solved it"))
+    ticket_id = await desk.open_ticket(priority="high")
+    async with desk.services.db.session() as session:
+        await desk.services.tickets.resolve(session, ticket_id, actor="slack:U0AGENT", now=desk.clock())
+    answer = await desk.command("stats 7")
+    assert "*Self-service* 50.0% (1 solved without a ticket)" in answer
+    assert "Top articles: password-reset 1" in answer
+    assert "Reopened 0 (0.0% of resolutions)" in answer
+    assert "by priority: Critical n/a · High 0m" in answer
+    assert "• <@U0AGENT>: 0 acknowledged · 0 replies · 1 resolved" in answer
