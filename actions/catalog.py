@@ -184,6 +184,19 @@ EN: dict[str, str] = {
     "intake.confirm.retry": (
         'Sorry, I didn\'t catch that. Shall I open the ticket? You can also say "make it urgent" or "cancel".'
     ),
+    # self-service articles before a ticket (flows/articles.py)
+    "articles.offer.head": "Before I pass this on, these articles may solve it right away:",
+    "articles.offer.item": "📄 {title}\n{summary}\n{link}",
+    "articles.offer.ask_one": "Did this solve it? If not, I'll pass your problem on to the team.",
+    "articles.offer.ask": "Did one of them solve it? If not, I'll pass your problem on to the team.",
+    "articles.solved": "This solved it",
+    "articles.solved_titled": "This solved it: {title}",
+    "articles.still": "I still need help",
+    "articles.still_noted": "Sorry it didn't help. Let's get it to the team; I'll tell them what you tried.",
+    "articles.solved_thanks": (
+        "Great, I'm glad the article helped! I haven't opened a ticket. If it comes back, just write here."
+    ),
+    "articles.retry": "Please use the buttons: did the article solve it, or do you still need help?",
     "ticket.opened": (
         "Your ticket #{id} is open: {category}, priority {priority}. An engineer will reply by {due} ({zone})."
     ),

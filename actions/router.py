@@ -2,7 +2,9 @@
 
 In this order: the customer's data buttons (any state); files (after their caption was handled
 as a message); a rating button (any state, handoff included: ratings are never relayed); the
-comment on a rating; a conversation an agent has (relayed); the intake in progress; idle.
+comment on a rating; a conversation an agent has (relayed); the intake in progress (an answer to
+the self-service articles first); idle. Once an intake knows the problem, the articles flow adds
+its offer to the replies.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from actions.flows.account import FORGET_STEP, AccountFlow
+from actions.flows.articles import ArticlesFlow
 from actions.flows.feedback import FeedbackFlow
 from actions.flows.files import FilesFlow
 from actions.flows.handoff import HandoffFlow
@@ -38,6 +41,7 @@ class Router:
         self.files = FilesFlow(self)
         self.account = AccountFlow(self)
         self.feedback = FeedbackFlow(self)
+        self.articles = ArticlesFlow(self)
 
     async def respond(self, t: Turn) -> list[Reply]:
         if t.customer.unreachable_at is not None:
@@ -71,9 +75,12 @@ class Router:
             if handled is not None:
                 return handled
         if t.state.flow == FlowName.INTAKE and t.state.intake is not None:
-            return await self.intake.turn(t)
+            answered = await self.articles.turn(t)
+            if answered is not None:
+                return answered
+            return self.articles.offer(t, await self.intake.turn(t))
         t.state.clear()
-        return await self.idle.turn(t)
+        return self.articles.offer(t, await self.idle.turn(t))
 
     def _opened_text(
         self,

@@ -44,6 +44,11 @@ class Intake:
     tries: int = 0  # replies at the current step that answered nothing
     unclear: list[str] = field(default_factory=list)  # those replies' words, kept for the ticket
     said: list[str] = field(default_factory=list)  # other words typed meanwhile, for the ticket
+    # Self-service articles (actions/flows/articles.py): searched once, the ones offered (a ticket
+    # that follows carries them), and whether the next message may answer the offer in words.
+    articles_checked: bool = False
+    articles_offered: list[str] = field(default_factory=list)
+    articles_answer_due: bool = False
 
 
 @dataclass
@@ -145,7 +150,7 @@ def _intake_dict(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
     if isinstance(out.get("troubleshooting"), list):
         out["troubleshooting"] = [dict(a) if isinstance(a, dict) else a for a in out["troubleshooting"]]
-    for name in ("attachments", "unclear", "said"):
+    for name in ("attachments", "unclear", "said", "articles_offered"):
         if isinstance(out.get(name), list):
             out[name] = list(out[name])
     for name in ("known", "details"):

@@ -24,8 +24,7 @@ from bot.scheduler import Scheduler
 from bot.services import build_services
 from bot.settings import Settings, load_settings
 from bot.slack import SlackDesk
-from desk import metrics, outbox
-from desk.knowledge import KnowledgeBase
+from desk import knowledge, metrics, outbox
 from storage.models import OutboxMessage, utcnow
 
 log = structlog.get_logger(__name__)
@@ -159,7 +158,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(api.model_router)
     app.include_router(slack.router)
-    app.include_router(build_kb_router(KnowledgeBase.load()))
+    # The same index the chat offers articles from (actions/flows/articles.py): loaded once, at start.
+    app.include_router(build_kb_router(knowledge.shared()))
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

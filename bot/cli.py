@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.kb_cli import kb_search_command
+from bot.replies_cli import replies_app
 from bot.settings import SettingsError, load_settings
 from bot.tickets_cli import tickets_app
 from desk.knowledge import KnowledgeError
@@ -36,6 +37,7 @@ app.add_typer(nlu_app, name="nlu")
 kb_app = typer.Typer(help="Self-service knowledge articles.", no_args_is_help=True)
 app.add_typer(sla_app, name="sla")
 app.add_typer(kb_app, name="kb")
+app.add_typer(replies_app, name="replies")
 kb_app.command("search")(kb_search_command)
 app.add_typer(tickets_app, name="tickets")
 

@@ -7,6 +7,8 @@ Every job takes its time from `services.engine.now`, so tests drive time with th
 - `maintenance_announcements`: tell customers about maintenance windows (desk/announce.py).
 - `feedback_alerts`: low ratings whose customer never answered the comment prompt.
 - `daily_digest`: the managers' digest at `digest.time` in the policy's timezone, once a day.
+- `weekly_report`: the last seven whole days with the SLA chart, to the managers' channel, at
+  `digest.weekly_day` / `digest.weekly_time`.
 """
 
 from __future__ import annotations
@@ -79,6 +81,44 @@ async def run_digest(services: Services) -> bool:
     return sent
 
 
+def weekly_key(now: datetime, services: Services) -> str:
+    year, week, _ = now.astimezone(services.policy.tz).isocalendar()
+    return f"weekly:{year}-W{week:02d}"
+
+
+async def run_weekly_report(services: Services) -> bool:
+    """Post the managers' weekly report (the last 7 whole local days); False when this week's was
+    already posted (another replica, or a restart)."""
+    policy = services.policy
+    now = services.engine.now()
+    key = weekly_key(now, services)
+    async with services.db.session() as session:
+        if await outbox_rows.has_key(session, key):
+            return False
+        status = await reports.status_report(session, now=now)
+        midnight = datetime.combine(now.astimezone(policy.tz).date(), time.min, tzinfo=policy.tz)
+        stats = await reports.stats_report(
+            session, now=midnight - timedelta(microseconds=1), days=7, policy=policy
+        )
+        row = {
+            "kind": outbox.AGENT,
+            "target": policy.escalation.managers_channel,
+            "payload": {
+                "event": "weekly_report",
+                "week": key.removeprefix("weekly:"),
+                "text": reports.weekly_text(status, stats, policy=policy),
+                # The chart is drawn when the post is sent, from these figures.
+                "daily_sla_met": [[day.isoformat(), pct] for day, pct in stats.daily_sla_met],
+            },
+            "dedupe_key": key,
+            "now": now,
+        }
+        sent = bool(await enqueue_once(session, [row]))
+    if sent:
+        log.info("weekly_report", week=key.removeprefix("weekly:"))
+    return sent
+
+
 def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelivery) -> None:
     """Declare every job in one place."""
     scheduler.every(OUTBOX_SECONDS, "outbox", delivery.run_once)
@@ -100,3 +140,16 @@ def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelive
     scheduler.every(FEEDBACK_SECONDS, "feedback_alerts", feedback_alerts)
     at = services.policy.digest.time
     scheduler.daily_at(at.hour, at.minute, services.policy.tz, "daily_digest", digest)
+
+    async def weekly() -> None:
+        await run_weekly_report(services)
+
+    weekly_at = services.policy.digest.weekly_time
+    scheduler.weekly_at(
+        services.policy.digest.weekly_day,
+        weekly_at.hour,
+        weekly_at.minute,
+        services.policy.tz,
+        "weekly_report",
+        weekly,
+    )

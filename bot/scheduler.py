@@ -78,6 +78,26 @@ class Scheduler:
             misfire_grace_time=3600,  # a loop busy at that minute still sends it, late
         )
 
+    def weekly_at(
+        self,
+        day: str,
+        hour: int,
+        minute: int,
+        tz: tzinfo | str,
+        name: str,
+        job: Callable[[], Awaitable[object]],
+    ) -> None:
+        """Run `job` every week on `day` (`mon`...`sun`) at `hour:minute` wall time in `tz`."""
+        self._scheduler.add_job(
+            self._guarded(name, job),
+            CronTrigger(day_of_week=day, hour=hour, minute=minute, timezone=tz),
+            id=name,
+            name=name,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+
     def job_names(self) -> list[str]:
         return [job.id for job in self._scheduler.get_jobs()]
 

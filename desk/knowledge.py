@@ -287,6 +287,17 @@ class KnowledgeBase:
         return [m for m in self.scores(text, language)[:limit] if m.score >= threshold]
 
 
+_SHARED: dict[Path, KnowledgeBase] = {}
+
+
+def shared(root: Path = DEFAULT_ROOT) -> KnowledgeBase:
+    """The articles under `root`, loaded and indexed once per process (the chat searches them)."""
+    kb = _SHARED.get(root)
+    if kb is None:
+        kb = _SHARED[root] = KnowledgeBase.load(root)
+    return kb
+
+
 # -- evaluation: the held-out questions --------------------------------------------------------
 
 

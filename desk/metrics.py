@@ -33,6 +33,14 @@ TICKETS_OPENED = Counter(
 SELF_SERVICE = Counter(
     "supportbot_self_service_solved_total", "Intakes solved by a troubleshooting step", ["category"]
 )
+ARTICLE_SELF_SERVICE = Counter(
+    "supportbot_article_self_service_solved_total",
+    "Customers whose problem a knowledge article solved, without a ticket",
+    ["article"],
+)
+ARTICLES_OFFERED = Counter(
+    "supportbot_articles_offered_total", "Knowledge articles offered in the chat", ["article"]
+)
 HANDOFFS = Counter("supportbot_handoffs_total", "Customers who asked for a person")
 REJECTED = Counter("supportbot_rejected_inputs_total", "Inputs refused as malformed or oversized", ["reason"])
 TURN_SECONDS = Histogram(

@@ -219,7 +219,20 @@ class Feedback(_Model):
 
 
 class Digest(_Model):
+    # The weekly report (figures of the last 7 days and a chart) to the managers' channel; before
+    # `time`, whose name would hide the `time` type in the lines after it.
+    weekly_day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    weekly_time: ClockTime = time(8, 0)
     time: ClockTime = time(8, 30)
+
+
+class Knowledge(_Model):
+    """Self-service articles offered in the chat before a ticket (actions/flows/articles.py)."""
+
+    offer_in_chat: bool = True
+    # Where customers open the articles (the public address of `supportbot serve`); empty: links
+    # are the path alone, `/kb/en/password-reset`, which the web chat opens on its own site.
+    base_url: str = ""
 
 
 class Policy(_Model):
@@ -240,6 +253,7 @@ class Policy(_Model):
     maintenance: Maintenance = Maintenance()
     feedback: Feedback = Feedback()
     digest: Digest = Digest()
+    knowledge: Knowledge = Knowledge()
 
     @field_validator("timezone")
     @classmethod

@@ -12,6 +12,14 @@ Definitions (the same everywhere):
 - SLA met %: of the tickets opened in the window whose SLA is decided (answered, or deadline
   passed), the share answered by the deadline; tickets still running are left out;
 - first response time: real (wall-clock) seconds from creation to the first response;
+- self-service rate: of the problems that ended in the window, the share solved without a ticket
+  (a troubleshooting step or a knowledge article) rather than opened as one;
+- reopen rate: tickets reopened in the window, against tickets resolved in it (by their
+  `resolved` events, so a resolution reopened since still counts as one);
+- resolution time: real seconds from creation to resolution, of the tickets resolved in the
+  window (median, by category and by priority);
+- per agent: acknowledgements, replies to customers and resolutions done in the window by people
+  (actors `origin:who`; customers and the SLA sweep left out);
 - the stats window runs from local midnight (policy timezone) `days - 1` days ago until `now`, so
   `days=1` is today so far and `daily_sla_met` has exactly `days` entries, one per local day.
 """
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -44,7 +52,7 @@ from sqlalchemy.sql.elements import BindParameter
 from desk.policy import PRIORITIES, Policy
 from desk.serialize import iso, ticket_json
 from desk.tickets import OPEN_STATUSES, TicketService
-from storage.models import Feedback, OutboxMessage, SelfServiceResolution, Ticket
+from storage.models import Feedback, OutboxMessage, SelfServiceResolution, Ticket, TicketEvent
 
 MAX_DAYS = 365
 
@@ -106,6 +114,30 @@ class StatsReport:
     by_category: dict[str, Breakdown]
     by_priority: dict[str, Breakdown]
     daily_sla_met: list[tuple[date, float | None]]
+    # The life of tickets after they open (desk/reports.py definitions above).
+    self_service_rate_pct: float | None = None
+    top_articles: list[tuple[str, int]] = field(default_factory=list)  # slug, times it solved a problem
+    reopened: int = 0
+    reopen_rate_pct: float | None = None
+    resolution_median_by_category: dict[str, float | None] = field(default_factory=dict)
+    resolution_median_by_priority: dict[str, float | None] = field(default_factory=dict)
+    agents: list[AgentCounts] = field(default_factory=list)
+    # Next-response compliance and time waiting on the customer need the lifecycle's own records
+    # (next-response clocks, waiting periods) on the tickets; None until those fields exist.
+    next_response_met_pct: float | None = None
+    waiting_customer_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class AgentCounts:
+    actor: str  # as on the audit trail: `slack:U123`, `api:dara`
+    acknowledged: int
+    replies: int
+    resolved: int
+
+
+TOP_ARTICLES = 5
+AGENT_KINDS = ("acknowledged", "agent_reply", "resolved")
 
 
 # -- shared pieces ---------------------------------------------------------------------------------
@@ -372,6 +404,8 @@ async def stats_report(session: AsyncSession, *, now: datetime, days: int, polic
         )
     ).scalar_one()
 
+    life = await _life_figures(session, since=since_utc, now=now, resolved=resolved)
+
     def breakdown(kind: str, name: str) -> Breakdown:
         group = groups.get((kind, name), _Group())
         return Breakdown(
@@ -404,7 +438,108 @@ async def stats_report(session: AsyncSession, *, now: datetime, days: int, polic
         by_category={n: breakdown("category", n) for n in names("category", policy.categories)},
         by_priority={n: breakdown("priority", n) for n in names("priority", policy.sla.priorities)},
         daily_sla_met=daily,
+        self_service_rate_pct=_pct(int(self_service), int(self_service) + total.opened),
+        top_articles=life.top_articles,
+        reopened=life.reopened,
+        reopen_rate_pct=_pct(life.reopened, life.resolutions),
+        resolution_median_by_category={
+            n: life.resolution.get(("category", n)) for n in names("category", policy.categories)
+        },
+        resolution_median_by_priority={
+            n: life.resolution.get(("priority", n)) for n in names("priority", policy.sla.priorities)
+        },
+        agents=life.agents,
     )
+
+
+@dataclass(frozen=True)
+class _Life:
+    top_articles: list[tuple[str, int]]
+    reopened: int
+    resolutions: int  # tickets with a `resolved` event in the window
+    resolution: dict[tuple[str, str], float | None]
+    agents: list[AgentCounts]
+
+
+async def _life_figures(session: AsyncSession, *, since: datetime, now: datetime, resolved: int) -> _Life:
+    """Articles that solved problems, reopenings, resolution times and agents' work in the window."""
+    solved_by = func.count().label("solved")
+    articles = (
+        await session.execute(
+            select(SelfServiceResolution.article, solved_by)
+            .where(
+                SelfServiceResolution.at >= since,
+                SelfServiceResolution.at <= now,
+                SelfServiceResolution.article.is_not(None),
+            )
+            .group_by(SelfServiceResolution.article)
+            .order_by(solved_by.desc(), SelfServiceResolution.article)
+            .limit(TOP_ARTICLES)
+        )
+    ).all()
+    in_window = and_(TicketEvent.at >= since, TicketEvent.at <= now)
+    reopened, resolutions = (
+        await session.execute(
+            select(
+                func.count(func.distinct(case((TicketEvent.kind == "reopened", TicketEvent.ticket_id)))),
+                func.count(func.distinct(case((TicketEvent.kind == "resolved", TicketEvent.ticket_id)))),
+            ).where(TicketEvent.kind.in_(("reopened", "resolved")), in_window)
+        )
+    ).one()
+    # People act as `origin:who` (`slack:U123`, `api:dara`); the sweep is `sla`, customers `customer:ID`.
+    people = and_(TicketEvent.actor.like("%:%"), ~TicketEvent.actor.like("customer:%"))
+    rows = await session.execute(
+        select(TicketEvent.actor, TicketEvent.kind, func.count())
+        .where(TicketEvent.kind.in_(AGENT_KINDS), in_window, people)
+        .group_by(TicketEvent.actor, TicketEvent.kind)
+    )
+    per_agent: dict[str, dict[str, int]] = {}
+    for actor, kind, count in rows:
+        per_agent.setdefault(str(actor), {})[str(kind)] = int(count)
+    agents = [
+        AgentCounts(actor, c.get("acknowledged", 0), c.get("agent_reply", 0), c.get("resolved", 0))
+        for actor, c in per_agent.items()
+    ]
+    agents.sort(key=lambda a: (-(a.acknowledged + a.replies + a.resolved), a.actor))
+    resolution = await _resolution_medians(session, since=since, now=now) if resolved else {}
+    return _Life(
+        top_articles=[(str(slug), int(n)) for slug, n in articles],
+        reopened=int(reopened),
+        resolutions=int(resolutions),
+        resolution=resolution,
+        agents=agents,
+    )
+
+
+async def _resolution_medians(
+    session: AsyncSession, *, since: datetime, now: datetime
+) -> dict[tuple[str, str], float | None]:
+    """Median seconds from creation to resolution of the tickets resolved in the window."""
+    window = and_(Ticket.resolved_at >= since, Ticket.resolved_at <= now)
+    out: dict[tuple[str, str], float | None] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # One scan for both breakdowns: GROUPING SETS gives the category rows (priority NULL), then
+        # the priority rows (category NULL).
+        seconds = extract("epoch", Ticket.resolved_at - Ticket.created_at)
+        median = func.percentile_cont(0.5).within_group(seconds)
+        query = (
+            select(Ticket.category, Ticket.priority, median)
+            .where(window)
+            .group_by(func.grouping_sets(tuple_(Ticket.category), tuple_(Ticket.priority)))
+        )
+        for category, priority, value in await session.execute(query):
+            key = ("category", str(category)) if category is not None else ("priority", str(priority))
+            out[key] = float(value) if value is not None else None
+        return out
+    waits: dict[tuple[str, str], list[float]] = {}
+    query = select(Ticket.category, Ticket.priority, Ticket.created_at, Ticket.resolved_at).where(window)
+    for category, priority, created, done in await session.execute(query):
+        if done is None:  # never: the window filters on it; says so to the type checker
+            continue
+        seconds_taken = (done - created).total_seconds()
+        waits.setdefault(("category", category), []).append(seconds_taken)
+        waits.setdefault(("priority", priority), []).append(seconds_taken)
+    return {key: statistics.median(values) for key, values in waits.items()}
 
 
 # -- one ticket ----------------------------------------------------------------------------------------
@@ -495,3 +630,38 @@ def digest_text(status: StatusReport, stats: StatsReport, *, policy: Policy) -> 
     if status.dead_letters:
         lines.append(f"Undelivered notifications (dead letters): {status.dead_letters}")
     return "\n".join(lines)
+
+
+def life_text(stats: StatsReport) -> list[str]:
+    """The life of tickets in plain text: self-service, reopenings, resolution times, agents."""
+    lines = [
+        f"Self-service {percent(stats.self_service_rate_pct)} ({stats.self_service_solved} solved without a ticket)"
+    ]
+    if stats.top_articles:
+        lines.append("Top articles: " + ", ".join(f"{slug} {n}" for slug, n in stats.top_articles))
+    lines.append(f"Reopened {stats.reopened} ({percent(stats.reopen_rate_pct)} of resolutions)")
+    lines.append(
+        "Resolution time by category: "
+        + ", ".join(f"{n} {span(s)}" for n, s in stats.resolution_median_by_category.items())
+    )
+    lines.append(
+        "Resolution time by priority: "
+        + ", ".join(f"{n} {span(s)}" for n, s in stats.resolution_median_by_priority.items())
+    )
+    if stats.next_response_met_pct is not None:
+        lines.append(f"Next responses on time {percent(stats.next_response_met_pct)}")
+    if stats.waiting_customer_seconds is not None:
+        lines.append(f"Time waiting on customers {span(stats.waiting_customer_seconds)}")
+    for agent in stats.agents[:10]:
+        lines.append(
+            f"  {agent.actor}: {agent.acknowledged} acknowledged, {agent.replies} replies, {agent.resolved} resolved"
+        )
+    return lines
+
+
+def weekly_text(status: StatusReport, stats: StatsReport, *, policy: Policy) -> str:
+    """The managers' weekly report: the digest's figures over seven days, and the life of tickets."""
+    digest = digest_text(status, stats, policy=policy).splitlines()
+    since = stats.since.astimezone(policy.tz)
+    head = f"{policy.company} weekly support report (7 days from {since:%a %d %b})"
+    return "\n".join([head, *digest[1:], *life_text(stats)])

@@ -40,6 +40,7 @@ def ticket_json(
         "exclusion": ticket.exclusion,
         "language": ticket.language,
         "sentiment": ticket.sentiment,
+        "articles_tried": list(ticket.articles_tried or []),
         "maintenance_id": ticket.maintenance_id,
         "created_at": iso(ticket.created_at),
         "response_due_at": iso(ticket.response_due_at),

@@ -44,6 +44,7 @@ class NewTicket:
     attachment_ids: tuple[int, ...] = ()  # files sent during the intake, waiting for this ticket
     language: str = "en"  # the customer's language (en | km): agents see it, replies go out in it
     sentiment: str | None = None  # "frustrated" when the customer's words said so
+    articles_tried: tuple[str, ...] = ()  # self-service articles offered first, which did not solve it
 
 
 class TicketService:
@@ -146,6 +147,7 @@ class TicketService:
                 "exclusion": new.exclusion,
                 "language": new.language,
                 "sentiment": new.sentiment,
+                "articles_tried": list(new.articles_tried) or None,
                 "maintenance_id": window.id if window else None,
                 "created_at": now,
                 "clock_started_at": started,
@@ -166,6 +168,7 @@ class TicketService:
             response_due_at=due.isoformat(),
             exclusion=new.exclusion,
             maintenance_id=ticket.maintenance_id,
+            **({"articles_tried": list(new.articles_tried)} if new.articles_tried else {}),
         )
         await rows.add(session, TicketEvent, created)
         await rows.add(session, OutboxMessage, self._notice_row(ticket, OutboxEvent.TICKET_CREATED, now))

@@ -179,6 +179,8 @@ class Ticket(Base):
     exclusion: Mapped[str | None] = mapped_column(String(24))
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")  # en | km
     sentiment: Mapped[str | None] = mapped_column(String(16))  # None, or "frustrated"
+    # Slugs of the knowledge articles offered before the ticket that did not solve it.
+    articles_tried: Mapped[list[Any] | None]
     maintenance_id: Mapped[int | None] = mapped_column(ForeignKey("maintenance_windows.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     clock_started_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -252,6 +254,8 @@ class TicketEvent(Base):
     """The audit trail: every change to a ticket, who made it and when."""
 
     __tablename__ = "ticket_events"
+    # The managers' reports count reopenings and agents' actions in a period.
+    __table_args__ = (Index("ix_ticket_events_kind_at", "kind", "at"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
@@ -302,7 +306,7 @@ class MaintenanceWindow(Base):
 
 
 class SelfServiceResolution(Base):
-    """An intake that ended without a ticket because a troubleshooting step fixed it."""
+    """An intake that ended without a ticket: a troubleshooting step or an article fixed it."""
 
     __tablename__ = "self_service_resolutions"
 
@@ -312,6 +316,8 @@ class SelfServiceResolution(Base):
     category: Mapped[str] = mapped_column(String(16))
     step: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The knowledge article that solved it (its slug), when an article did rather than a step.
+    article: Mapped[str | None] = mapped_column(String(80))
 
 
 class Feedback(Base):

@@ -175,6 +175,7 @@ class IntakeFlow(Flow):
                 attachment_ids=tuple(i.attachments),
                 language=t.lang,
                 sentiment=i.sentiment,
+                articles_tried=tuple(i.articles_offered),
             ),
         )
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.channels import CHANNELS
+from desk import saved_replies
 from desk.policy import Policy
 from desk.tickets import OPEN_STATUSES
 from storage.models import MaintenanceWindow, Ticket, TicketEvent
@@ -22,6 +23,13 @@ ESCALATE = "ticket_escalate"
 RESOLVE = "ticket_resolve"
 BACK_TO_BOT = "ticket_back_to_bot"
 ACTIONS_BLOCK = "ticket_actions"
+DESCRIPTION_BLOCK = "ticket_description"
+SAVED_REPLY = "ticket_saved_reply"  # the overflow menu of saved replies, beside the description
+SAVED_REPLY_VIEW = "saved_reply_modal"  # the modal's callback_id
+SAVED_REPLY_BLOCK = "saved_reply"
+SAVED_REPLY_INPUT = "text"
+OVERFLOW_MAX = 5  # Block Kit: an overflow menu holds 2 to 5 options
+OPTION_MAX = 75  # characters of an option's text and value
 
 HEADER_MAX = 150
 FIELD_MAX = 2000
@@ -216,6 +224,52 @@ def _check_line(s: dict[str, Any]) -> str:
     if s.get("source") == "description":
         line += " (from their first message)"
     return line
+def saved_reply_menu(ticket_id: int) -> dict[str, Any] | None:
+    """The overflow menu of saved replies (replies/), each option `TICKET:NAME`; None without two."""
+    try:
+        replies = saved_replies.shared()
+    except saved_replies.SavedReplyError:
+        return None  # logged when the desk starts; the card works without the menu
+    options = [
+        {
+            "text": {"type": "plain_text", "text": cut(f"Reply: {replies.get(name).title}", OPTION_MAX)},
+            "value": f"{ticket_id}:{name}"[:OPTION_MAX],
+        }
+        for name in replies.names()[:OVERFLOW_MAX]
+    ]
+    if len(options) < 2:
+        return None
+    return {"type": "overflow", "action_id": SAVED_REPLY, "options": options}
+
+
+def saved_reply_modal(*, title: str, text: str, metadata: str) -> dict[str, Any]:
+    """The modal an agent edits a saved reply in; `metadata` says which ticket and card."""
+    return {
+        "type": "modal",
+        "callback_id": SAVED_REPLY_VIEW,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": "Saved reply"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": SAVED_REPLY_BLOCK,
+                "label": {"type": "plain_text", "text": cut(title, 2000)},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "Edit it as you like; Send delivers it to the customer.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": SAVED_REPLY_INPUT,
+                    "multiline": True,
+                    "max_length": saved_replies.MAX_TEXT,
+                    "initial_value": text[: saved_replies.MAX_TEXT],
+                },
+            }
+        ],
+    }
 
 
 def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
@@ -236,12 +290,19 @@ def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
         {"type": "section", "fields": [{"type": "mrkdwn", "text": cut(f, FIELD_MAX)} for f in fields]},
         {
             "type": "section",
+            "block_id": DESCRIPTION_BLOCK,
             "text": {
                 "type": "mrkdwn",
                 "text": cut("*Description*\n" + quote(ticket.description, 2800), SECTION_MAX),
             },
         },
     ]
+    # Saved replies: an overflow menu beside the description, while the card has its buttons.
+    overflow = (
+        saved_reply_menu(ticket.id) if view.tier == ticket.tier and ticket.status in OPEN_STATUSES else None
+    )
+    if overflow is not None:
+        blocks[-1]["accessory"] = overflow
     checks = [s for s in ticket.troubleshooting if isinstance(s, dict)]
     if checks:
         lines = [_check_line(s) for s in checks]
@@ -257,6 +318,11 @@ def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
     notes = []
     if ticket.sentiment == "frustrated":
         notes.append(":rage: *Customer is frustrated*: acknowledge it in the first reply")
+    tried = [escape(str(slug)) for slug in ticket.articles_tried or []]
+    if tried:
+        base = policy.knowledge.base_url.rstrip("/")
+        shown = [f"<{base}/kb/en/{slug}|{slug}>" if base else f"`{slug}`" for slug in tried]
+        notes.append(":books: *Articles offered before the ticket* (not solved): " + ", ".join(shown))
     if ticket.exclusion:
         exclusion = policy.exclusions.get(ticket.exclusion)
         what = (

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 DEFAULT_DAYS = 7
+MAX_AGENTS = 15  # lines of agents in `/support stats`
 MAX_DAYS = 365
 MAX_EVENTS = 25
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -235,8 +236,39 @@ def stats_text(report: reports.StatsReport, policy: Policy) -> str:
         *(_breakdown_line(category_title(n, policy), b) for n, b in report.by_category.items()),
         "*By priority*",
         *(_breakdown_line(n.capitalize(), b) for n, b in report.by_priority.items()),
+        *life_lines(report, policy),
     ]
     return "\n".join(lines)
+
+
+def life_lines(report: reports.StatsReport, policy: Policy) -> list[str]:
+    """Self-service, reopenings, resolution times and the agents' work (desk/reports.py definitions)."""
+    lines = [
+        f"*Self-service* {percent(report.self_service_rate_pct)} ({report.self_service_solved} solved without a ticket)"
+    ]
+    if report.top_articles:
+        lines.append(
+            "Top articles: " + " · ".join(f"{bk.escape(slug)} {n}" for slug, n in report.top_articles)
+        )
+    lines.append(f"Reopened {report.reopened} ({percent(report.reopen_rate_pct)} of resolutions)")
+    by_category = " · ".join(
+        f"{category_title(n, policy)} {span(s)}" for n, s in report.resolution_median_by_category.items()
+    )
+    by_priority = " · ".join(
+        f"{n.capitalize()} {span(s)}" for n, s in report.resolution_median_by_priority.items()
+    )
+    lines += [f"*Resolution time* (median) by category: {by_category}", f"by priority: {by_priority}"]
+    if report.next_response_met_pct is not None:
+        lines.append(f"Next responses on time {percent(report.next_response_met_pct)}")
+    if report.waiting_customer_seconds is not None:
+        lines.append(f"Time waiting on customers {span(report.waiting_customer_seconds)}")
+    if report.agents:
+        lines.append("*Agents*")
+        lines += [
+            f"• {bk.actor_label(a.actor)}: {a.acknowledged} acknowledged · {a.replies} replies · {a.resolved} resolved"
+            for a in report.agents[:MAX_AGENTS]
+        ]
+    return lines
 
 
 def _at(value: Any) -> datetime | None:

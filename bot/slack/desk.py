@@ -86,6 +86,8 @@ class SlackDesk:
         for action_id in (bk.ACK, bk.ESCALATE, bk.RESOLVE):
             app.action(action_id)(inbound.ticket_button)
         app.action(bk.BACK_TO_BOT)(inbound.back_to_bot)
+        app.action(bk.SAVED_REPLY)(inbound.saved_reply)
+        app.view(bk.SAVED_REPLY_VIEW)(inbound.saved_reply_submit)
         app.event("message")(inbound.message)
         app.command("/support")(inbound.support)
 

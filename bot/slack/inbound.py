@@ -10,6 +10,7 @@ and a failure is retried like any other notification.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -24,8 +25,9 @@ from bot.channels.keyed import Seen
 from bot.slack import blocks as bk
 from bot.slack.commands import REFUSAL, Answer, SupportCommand, UsageError
 from bot.slack.notices import enqueue_refresh, enqueue_thread_note
-from desk import relay, ticket_ids
+from desk import relay, saved_replies, ticket_ids
 from desk.tickets import TicketError
+from storage.models import TicketPost
 from storage.repositories import Session, ticket_posts
 from storage.repositories import tickets as ticket_rows
 
@@ -215,6 +217,14 @@ class Inbound:
         reply = bk.plain_text(text, self.desk.names)
         if not reply:
             return
+        await self._relay(post, user, reply)
+
+    async def _relay(self, post: TicketPost, user: str, reply: str, *, saved: str | None = None) -> bool:
+        """`reply` to the ticket's customer, as `user` wrote it in the thread of `post`; False when the
+        desk refused it (the agent is told why). `saved`: the saved reply's title, noted in the thread."""
+        services = self.desk.services
+        agent = await self.desk.agent(user)
+        now = services.engine.now()
         try:
             async with services.db.session() as session:
                 relayed = await relay.agent_reply(
@@ -243,13 +253,99 @@ class Inbound:
                         text=note,
                         blocks=bk.back_to_bot_blocks(post.ticket_id, note),
                     )
+                if saved is not None:
+                    # Sent from a modal, the reply is not in the thread yet: show what the customer got.
+                    enqueue_thread_note(
+                        session,
+                        relayed.ticket,
+                        target=target,
+                        tier=post.tier,
+                        now=now,
+                        text=f":outbox_tray: <@{user}> sent the saved reply “{bk.escape(saved)}”:\n"
+                        + bk.quote(reply, 2800),
+                    )
         except TicketError as exc:
             await self._ephemeral(
                 {"channel": {"id": post.channel}, "message": {"thread_ts": post.ts}}, user, str(exc)
             )
-            return
-        log.info("slack_agent_reply", ticket_id=post.ticket_id, actor=agent.actor, to=relayed.target)
+            return False
+        log.info(
+            "slack_agent_reply", ticket_id=post.ticket_id, actor=agent.actor, to=relayed.target, saved=saved
+        )
         await self.desk.deliver_now(post.ticket_id)
+        return True
+
+    # -- saved replies ---------------------------------------------------------------------------
+
+    async def saved_reply(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async with self.desk.tracked():
+            await self._saved_reply(ack, body, action)
+
+    async def _saved_reply(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A saved reply picked from the card's overflow menu: a modal with its text to edit."""
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        value = str((action.get("selected_option") or {}).get("value") or "")
+        raw_id, _, name = value.partition(":")
+        ticket_id = ticket_ids.parse(raw_id)
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+        ts = (body.get("message") or {}).get("ts") or (body.get("container") or {}).get("message_ts")
+        trigger_id = body.get("trigger_id")
+        if ticket_id is None or not name or not user or not channel or not ts or not trigger_id:
+            return
+        services = self.desk.services
+        try:
+            replies = saved_replies.shared()
+            async with services.db.reader() as session:
+                text = await saved_replies.render_for_ticket(
+                    session, tickets=services.tickets, ticket_id=ticket_id, name=name, replies=replies
+                )
+            title = replies.get(name).title
+        except (saved_replies.SavedReplyError, TicketError) as exc:
+            await self._ephemeral(body, user, f"Sorry, that didn't work: {exc}.")
+            return
+        metadata = json.dumps({"ticket_id": ticket_id, "name": name, "channel": channel, "ts": ts})
+        try:
+            await self.desk.client.views_open(
+                trigger_id=str(trigger_id),
+                view=bk.saved_reply_modal(
+                    title=f"{title} · ticket #{ticket_id}", text=text, metadata=metadata
+                ),
+            )
+        except SlackApiError as exc:
+            log.warning("slack_views_open_failed", ticket_id=ticket_id, error=str(exc))
+            await self._ephemeral(body, user, "Sorry, Slack did not open the reply window; please try again.")
+
+    async def saved_reply_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        async with self.desk.tracked():
+            await self._saved_reply_submit(ack, body, view)
+
+    async def _saved_reply_submit(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Send: the edited text goes to the customer like a thread reply."""
+        values = (view.get("state") or {}).get("values") or {}
+        typed = ((values.get(bk.SAVED_REPLY_BLOCK) or {}).get(bk.SAVED_REPLY_INPUT) or {}).get("value")
+        text = str(typed or "").strip()
+        if not text:
+            await ack(
+                response_action="errors", errors={bk.SAVED_REPLY_BLOCK: "Write the reply, or press Cancel."}
+            )
+            return
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        try:
+            meta = json.loads(str(view.get("private_metadata") or ""))
+            channel, ts, name = str(meta["channel"]), str(meta["ts"]), str(meta["name"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("slack_saved_reply_bad_metadata")
+            return
+        post = await ticket_posts.by_thread(self.desk.services.db, channel=channel, ts=ts)
+        if post is None or not user:
+            return
+        try:
+            title = saved_replies.shared().get(name).title
+        except saved_replies.SavedReplyError:
+            title = name
+        await self._relay(post, user, text, saved=title)
 
     # -- /support --------------------------------------------------------------------------------
 

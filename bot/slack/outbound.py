@@ -8,7 +8,7 @@ the one message that must not be doubled comes last, so a retried row is harmles
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 
 import structlog
 from slack_sdk.errors import SlackApiError
@@ -20,6 +20,7 @@ from bot.services import Services
 from bot.slack import blocks as bk
 from bot.slack.notices import THREAD_NOTE, UPDATED
 from bot.slack.posts import NOT_READY_SECONDS, TicketPosts, rate_limited
+from desk.chart import sla_chart_png
 from storage.models import OutboxMessage
 from storage.repositories import tickets as ticket_rows
 
@@ -47,6 +48,7 @@ class Notifier(TicketPosts):
             "sla_breach_top_tier": self._managers,
             "low_rating": self._managers,
             "digest": self._managers,
+            "weekly_report": self._weekly_report,
             UPDATED: self._updated,
             THREAD_NOTE: self._thread_note,
         }
@@ -212,6 +214,24 @@ class Notifier(TicketPosts):
                 text += f" <{link}|Ticket #{ticket_id} thread>"
         await self._plain(row.target, text)
 
+    async def _weekly_report(self, row: OutboxMessage) -> None:
+        """The weekly figures in the managers' channel, and the SLA chart in the post's thread."""
+        text = f":calendar: *Weekly report*\n```{bk.escape(str(row.payload.get('text') or ''))}```"
+        posted = await self.client.chat_postMessage(
+            channel=row.target, text=text, unfurl_links=False, unfurl_media=False
+        )
+        daily = weekly_daily(row.payload.get("daily_sla_met"))
+        title = "SLA met % per day, last 7 days"
+        # The upload needs the channel's ID, which the post's answer gives (the target is a #name).
+        await self.client.files_upload_v2(
+            channel=str(posted["channel"]),
+            thread_ts=str(posted["ts"]),
+            file=sla_chart_png(daily, title=title),
+            filename="weekly-sla.png",
+            title=title,
+            alt_txt=title,
+        )
+
     async def _updated(self, row: OutboxMessage) -> None:
         # Nothing but the refresh, which reads the ticket itself: no load here.
         ticket_id = self._ticket_id(row)
@@ -230,3 +250,17 @@ class Notifier(TicketPosts):
             await self._thread_notice(row, text)
         else:
             await self._plain(row.target, text)
+
+
+def weekly_daily(raw: object) -> list[tuple[date, float | None]]:
+    """The weekly report's `[["2026-11-24", 87.5], ...]` back as (day, percent) pairs."""
+    out: list[tuple[date, float | None]] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, list) and len(item) == 2 and isinstance(item[0], str):
+            try:
+                day = date.fromisoformat(item[0])
+            except ValueError:
+                continue
+            pct = item[1]
+            out.append((day, float(pct) if isinstance(pct, int | float) else None))
+    return out

@@ -71,12 +71,24 @@ class ConversationTurn:
         )
 
     def record_self_service(
-        self, *, conversation_id: int, channel: str, category: str, step: str, at: datetime
+        self,
+        *,
+        conversation_id: int,
+        channel: str,
+        category: str,
+        step: str,
+        at: datetime,
+        article: str | None = None,
     ) -> None:
-        """An intake that ended without a ticket because a troubleshooting step fixed it."""
+        """An intake that ended without a ticket: a troubleshooting step (or `article`) fixed it."""
         self.session.add(
             SelfServiceResolution(
-                conversation_id=conversation_id, channel=channel, category=category, step=step, at=at
+                conversation_id=conversation_id,
+                channel=channel,
+                category=category,
+                step=step,
+                at=at,
+                article=article,
             )
         )
 

@@ -12,8 +12,11 @@ import pytest
 from sqlalchemy import event
 
 from bot.services import Services
+from bot.slack.commands import stats_text
+from desk import relay
 from desk.chart import BAR, sla_chart_png
 from desk.reports import (
+    AgentCounts,
     Breakdown,
     StatsReport,
     StatusReport,
@@ -314,6 +317,75 @@ async def test_stats_days(services: Services, clock: FrozenClock) -> None:
     assert year.daily_sla_met[-1][0] == date(2026, 11, 30)
     assert (year.opened, year.resolved, year.csat_count) == (8, 5, 4)
     assert year.sla_met_pct == pytest.approx(100 * 4 / 7)  # adds T0 (met) and the old ticket (breached)
+
+
+async def test_stats_report_the_life_of_tickets(services: Services, clock: FrozenClock) -> None:
+    """Self-service by article, reopenings, resolution times and what each agent did."""
+    t = await stats_desk(services, clock)
+    desk = Desk(services, clock)
+    await desk.do("reopen", t["T3"], pp(2026, 11, 28, 9, 0))  # resolved on the 27th, reopened
+    async with services.db.session() as session:
+        await relay.agent_reply(
+            session,
+            tickets=services.tickets,
+            ticket_id=t["T4"],
+            text="We are looking at it",
+            agent=relay.Agent(actor="slack:U2", name="Dara"),
+            now=pp(2026, 11, 28, 10, 0),
+        )
+    conversation = Conversation(channel="webchat", sender="cust-2", state={})
+    await desk.add(conversation)
+    await desk.add(
+        *(
+            SelfServiceResolution(
+                conversation_id=conversation.id,
+                channel="webchat",
+                category=category,
+                step="",
+                at=at,
+                article=slug,
+            )
+            for slug, category, at in (
+                ("password-reset", "technical", pp(2026, 11, 25, 10, 0)),
+                ("password-reset", "technical", pp(2026, 11, 26, 10, 0)),
+                ("invoice-questions", "billing", pp(2026, 11, 27, 10, 0)),
+                ("vpn-cannot-connect", "technical", pp(2026, 11, 20, 10, 0)),  # before the window
+            )
+        )
+    )
+    clock.set(NOW)
+    async with services.db.reader() as session:
+        stats = await stats_report(session, now=NOW, days=7, policy=services.policy)
+    assert stats.self_service_solved == 5  # two troubleshooting steps, three articles
+    assert stats.self_service_rate_pct == pytest.approx(100 * 5 / 11)  # against 6 tickets opened
+    assert stats.top_articles == [("password-reset", 2), ("invoice-questions", 1)]
+    assert stats.resolved == 3  # T0, T1, T6: T3 is open again
+    assert stats.reopened == 1
+    assert stats.reopen_rate_pct == pytest.approx(25.0)  # of T0, T1, T3, T6 resolved in the window
+    # T0 took 10 h, T1 2 h (critical, technical); T6 30 min (low, billing).
+    assert stats.resolution_median_by_category == {
+        "technical": pytest.approx(6 * 3600),
+        "billing": pytest.approx(1800),
+        "infrastructure": None,
+        "security": None,
+    }
+    assert stats.resolution_median_by_priority == {
+        "critical": pytest.approx(6 * 3600),
+        "high": None,
+        "medium": None,
+        "low": pytest.approx(1800),
+    }
+    assert stats.agents == [
+        AgentCounts(actor="agent:U1", acknowledged=3, replies=0, resolved=4),  # T0's ack is before
+        AgentCounts(actor="slack:U2", acknowledged=0, replies=1, resolved=0),
+    ]
+    assert stats.next_response_met_pct is None and stats.waiting_customer_seconds is None
+    text = stats_text(stats, services.policy)
+    assert "*Self-service* 45.5% (5 solved without a ticket)" in text
+    assert "password-reset 2 · invoice-questions 1" in text
+    assert "Reopened 1 (25.0% of resolutions)" in text
+    assert "Technical issue 6h · Billing and financial issue 30m" in text
+    assert "<@U2>: 0 acknowledged · 1 replies · 0 resolved" in text
 
 
 # -- timeline ---------------------------------------------------------------------------------------

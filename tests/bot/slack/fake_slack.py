@@ -69,6 +69,7 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     shared_files: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
+    views: list[dict[str, Any]] = field(default_factory=list)  # modals opened with views.open
     users: dict[str, str] = field(
         default_factory=lambda: {"U0AGENT": "Dara Sok", "U0MANAGER": "Sophea Lim", "U0OTHER": "Vibol Chea"}
     )
@@ -281,6 +282,15 @@ class FakeSlack:
         if message.thread_ts:
             link += f"?thread_ts={message.thread_ts}&cid={cid}"
         return {"ok": True, "channel": cid, "permalink": link}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not args.get("trigger_id") or not isinstance(view, dict) or view.get("type") != "modal":
+            return self._error("invalid_arguments")
+        self.views.append(view)
+        return {"ok": True, "view": {"id": f"V{len(self.views):08d}", **view}}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = args.get("user")
