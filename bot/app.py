@@ -103,7 +103,10 @@ def create_app(
                 log.info("customer_notification", target=row.target, text=row.payload.get("text"))
 
         delivery = OutboxDelivery(
-            services.db, {outbox.AGENT: slack.send, outbox.CUSTOMER: to_customer}, now=now
+            services.db,
+            {outbox.AGENT: slack.send, outbox.CUSTOMER: to_customer},
+            horizon=settings.outbox_horizon,
+            now=now,
         )
         for channel in channels.values():
             channel.bind(services, delivery)

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from desk.policy import parse_duration
 
 DEFAULT_DB = "sqlite+aiosqlite:///./var/supportbot.db"
 
@@ -59,6 +62,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     log_level: str = Field("INFO", alias="SUPPORTBOT_LOG_LEVEL")
+    # How long the outbox keeps retrying a notification the platform cannot be reached for
+    # (refused, timeouts, 5xx); durations like 45m, 12h, 3d.
+    outbox_horizon: timedelta = Field(timedelta(days=3), alias="SUPPORTBOT_OUTBOX_HORIZON")
     # Optional: what several replicas share (socket.io across replicas, shared counters).
     redis_url: str | None = Field(None, alias="REDIS_URL")
 
@@ -79,6 +85,13 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `VAR=` in a .env file or compose file means "not set", not "set to nothing".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("outbox_horizon", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip().lstrip("+").replace(".", "", 1).isdigit():
+            return parse_duration(value.strip())
+        return timedelta(seconds=float(value)) if isinstance(value, str | int | float) else value
 
     @field_validator("cors_origins", "managers", mode="before")
     @classmethod
