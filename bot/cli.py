@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from bot.kb_cli import kb_search_command
+from bot.outbox_cli import outbox_list_command, outbox_retry_command
 from bot.settings import SettingsError, load_settings
 from desk.knowledge import KnowledgeError
 from desk.policy import PRIORITIES, PolicyError, load_policy
@@ -35,6 +36,8 @@ kb_app = typer.Typer(help="Self-service knowledge articles.", no_args_is_help=Tr
 app.add_typer(sla_app, name="sla")
 app.add_typer(kb_app, name="kb")
 kb_app.command("search")(kb_search_command)
+outbox_app = typer.Typer(help="Notifications not delivered yet: list, send again.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
 
 err = Console(stderr=True, soft_wrap=True)  # one line per error, also in logs and CI
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,6 +60,10 @@ def clear_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+outbox_app.command("list")(clear_errors(outbox_list_command))
+outbox_app.command("retry")(clear_errors(outbox_retry_command))
 
 
 @app.command()
