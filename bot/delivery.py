@@ -213,7 +213,8 @@ class OutboxDelivery:
     def _dead(self, row: OutboxMessage, reason: str, error: str) -> dict[str, Any]:
         metrics.OUTBOX_DEAD.labels(row.kind, reason).inc()
         log.error("outbox_dead_letter", outbox_id=row.id, kind=row.kind, reason=reason, error=error)
-        return {"dead_at": self.now(), "dead_reason": reason, "last_error": error[:2000]}
+        now = self.now()  # due at its death, so a revival sends it at once
+        return {"dead_at": now, "next_attempt_at": now, "dead_reason": reason, "last_error": error[:2000]}
 
 
 def _expired(row: OutboxMessage, now: datetime) -> bool:

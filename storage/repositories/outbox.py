@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from storage.db import Database
@@ -132,7 +132,9 @@ async def retry(db: Database, *, dead: bool, now: datetime, ids: Sequence[int] =
     statement = update(OutboxMessage).where(OutboxMessage.delivered_at.is_(None), condition)
     if ids:
         statement = statement.where(OutboxMessage.id.in_(list(ids)))
-    values: dict[str, Any] = {"next_attempt_at": now}
+    # Due by `now` at the latest (never later than it already was: the caller's clock may lag).
+    due = case((OutboxMessage.next_attempt_at > now, now), else_=OutboxMessage.next_attempt_at)
+    values: dict[str, Any] = {"next_attempt_at": due}
     if dead:
         values |= {"dead_at": None, "dead_reason": None, "attempts": 0, "claimed_at": None}
     async with db.session() as session:
