@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.customers_cli import customers_export_command, customers_forget_command
 from bot.kb_cli import kb_search_command
 from bot.outbox_cli import outbox_list_command, outbox_retry_command
 from bot.settings import SettingsError, load_settings
@@ -64,6 +65,10 @@ def clear_errors(func: F) -> F:
 
 outbox_app.command("list")(clear_errors(outbox_list_command))
 outbox_app.command("retry")(clear_errors(outbox_retry_command))
+customers_app = typer.Typer(help="One customer's data: export it, or forget it.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+customers_app.command("export")(clear_errors(customers_export_command))
+customers_app.command("forget")(clear_errors(customers_forget_command))
 
 
 @app.command()

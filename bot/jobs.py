@@ -7,6 +7,8 @@ Every job takes its time from `services.engine.now`, so tests drive time with th
 - `maintenance_announcements`: tell customers about maintenance windows (desk/announce.py).
 - `feedback_alerts`: low ratings whose customer never answered the comment prompt.
 - `daily_digest`: the managers' digest at `digest.time` in the policy's timezone, once a day.
+- `privacy_retention`: nightly (03:15 in the policy's timezone), customers with nothing open and
+  no activity for `privacy.retain_days` are forgotten (desk/privacy.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from bot.channels import CHANNELS
 from bot.delivery import OutboxDelivery
 from bot.scheduler import Scheduler
 from bot.services import Services
-from desk import outbox, reports
+from desk import outbox, privacy, reports
 from desk.announce import announce_due
 from desk.feedback import alert_stale_low_ratings
 from desk.outbox import enqueue_once
@@ -79,6 +81,15 @@ async def run_digest(services: Services) -> bool:
     return sent
 
 
+async def run_retention(services: Services) -> int:
+    """Purge what is past `privacy.retain_days`; how many customers were forgotten."""
+    async with services.db.session() as session:
+        forgotten = await privacy.purge_expired(session, tickets=services.tickets, now=services.engine.now())
+    if forgotten:
+        log.info("privacy_retention", customers_forgotten=forgotten)
+    return forgotten
+
+
 def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelivery) -> None:
     """Declare every job in one place."""
     scheduler.every(OUTBOX_SECONDS, "outbox", delivery.run_once)
@@ -100,3 +111,8 @@ def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelive
     scheduler.every(FEEDBACK_SECONDS, "feedback_alerts", feedback_alerts)
     at = services.policy.digest.time
     scheduler.daily_at(at.hour, at.minute, services.policy.tz, "daily_digest", digest)
+
+    async def retention() -> None:
+        await run_retention(services)
+
+    scheduler.daily_at(3, 15, services.policy.tz, "privacy_retention", retention)

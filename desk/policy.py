@@ -159,6 +159,12 @@ class Digest(_Model):
     time: ClockTime = time(8, 30)
 
 
+class Privacy(_Model):
+    # Closed and resolved conversations, and the personal data in them, are purged this many
+    # days after their last activity (the nightly `privacy_retention` job).
+    retain_days: int = Field(365, ge=1, le=36500)
+
+
 class Policy(_Model):
     """The whole policy. Build with `load_policy`."""
 
@@ -177,6 +183,7 @@ class Policy(_Model):
     maintenance: Maintenance = Maintenance()
     feedback: Feedback = Feedback()
     digest: Digest = Digest()
+    privacy: Privacy = Privacy()
 
     @field_validator("timezone")
     @classmethod
