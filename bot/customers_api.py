@@ -15,7 +15,10 @@ router = APIRouter(prefix="/api", tags=["customers"], dependencies=[Depends(requ
 @router.delete(
     "/customers/{customer_id}",
     status_code=204,
-    responses={401: {"description": "missing or wrong bearer token"}, 404: {"description": "no such customer"}},
+    responses={
+        401: {"description": "missing or wrong bearer token"},
+        404: {"description": "no such customer"},
+    },
 )
 async def forget_customer(
     svc: ServicesDep, customer_id: Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -39,7 +39,9 @@ def customers_export_command(customer_id: CustomerId) -> None:
 
     async def export(db: Database, tickets: TicketService) -> dict[str, Any] | None:
         async with db.reader() as session:
-            return await privacy.export_customer(session, tickets=tickets, customer_id=customer_id, now=utcnow())
+            return await privacy.export_customer(
+                session, tickets=tickets, customer_id=customer_id, now=utcnow()
+            )
 
     data = asyncio.run(_with(export))
     if data is None:

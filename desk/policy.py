@@ -162,7 +162,7 @@ class Digest(_Model):
 class Privacy(_Model):
     # Closed and resolved conversations, and the personal data in them, are purged this many
     # days after their last activity (the nightly `privacy_retention` job).
-    retain_days: int = Field(365, ge=1, le=36500)
+    retain_days: int = Field(default=365, ge=1, le=36500)
 
 
 class Policy(_Model):

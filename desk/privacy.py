@@ -114,15 +114,21 @@ async def forget_customer(
         ticket.description = scrub(ticket.description, known)
         ticket.troubleshooting = scrub_json(ticket.troubleshooting, known)
     if ids:
-        for event in (await session.execute(select(TicketEvent).where(TicketEvent.ticket_id.in_(ids)))).scalars():
+        for event in (
+            await session.execute(select(TicketEvent).where(TicketEvent.ticket_id.in_(ids)))
+        ).scalars():
             event.data = scrub_json(event.data, known)
-        for row in (await session.execute(select(OutboxMessage).where(OutboxMessage.ticket_id.in_(ids)))).scalars():
+        for row in (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.ticket_id.in_(ids)))
+        ).scalars():
             row.payload = scrub_json(row.payload, known)
         for attachment in (
             await session.execute(select(Attachment).where(Attachment.ticket_id.in_(ids)))
         ).scalars():
             _forget_attachment(attachment, known)
-        for feedback in (await session.execute(select(Feedback).where(Feedback.ticket_id.in_(ids)))).scalars():
+        for feedback in (
+            await session.execute(select(Feedback).where(Feedback.ticket_id.in_(ids)))
+        ).scalars():
             feedback.comment = scrub(feedback.comment, known) if feedback.comment else None
 
     customer.name = customer.email = customer.phone = None
@@ -172,7 +178,9 @@ def _forget_attachment(attachment: Attachment, known: list[str]) -> None:
     attachment.file_id = ""
 
 
-async def forget_by_id(session: AsyncSession, *, tickets: TicketService, customer_id: int, now: datetime) -> int | None:
+async def forget_by_id(
+    session: AsyncSession, *, tickets: TicketService, customer_id: int, now: datetime
+) -> int | None:
     """`forget_customer` for the customer with this id; None when there is none."""
     customer = await session.get(Customer, customer_id)
     if customer is None:
@@ -193,7 +201,9 @@ async def export_customer(
     ids = [
         t
         for t in (
-            await session.execute(select(Ticket.id).where(Ticket.customer_id == customer_id).order_by(Ticket.id))
+            await session.execute(
+                select(Ticket.id).where(Ticket.customer_id == customer_id).order_by(Ticket.id)
+            )
         ).scalars()
     ]
     loaded = [await tickets.get(session, ticket_id, with_events=True) for ticket_id in ids]
@@ -235,7 +245,12 @@ async def export_customer(
             "created_at": iso(customer.created_at),
         },
         "conversations": [
-            {"id": t.id, "channel": t.channel, "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)}
+            {
+                "id": t.id,
+                "channel": t.channel,
+                "created_at": iso(t.created_at),
+                "updated_at": iso(t.updated_at),
+            }
             for t in talks
         ],
         "tickets": [ticket_json(t, service=tickets, now=now) for t in loaded if t is not None],
@@ -282,7 +297,9 @@ async def purge_expired(session: AsyncSession, *, tickets: TicketService, now: d
         await forget_customer(session, tickets=tickets, customer=customer, now=now)
         forgotten += 1
     await session.execute(
-        delete(OutboxMessage).where(OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < cutoff)
+        delete(OutboxMessage).where(
+            OutboxMessage.delivered_at.is_not(None), OutboxMessage.delivered_at < cutoff
+        )
     )
     await session.execute(delete(InboundMessage).where(InboundMessage.received_at < cutoff))
     return forgotten

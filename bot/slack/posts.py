@@ -254,8 +254,12 @@ class TicketPosts:
         for _ in range(HISTORY_PAGES):
             if thread_ts:
                 page = await self.client.conversations_replies(
-                    channel=channel_id, ts=str(thread_ts), oldest=oldest, limit=200,
-                    include_all_metadata=True, cursor=cursor,
+                    channel=channel_id,
+                    ts=str(thread_ts),
+                    oldest=oldest,
+                    limit=200,
+                    include_all_metadata=True,
+                    cursor=cursor,
                 )
             else:
                 page = await self.client.conversations_history(

@@ -138,7 +138,9 @@ async def retry(db: Database, *, dead: bool, now: datetime, ids: Sequence[int] =
     if dead:
         values |= {"dead_at": None, "dead_reason": None, "attempts": 0, "claimed_at": None}
     async with db.session() as session:
-        result = await session.execute(statement.values(**values).execution_options(synchronize_session=False))
+        result = await session.execute(
+            statement.values(**values).execution_options(synchronize_session=False)
+        )
         return int(getattr(result, "rowcount", 0) or 0)
 
 

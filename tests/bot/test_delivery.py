@@ -134,9 +134,18 @@ async def test_a_tickets_rows_go_out_in_order_after_a_failure(services: Services
     async with services.db.session() as session:
         ticket_a = await _ticket(session, clock, "a")
         ticket_b = await _ticket(session, clock, "b")
-        for event, ticket in (("ticket_created", ticket_a), ("ticket_created", ticket_b), ("sla_reminder", ticket_a)):
+        for event, ticket in (
+            ("ticket_created", ticket_a),
+            ("ticket_created", ticket_b),
+            ("sla_reminder", ticket_a),
+        ):
             outbox.enqueue(
-                session, kind="agent", target="#support-tier1", payload={"event": event}, now=clock(), ticket_id=ticket
+                session,
+                kind="agent",
+                target="#support-tier1",
+                payload={"event": event},
+                now=clock(),
+                ticket_id=ticket,
             )
     sent: list[tuple[int | None, str]] = []
     failures = {ticket_a: 2}

@@ -325,7 +325,9 @@ class FakeSlack:
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
-            "channels": [{"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()],
+            "channels": [
+                {"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()
+            ],
             "response_metadata": {"next_cursor": ""},
         }
 

@@ -22,7 +22,7 @@ from bot import jobs
 from bot.cli import app as cli
 from bot.delivery import log_agent_notice
 from storage.models import Attachment, Base, Conversation, OutboxMessage, Ticket, utcnow
-from tests.bot.slack.conftest import MakeDesk, Desk, slack_env
+from tests.bot.slack.conftest import Desk, MakeDesk, slack_env
 from tests.bot.slack.fake_slack import FakeSlack
 
 TOKEN = "test-api-token-0123456789"
@@ -91,15 +91,25 @@ async def desk_with_pii(make_desk: MakeDesk, fake_slack: FakeSlack) -> tuple[Des
     return desk, ticket_id, customer_id, sender
 
 
-async def test_forget_over_rest_leaves_no_pii_in_any_table(make_desk: MakeDesk, fake_slack: FakeSlack, db_url: str) -> None:
+async def test_forget_over_rest_leaves_no_pii_in_any_table(
+    make_desk: MakeDesk, fake_slack: FakeSlack, db_url: str
+) -> None:
     desk, ticket_id, customer_id, _ = await desk_with_pii(make_desk, fake_slack)
     before = await pii_columns(desk)
-    assert {"customers.email", "tickets.description", "ticket_events.data", "outbox.payload", "attachments.caption"} <= set(before), before
+    assert {
+        "customers.email",
+        "tickets.description",
+        "ticket_events.data",
+        "outbox.payload",
+        "attachments.caption",
+    } <= set(before), before
     root = await desk.root(ticket_id)
     assert EMAIL in root.all_text()
 
     env = {"DATABASE_URL": db_url, "SUPPORTBOT_LOG_LEVEL": "WARNING"}
-    exported = await asyncio.to_thread(CliRunner().invoke, cli, ["customers", "export", str(customer_id)], env=env)
+    exported = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["customers", "export", str(customer_id)], env=env
+    )
     assert exported.exit_code == 0, exported.output
     data = json.loads(exported.output)
     assert data["customer"]["email"] == EMAIL and data["customer"]["phone"] == PHONE
@@ -130,7 +140,9 @@ async def test_forget_over_rest_leaves_no_pii_in_any_table(make_desk: MakeDesk, 
 async def test_forget_from_the_cli(make_desk: MakeDesk, fake_slack: FakeSlack, db_url: str) -> None:
     desk, _, customer_id, _ = await desk_with_pii(make_desk, fake_slack)
     env = {"DATABASE_URL": db_url, "SUPPORTBOT_LOG_LEVEL": "WARNING"}
-    done = await asyncio.to_thread(CliRunner().invoke, cli, ["customers", "forget", str(customer_id)], env=env)
+    done = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["customers", "forget", str(customer_id)], env=env
+    )
     assert done.exit_code == 0, done.output
     assert f"customer {customer_id} forgotten; 1 ticket(s) kept" in done.output
     assert await pii_columns(desk) == {}
@@ -139,7 +151,7 @@ async def test_forget_from_the_cli(make_desk: MakeDesk, fake_slack: FakeSlack, d
 async def test_retention_purges_a_closed_conversation_and_keeps_a_recent_one(
     make_desk: MakeDesk, fake_slack: FakeSlack
 ) -> None:
-    desk, ticket_id, customer_id, _ = await desk_with_pii(make_desk, fake_slack)
+    desk, ticket_id, _, _ = await desk_with_pii(make_desk, fake_slack)
     async with desk.services.db.session() as session:
         await desk.services.tickets.resolve(session, ticket_id, actor="agent:U0AGENT", now=desk.clock())
     await desk.deliver()
@@ -172,7 +184,3 @@ async def test_handoff_messages_are_not_logged_with_their_text_when_slack_is_off
     [entry] = logs
     assert entry["event"] == "agent_notification" and entry["notice"]["event"] == "customer_message"
     assert PHONE not in json.dumps(entry)
-
-
-
-
