@@ -244,7 +244,20 @@ class TicketPosts:
                 return None
 
     async def _posted_before(self, row: OutboxMessage, channel: str, thread_ts: Any) -> dict[str, str] | None:
-        """The message this row posted before its worker died, if Slack has it: {channel, ts}."""
+        """The message this row posted before its worker died, if Slack has it: {channel, ts}.
+
+        When the history cannot be read (an app installed without `channels:read`), the row is
+        posted: a rare double after a crash is better than a notice never sent.
+        """
+        try:
+            return await self._search_history(row, channel, thread_ts)
+        except SlackApiError as exc:
+            if rate_limited(exc) is not None:
+                raise
+            log.warning("slack_history_unavailable", outbox_id=row.id, channel=channel, error=str(exc))
+            return None
+
+    async def _search_history(self, row: OutboxMessage, channel: str, thread_ts: Any) -> dict[str, str] | None:
         channel_id = self._channel_id_cache.get(channel) or await self._channel_id(channel)
         if channel_id is None:
             return None
