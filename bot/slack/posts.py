@@ -257,7 +257,9 @@ class TicketPosts:
             log.warning("slack_history_unavailable", outbox_id=row.id, channel=channel, error=str(exc))
             return None
 
-    async def _search_history(self, row: OutboxMessage, channel: str, thread_ts: Any) -> dict[str, str] | None:
+    async def _search_history(
+        self, row: OutboxMessage, channel: str, thread_ts: Any
+    ) -> dict[str, str] | None:
         channel_id = self._channel_id_cache.get(channel) or await self._channel_id(channel)
         if channel_id is None:
             return None
