@@ -106,6 +106,7 @@ def create_app(
             services.db,
             {outbox.AGENT: slack.send, outbox.CUSTOMER: to_customer},
             horizon=settings.outbox_horizon,
+            lease=settings.outbox_lease,
             now=now,
         )
         for channel in channels.values():

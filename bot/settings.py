@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     # How long the outbox keeps retrying a notification the platform cannot be reached for
     # (refused, timeouts, 5xx); durations like 45m, 12h, 3d.
     outbox_horizon: timedelta = Field(timedelta(days=3), alias="SUPPORTBOT_OUTBOX_HORIZON")
+    # How long a worker holds a notification it is sending before another may take it over.
+    outbox_lease: timedelta = Field(timedelta(seconds=60), alias="SUPPORTBOT_OUTBOX_LEASE")
     # Optional: what several replicas share (socket.io across replicas, shared counters).
     redis_url: str | None = Field(None, alias="REDIS_URL")
 
@@ -86,7 +88,7 @@ class Settings(BaseSettings):
         # `VAR=` in a .env file or compose file means "not set", not "set to nothing".
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("outbox_horizon", mode="before")
+    @field_validator("outbox_horizon", "outbox_lease", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip().lstrip("+").replace(".", "", 1).isdigit():

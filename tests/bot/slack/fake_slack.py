@@ -94,6 +94,7 @@ class FakeSlack:
     failures: list[Failure] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)  # method → seconds before answering
     errors: dict[str, str] = field(default_factory=dict)  # method → error answered (ok: false)
+    lags: dict[str, float] = field(default_factory=dict)  # method → seconds between doing and answering
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -123,6 +124,10 @@ class FakeSlack:
         assert self._runner is not None
         port = int(self.url.rsplit(":", 1)[1])
         await web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True).start()
+
+    def lag(self, method: str, seconds: float) -> None:
+        """Do `method` at once but answer only after `seconds` (the caller may die meanwhile)."""
+        self.lags[method] = seconds
 
     def refuse(self, method: str, error: str) -> None:
         """Answer `method` with `{"ok": false, "error": error}` (e.g. not_in_channel) until `recover()`."""
@@ -230,6 +235,8 @@ class FakeSlack:
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
         body = handler(args)
+        if method in self.lags:
+            await asyncio.sleep(self.lags[method])
         return web.json_response(body)
 
     @staticmethod
