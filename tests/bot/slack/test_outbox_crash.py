@@ -4,6 +4,7 @@ history (by the outbox row's id in its metadata) and does not post the ticket ag
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -20,6 +21,7 @@ from tests.bot.slack.fake_slack import FakeSlack
 from tests.helpers import eventually
 
 CLI = [sys.executable, "-m", "bot.cli"]
+ROOT = Path(__file__).resolve().parents[3]  # the code under test, whatever is installed
 _OURS = ("DATABASE_URL", "SUPPORTBOT_", "NLU_", "RASA_", "SLACK_", "TELEGRAM_")
 
 
@@ -36,10 +38,11 @@ def model_path(nlu: EmbeddedNlu, tmp_path: Path) -> Path:
     return path
 
 
-async def _serve(env: dict[str, str], port: int, cwd: Path, log: Path) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port)], env=env, cwd=cwd, stdout=log.open("ab"), stderr=subprocess.STDOUT
-    )
+async def _serve(env: dict[str, str], port: int, cwd: Path, log: Path) -> asyncio.subprocess.Process:
+    with log.open("ab") as out:
+        server = await asyncio.create_subprocess_exec(
+            *CLI, "serve", "--port", str(port), env=env, cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+        )
 
     async def healthy() -> bool:
         try:
@@ -64,6 +67,7 @@ async def test_kill_9_during_a_slow_post_then_restart_posts_once(
         "SLACK_API_URL": fake_slack.api_url,
         "SUPPORTBOT_OUTBOX_LEASE": "4s",
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     }
     port = _free_port()
     log = tmp_path / "serve.log"
@@ -80,7 +84,7 @@ async def test_kill_9_during_a_slow_post_then_restart_posts_once(
         await eventually(lambda: fake_slack.messages, within=60, what="the ticket's post to reach Slack")
     finally:
         first.send_signal(signal.SIGKILL)
-        first.wait(30)
+        await asyncio.wait_for(first.wait(), 30)
     [card] = fake_slack.messages
     assert card.blocks and card.thread_ts is None
 
@@ -88,11 +92,13 @@ async def test_kill_9_during_a_slow_post_then_restart_posts_once(
     second = await _serve(env, port, tmp_path, log)
     try:
         await eventually(
-            lambda: fake_slack.thread(TIER1, card.ts), within=90, what="the handoff notice in the card's thread"
+            lambda: fake_slack.thread(TIER1, card.ts),
+            within=90,
+            what="the handoff notice in the card's thread",
         )
     finally:
         second.send_signal(signal.SIGTERM)
-        second.wait(30)
+        await asyncio.wait_for(second.wait(), 30)
     roots = [m for m in fake_slack.messages if m.thread_ts is None]
     assert roots == [card], log.read_text()[-3000:]  # the card, once
     [notice] = fake_slack.thread(TIER1, card.ts)
