@@ -91,9 +91,14 @@ class Settings(BaseSettings):
     @field_validator("outbox_horizon", "outbox_lease", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
-        if isinstance(value, str) and not value.strip().lstrip("+").replace(".", "", 1).isdigit():
+        """A duration like `45m` or `3d`, or a number of seconds."""
+        if isinstance(value, str) and not value.strip().replace(".", "", 1).isdigit():
             return parse_duration(value.strip())
-        return timedelta(seconds=float(value)) if isinstance(value, str | int | float) else value
+        if isinstance(value, str | int | float):
+            if float(value) <= 0:
+                raise ValueError("must be a positive duration like 45s, 30m, 4h or 3d")
+            return timedelta(seconds=float(value))
+        return value
 
     @field_validator("cors_origins", "managers", mode="before")
     @classmethod
