@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
-from bot import __version__, api, jobs
+from bot import __version__, api, customers_api, jobs
 from bot.channels import CHANNELS, FileSource
 from bot.delivery import OutboxDelivery
 from bot.kb_routes import build_kb_router
@@ -102,7 +102,11 @@ def create_app(
                 log.info("customer_notification", target=row.target, text=row.payload.get("text"))
 
         delivery = OutboxDelivery(
-            services.db, {outbox.AGENT: slack.send, outbox.CUSTOMER: to_customer}, now=now
+            services.db,
+            {outbox.AGENT: slack.send, outbox.CUSTOMER: to_customer},
+            horizon=settings.outbox_horizon,
+            lease=settings.outbox_lease,
+            now=now,
         )
         for channel in channels.values():
             channel.bind(services, delivery)
@@ -157,6 +161,7 @@ def create_app(
         app.include_router(channel.router)
     app.include_router(api.router)
     app.include_router(api.model_router)
+    app.include_router(customers_api.router)
     app.include_router(slack.router)
     # The same index the chat offers articles from (actions/flows/articles.py): loaded once, at start.
     app.include_router(build_kb_router(knowledge.shared()))

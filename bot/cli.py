@@ -19,8 +19,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from bot.customers_cli import customers_export_command, customers_forget_command
 from bot.kb_cli import kb_search_command
 from bot.replies_cli import replies_app
+from bot.outbox_cli import outbox_list_command, outbox_retry_command
 from bot.settings import SettingsError, load_settings
 from bot.tickets_cli import tickets_app
 from desk.knowledge import KnowledgeError
@@ -40,6 +42,8 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(replies_app, name="replies")
 kb_app.command("search")(kb_search_command)
 app.add_typer(tickets_app, name="tickets")
+outbox_app = typer.Typer(help="Notifications not delivered yet: list, send again.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
 
 err = Console(stderr=True, soft_wrap=True)  # one line per error, also in logs and CI
 F = TypeVar("F", bound=Callable[..., Any])
@@ -62,6 +66,14 @@ def clear_errors(func: F) -> F:
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+outbox_app.command("list")(clear_errors(outbox_list_command))
+outbox_app.command("retry")(clear_errors(outbox_retry_command))
+customers_app = typer.Typer(help="One customer's data: export it, or forget it.", no_args_is_help=True)
+app.add_typer(customers_app, name="customers")
+customers_app.command("export")(clear_errors(customers_export_command))
+customers_app.command("forget")(clear_errors(customers_forget_command))
 
 
 @app.command()

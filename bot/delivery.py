@@ -2,13 +2,25 @@
 
 A claim is a short lease (`next_attempt_at` pushed ahead) taken with `FOR UPDATE SKIP LOCKED`
 on PostgreSQL, so several replicas share the work without sending a row twice; sending happens
-outside the claiming transaction so no database lock is held during network calls. Failures are
-retried with exponential backoff and jitter; after `max_attempts` a row is dead-lettered, and at once
-when the platform refuses the recipient for good (`Undeliverable`).
+outside the claiming transaction so no database lock is held during network calls.
+
+What a failure does depends on what it says:
+- a transport failure (`Transient`: refused, reset, timeout, 5xx) is retried with capped
+  exponential backoff and jitter for as long as the row is younger than the horizon
+  (`SUPPORTBOT_OUTBOX_HORIZON`, 3 days): an outage of any length short of that loses nothing,
+  and it never counts toward dead-lettering;
+- 429 (`RetryAfter`) and an absent recipient (`NotReady`) wait as told;
+- a permanent answer (`Undeliverable`: invalid_auth, channel_not_found, a Telegram 403) dead-letters
+  the row at once, with its reason (`dead_reason`, `/support status`, `/metrics`, the log);
+- anything else (a bug, an answer nobody classified) counts an attempt; after `max_attempts`
+  the row is dead with reason `error`.
+Dead rows are sent again by `supportbot outbox retry --dead` or `/support outbox retry`.
+A ticket's rows go out in order: when one fails, its later rows in the batch wait for it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -26,6 +38,8 @@ from storage.repositories import outbox as outbox_rows
 log = structlog.get_logger(__name__)
 
 LEASE = timedelta(seconds=60)
+HORIZON = timedelta(days=3)
+BACKOFF_CAP = 300.0  # seconds: during an outage a row is tried at least every five minutes
 WAITING = "waiting for the recipient"  # last_error of rows held back by NotReady
 MARK_EVERY = 1.0  # seconds of sending between writes of the delivered rows' marks
 
@@ -39,15 +53,35 @@ class NotReady(Exception):
 
 
 class Undeliverable(Exception):
-    """The platform refused the recipient for good (blocked the bot, chat gone): never retry."""
+    """The platform refused the recipient for good (blocked the bot, chat gone): never retry.
+
+    `reason` is a short code for reports and metrics (`invalid_auth`, `channel_not_found`,
+    `telegram_forbidden`...).
+    """
+
+    def __init__(self, message: str, *, reason: str = "undeliverable") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class Transient(Exception):
+    """The platform could not be reached or failed on its side (5xx): retry until the horizon."""
+
+
+def is_transport_error(exc: BaseException) -> bool:
+    """A failure of the way there, not an answer: refused, reset, DNS, TLS, timeouts."""
+    return isinstance(exc, Transient | OSError | TimeoutError | asyncio.TimeoutError) or (
+        type(exc).__module__.split(".")[0] in {"aiohttp", "httpx", "httpcore"}
+        and not type(exc).__name__.startswith(("ContentType", "InvalidURL", "Decoding"))
+    )
 
 
 Sender = Callable[[OutboxMessage], Awaitable[None]]
 
 
-def backoff(attempts: int, *, base: float = 2.0, cap: float = 600.0) -> float:
-    """Exponential backoff with full jitter, in seconds."""
-    return random.uniform(0, min(cap, base * (2 ** max(0, attempts - 1))))
+def backoff(attempts: int, *, base: float = 2.0, cap: float = BACKOFF_CAP) -> float:
+    """Exponential backoff with full jitter, in seconds (never below one second)."""
+    return max(1.0, random.uniform(0, min(cap, base * (2 ** max(0, min(attempts, 30) - 1)))))
 
 
 class OutboxDelivery:
@@ -59,6 +93,8 @@ class OutboxDelivery:
         batch: int = 50,
         max_attempts: int = 8,
         lease: timedelta = LEASE,
+        horizon: timedelta = HORIZON,
+        backoff_cap: float = BACKOFF_CAP,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.db = db
@@ -66,6 +102,8 @@ class OutboxDelivery:
         self.batch = batch
         self.max_attempts = max_attempts
         self.lease = lease
+        self.horizon = horizon
+        self.backoff_cap = backoff_cap
         self.now = now
 
     async def claim(self, **filters: Any) -> list[OutboxMessage]:
@@ -89,12 +127,19 @@ class OutboxDelivery:
         rows = await self.claim(**filters)
         started = last_marked = time.monotonic()
         outcomes: list[dict[str, Any]] = []
+        held: set[tuple[str, int]] = set()  # tickets whose earlier row did not go out this time
         for index, row in enumerate(rows):
             if time.monotonic() - started > self.lease.total_seconds() / 2:
                 await self._mark(outcomes)
                 await self._release(rows[index:])
                 return delivered
+            if row.ticket_id is not None and (row.kind, row.ticket_id) in held:
+                await self._mark(outcomes)
+                await self._release([row])  # after its ticket's earlier row, never before
+                continue
             outcome = await self._deliver(row)
+            if row.ticket_id is not None and "delivered_at" not in outcome and "dead_at" not in outcome:
+                held.add((row.kind, row.ticket_id))
             delivered += "delivered_at" in outcome
             outcomes.append({"id": row.id, **outcome})
             # Only deliveries wait for the next write: a recipient found away must be marked
@@ -126,42 +171,50 @@ class OutboxDelivery:
     async def _deliver(self, row: OutboxMessage) -> dict[str, Any]:
         """Send one row; the columns its outcome sets (delivered, retry later, dead)."""
         sender = self.senders.get(row.kind)
-        values: dict[str, Any]
+        now = self.now()
+        values: dict[str, Any] = {"claimed_at": None}
         try:
-            if _expired(row, self.now()):
-                raise Undeliverable(f"expired at {row.payload['expires_at']}")
+            if _expired(row, now):
+                raise Undeliverable(f"expired at {row.payload['expires_at']}", reason="expired")
             if sender is None:
                 raise LookupError(f"no sender for outbox kind {row.kind!r}")
             await sender(row)
         except NotReady as exc:
-            values = {"next_attempt_at": self.now() + timedelta(seconds=exc.retry_in), "last_error": WAITING}
+            values |= {"next_attempt_at": now + timedelta(seconds=exc.retry_in), "last_error": WAITING}
         except RetryAfter as exc:
-            values = {"next_attempt_at": self.now() + timedelta(seconds=exc.seconds), "last_error": str(exc)}
+            values |= {"next_attempt_at": now + timedelta(seconds=exc.seconds), "last_error": str(exc)}
         except Undeliverable as exc:
-            values = {"dead_at": self.now(), "last_error": f"undeliverable: {exc}"[:2000]}
-            metrics.OUTBOX_DEAD.labels(row.kind).inc()
-            log.info("outbox_undeliverable", outbox_id=row.id, kind=row.kind, error=str(exc))
+            values |= self._dead(row, exc.reason, f"undeliverable: {exc}")
         except Exception as exc:  # every failure is recorded; the row is retried or dead-lettered
+            error = f"{type(exc).__name__}: {exc}"[:2000]
             attempts = row.attempts + 1
             metrics.OUTBOX_FAILED.labels(row.kind).inc()
-            values = {"attempts": attempts, "last_error": f"{type(exc).__name__}: {exc}"[:2000]}
-            if attempts >= self.max_attempts:
-                values["dead_at"] = self.now()
-                metrics.OUTBOX_DEAD.labels(row.kind).inc()
-                log.error("outbox_dead_letter", outbox_id=row.id, kind=row.kind, error=values["last_error"])
+            values |= {"attempts": attempts, "last_error": error}
+            transport = is_transport_error(exc) or is_transport_error(exc.__cause__ or exc)
+            if transport and now - row.created_at >= self.horizon:
+                values |= self._dead(row, "horizon", f"still failing after {self.horizon}: {error}")
+            elif not transport and attempts >= self.max_attempts:
+                values |= self._dead(row, "error", error)
             else:
-                values["next_attempt_at"] = self.now() + timedelta(seconds=backoff(attempts))
+                values["next_attempt_at"] = now + timedelta(seconds=backoff(attempts, cap=self.backoff_cap))
                 log.warning(
                     "outbox_retry",
                     outbox_id=row.id,
                     kind=row.kind,
                     attempts=attempts,
-                    error=values["last_error"],
+                    transport=transport,
+                    error=error,
                 )
         else:
-            values = {"delivered_at": self.now()}
+            values["delivered_at"] = now
             metrics.OUTBOX_DELIVERED.labels(row.kind).inc()
         return values
+
+    def _dead(self, row: OutboxMessage, reason: str, error: str) -> dict[str, Any]:
+        metrics.OUTBOX_DEAD.labels(row.kind, reason).inc()
+        log.error("outbox_dead_letter", outbox_id=row.id, kind=row.kind, reason=reason, error=error)
+        now = self.now()  # due at its death, so a revival sends it at once
+        return {"dead_at": now, "next_attempt_at": now, "dead_reason": reason, "last_error": error[:2000]}
 
 
 def _expired(row: OutboxMessage, now: datetime) -> bool:
@@ -175,6 +228,12 @@ def _expired(row: OutboxMessage, now: datetime) -> bool:
         return False
 
 
+# Payload keys that carry what a customer wrote or how to reach them: never written to the log.
+PRIVATE_KEYS = frozenset({"text", "blocks", "description", "subject", "name", "email", "phone", "caption"})
+
+
 async def log_agent_notice(row: OutboxMessage) -> None:
-    """Until Slack is connected, agents' notifications are written to the log."""
-    log.info("agent_notification", channel=row.target, ticket_id=row.ticket_id, notice=row.payload)
+    """Until Slack is connected, agents' notifications are written to the log, without what the
+    customer wrote (a handoff's or a message's text stays in the database, for the desk)."""
+    notice = {k: v for k, v in row.payload.items() if k not in PRIVATE_KEYS}
+    log.info("agent_notification", channel=row.target, ticket_id=row.ticket_id, notice=notice)

@@ -9,6 +9,8 @@ Every job takes its time from `services.engine.now`, so tests drive time with th
 - `daily_digest`: the managers' digest at `digest.time` in the policy's timezone, once a day.
 - `weekly_report`: the last seven whole days with the SLA chart, to the managers' channel, at
   `digest.weekly_day` / `digest.weekly_time`.
+- `privacy_retention`: nightly (03:15 in the policy's timezone), customers with nothing open and
+  no activity for `privacy.retain_days` are forgotten (desk/privacy.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from bot.channels import CHANNELS
 from bot.delivery import OutboxDelivery
 from bot.scheduler import Scheduler
 from bot.services import Services
-from desk import outbox, reports
+from desk import outbox, privacy, reports
 from desk.announce import announce_due
 from desk.feedback import alert_stale_low_ratings
 from desk.outbox import enqueue_once
@@ -119,6 +121,15 @@ async def run_weekly_report(services: Services) -> bool:
     return sent
 
 
+async def run_retention(services: Services) -> int:
+    """Purge what is past `privacy.retain_days`; how many customers were forgotten."""
+    async with services.db.session() as session:
+        forgotten = await privacy.purge_expired(session, tickets=services.tickets, now=services.engine.now())
+    if forgotten:
+        log.info("privacy_retention", customers_forgotten=forgotten)
+    return forgotten
+
+
 def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelivery) -> None:
     """Declare every job in one place."""
     scheduler.every(OUTBOX_SECONDS, "outbox", delivery.run_once)
@@ -153,3 +164,9 @@ def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelive
         "weekly_report",
         weekly,
     )
+
+
+    async def retention() -> None:
+        await run_retention(services)
+
+    scheduler.daily_at(3, 15, services.policy.tz, "privacy_retention", retention)

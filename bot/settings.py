@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from desk.policy import parse_duration
 
 DEFAULT_DB = "sqlite+aiosqlite:///./var/supportbot.db"
 
@@ -59,6 +62,11 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(None, alias="TELEGRAM_WEBHOOK_SECRET")
     telegram_webhook_url: str | None = Field(None, alias="TELEGRAM_WEBHOOK_URL")
     log_level: str = Field("INFO", alias="SUPPORTBOT_LOG_LEVEL")
+    # How long the outbox keeps retrying a notification the platform cannot be reached for
+    # (refused, timeouts, 5xx); durations like 45m, 12h, 3d.
+    outbox_horizon: timedelta = Field(timedelta(days=3), alias="SUPPORTBOT_OUTBOX_HORIZON")
+    # How long a worker holds a notification it is sending before another may take it over.
+    outbox_lease: timedelta = Field(timedelta(seconds=60), alias="SUPPORTBOT_OUTBOX_LEASE")
     # Optional: what several replicas share (socket.io across replicas, shared counters).
     redis_url: str | None = Field(None, alias="REDIS_URL")
     # Starts every Redis key and pub/sub channel of this deployment: several on one Redis differ here.
@@ -81,6 +89,18 @@ class Settings(BaseSettings):
     def _empty_is_unset(cls, value: object) -> object:
         # `VAR=` in a .env file or compose file means "not set", not "set to nothing".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("outbox_horizon", "outbox_lease", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        """A duration like `45m` or `3d`, or a number of seconds."""
+        if isinstance(value, str) and not value.strip().replace(".", "", 1).isdigit():
+            return parse_duration(value.strip())
+        if isinstance(value, str | int | float):
+            if float(value) <= 0:
+                raise ValueError("must be a positive duration like 45s, 30m, 4h or 3d")
+            return timedelta(seconds=float(value))
+        return value
 
     @field_validator("cors_origins", "managers", mode="before")
     @classmethod

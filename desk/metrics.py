@@ -58,5 +58,7 @@ NLU_SECONDS = Histogram(
 OUTBOX_DELIVERED = Counter("supportbot_outbox_delivered_total", "Notifications delivered", ["kind"])
 OUTBOX_FAILED = Counter("supportbot_outbox_failures_total", "Notification delivery failures", ["kind"])
 OUTBOX_DEAD = Counter(
-    "supportbot_outbox_dead_letters_total", "Notifications given up after retries", ["kind"]
+    "supportbot_outbox_dead_letters_total",
+    "Notifications given up (a permanent answer, or still failing at the horizon), by reason",
+    ["kind", "reason"],
 )

@@ -235,6 +235,12 @@ class Knowledge(_Model):
     base_url: str = ""
 
 
+class Privacy(_Model):
+    # Closed and resolved conversations, and the personal data in them, are purged this many
+    # days after their last activity (the nightly `privacy_retention` job).
+    retain_days: int = Field(default=365, ge=1, le=36500)
+
+
 class Policy(_Model):
     """The whole policy. Build with `load_policy`."""
 
@@ -254,6 +260,7 @@ class Policy(_Model):
     feedback: Feedback = Feedback()
     digest: Digest = Digest()
     knowledge: Knowledge = Knowledge()
+    privacy: Privacy = Privacy()
 
     @field_validator("timezone")
     @classmethod

@@ -290,6 +290,15 @@ class OutboxMessage(Base):
     delivered_at: Mapped[datetime | None]
     dead_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Why a row is dead, as a short code (`invalid_auth`, `channel_not_found`, `horizon`...):
+    # what `/support status`, `/metrics` and `supportbot outbox list --dead` group by.
+    dead_reason: Mapped[str | None] = mapped_column(String(64))
+    # Set while a worker holds the row's lease, cleared with its outcome: a row claimed again
+    # with it still set was being sent when its worker died (it may have reached the platform).
+    claimed_at: Mapped[datetime | None]
+
+    # Not a column: set by the claim when the row's previous lease ran out without an outcome.
+    lease_expired = False
 
 
 class MaintenanceWindow(Base):

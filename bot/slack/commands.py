@@ -28,6 +28,7 @@ from desk.policy import Policy
 from desk.reports import percent, span
 from desk.tickets import TicketError
 from storage.models import MaintenanceWindow
+from storage.repositories import outbox as outbox_rows
 from storage.repositories import ticket_posts
 
 if TYPE_CHECKING:
@@ -60,6 +61,7 @@ def help_text(policy: Policy) -> str:
             f"• `/support stats [DAYS]`: figures of the last DAYS days (1-{MAX_DAYS}, default {DEFAULT_DAYS}) "
             "and an SLA chart posted here",
             "• `/support escalate ID [reason]`: move a ticket one tier up",
+            "• `/support outbox retry`: send the dead letters (undelivered notifications) again",
             '• `/support maintenance add START END "MESSAGE"`: schedule a maintenance window; START and END '
             f"as ISO 8601 or `YYYY-MM-DD HH:MM` ({city} time), e.g. "
             '`/support maintenance add 2026-12-05 22:00 2026-12-06 02:00 "Database upgrade"`',
@@ -364,6 +366,7 @@ class SupportCommand:
             "stats": self._stats,
             "escalate": self._escalate,
             "maintenance": self._maintenance,
+            "outbox": self._outbox,
         }.get(sub)
         if handler is None:
             raise UsageError(f"I don't know `{bk.escape(sub)}`. Try `/support help`.")
@@ -377,7 +380,24 @@ class SupportCommand:
         now = self.now
         async with self.desk.services.db.reader() as session:
             report = await reports.status_report(session, now=now)
-        return Answer(status_text(report, self.desk.services.policy, now))
+            reasons = await outbox_rows.dead_by_reason(session)
+        text = status_text(report, self.desk.services.policy, now)
+        if reasons:
+            by_reason = ", ".join(f"{bk.escape(name)} {count}" for name, count in reasons.items())
+            text += f"\n*Dead letters by reason:* {by_reason} (`/support outbox retry` sends them again)"
+        return Answer(text)
+
+    async def _outbox(self, rest: list[str], user: str) -> Answer:
+        """`/support outbox retry`: the dead letters, sent again once their cause is fixed."""
+        if [w.lower() for w in rest[:1]] != ["retry"]:
+            raise UsageError("Usage: `/support outbox retry` (sends the dead letters again).")
+        services = self.desk.services
+        revived = await outbox_rows.retry(services.db, dead=True, now=self.now)
+        log.info("outbox_dead_letters_revived", count=revived, by=user)
+        if not revived:
+            return Answer("There are no dead letters to send again.")
+        # The outbox job sends them within seconds.
+        return Answer(f"{revived} dead letter(s) queued to be sent again.")
 
     async def _sla(self, rest: list[str], user: str) -> Answer:
         now = self.now

@@ -15,16 +15,51 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.channels import FileSource
-from bot.delivery import NotReady
+from bot.delivery import NotReady, Transient, Undeliverable
 from bot.services import Services
 from bot.slack import blocks as bk
 from bot.slack.notices import THREAD_NOTE, UPDATED
-from bot.slack.posts import NOT_READY_SECONDS, TicketPosts, rate_limited
+from bot.slack.posts import NOT_READY_SECONDS, TicketPosts, rate_limited, sending
 from desk.chart import sla_chart_png
 from storage.models import OutboxMessage
 from storage.repositories import tickets as ticket_rows
 
 log = structlog.get_logger(__name__)
+
+# Slack's answers that the same call would get again until a person fixes something (a token,
+# an invitation, a channel): the row is dead at once, with the error as its reason.
+PERMANENT = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "token_expired",
+        "no_permission",
+        "missing_scope",
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "restricted_action",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+
+
+def classified(exc: SlackApiError) -> Exception:
+    """A Slack error as the delivery job reads it: wait (429), retry (5xx), dead (PERMANENT)."""
+    limited = rate_limited(exc)
+    if limited is not None:
+        return limited
+    response = exc.response
+    status = getattr(response, "status_code", None) or 0
+    error = str(response.get("error") or "") if isinstance(getattr(response, "data", None), dict) else ""
+    if error in PERMANENT:
+        return Undeliverable(f"Slack answered {error}", reason=error)
+    if status >= 500 or error in {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}:
+        return Transient(f"Slack answered HTTP {status} {error}".strip())
+    return exc
 
 
 class Notifier(TicketPosts):
@@ -59,13 +94,13 @@ class Notifier(TicketPosts):
     async def send(self, row: OutboxMessage) -> None:
         event = str(row.payload.get("event") or "")
         handler = self._handlers.get(event, self._other)
+        token = sending.set(row)
         try:
             await handler(row)
         except SlackApiError as exc:
-            limited = rate_limited(exc)
-            if limited is not None:
-                raise limited from exc
-            raise
+            raise classified(exc) from exc
+        finally:
+            sending.reset(token)
 
     # -- the notices ---------------------------------------------------------------------------
 

@@ -5,13 +5,18 @@ thread of those posts, and status changes `chat.update` them. The outbox hands e
 worker and retries failures, so this module only has to make a retried row harmless:
 - a ticket post is skipped when its `TicketPost` already has a `ts` (stored right after the call);
 - a thread notice whose ticket post is still waiting in the outbox raises `NotReady`, so threads
-  keep their order through a Slack outage; 429 becomes `RetryAfter(Retry-After)`.
+  keep their order through a Slack outage; 429 becomes `RetryAfter(Retry-After)`;
+- every message a row posts carries the row's id in Slack message metadata
+  (`event_type: supportbot_outbox`); a row whose lease ran out (its worker died mid-post) first
+  looks for that metadata in the channel's recent history, or the thread's replies, and a
+  message found there is not posted again.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -34,6 +39,12 @@ log = structlog.get_logger(__name__)
 
 NOT_READY_SECONDS = 2.0  # a thread notice waits this long for its ticket's post
 POSTING_EVENTS = frozenset({"ticket_created", "ticket_escalated"})
+METADATA_EVENT = "supportbot_outbox"  # the event_type of our messages' metadata
+HISTORY_SLACK = timedelta(minutes=5)  # looked back before the row was written (clock skew)
+HISTORY_PAGES = 5  # pages of 200 messages searched for an earlier post of a row
+
+# The outbox row being sent, so every message it posts carries its id (set by Notifier.send).
+sending: ContextVar[OutboxMessage | None] = ContextVar("sending", default=None)
 
 
 def rate_limited(exc: SlackApiError) -> RetryAfter | None:
@@ -63,6 +74,7 @@ class TicketPosts:
         self.files = files or {}
         self.policy = services.policy
         self._permalinks: dict[tuple[str, str], str] = {}
+        self._channel_id_cache: dict[str, str] = {}
         self._locks: KeyedLocks[tuple[int, int]] = KeyedLocks()  # (ticket, tier): one post
         self._refreshing: KeyedLocks[int] = KeyedLocks()  # ticket: renders in order
 
@@ -197,7 +209,89 @@ class TicketPosts:
         return post
 
     async def _post_message(self, message: dict[str, Any]) -> Any:
-        return await self.client.chat_postMessage(**message, unfurl_links=False, unfurl_media=False)
+        return await self._post(**message)
+
+    async def _post(self, **message: Any) -> Any:
+        """`chat.postMessage` with the row's id in the metadata; once per row and place."""
+        row = sending.get()
+        if row is None:
+            return await self.client.chat_postMessage(**message, unfurl_links=False, unfurl_media=False)
+        if row.lease_expired:
+            found = await self._posted_before(row, str(message["channel"]), message.get("thread_ts"))
+            if found is not None:
+                log.info("slack_post_found_after_crash", outbox_id=row.id, ts=found["ts"])
+                return found
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": row.id}}
+        return await self.client.chat_postMessage(
+            **message, metadata=metadata, unfurl_links=False, unfurl_media=False
+        )
+
+    async def _channel_id(self, channel: str) -> str | None:
+        """A channel's ID (history needs it; posts may name the channel)."""
+        if not channel.startswith("#"):
+            return channel
+        name = channel.removeprefix("#")
+        cursor: str | None = None
+        while True:
+            page = await self.client.conversations_list(
+                types="public_channel,private_channel", exclude_archived=True, limit=1000, cursor=cursor
+            )
+            for found in page.get("channels") or []:
+                if found.get("name") == name:
+                    return str(found["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+
+    async def _posted_before(self, row: OutboxMessage, channel: str, thread_ts: Any) -> dict[str, str] | None:
+        """The message this row posted before its worker died, if Slack has it: {channel, ts}.
+
+        When the history cannot be read (an app installed without `channels:read`), the row is
+        posted: a rare double after a crash is better than a notice never sent.
+        """
+        try:
+            return await self._search_history(row, channel, thread_ts)
+        except SlackApiError as exc:
+            if rate_limited(exc) is not None:
+                raise
+            log.warning("slack_history_unavailable", outbox_id=row.id, channel=channel, error=str(exc))
+            return None
+
+    async def _search_history(
+        self, row: OutboxMessage, channel: str, thread_ts: Any
+    ) -> dict[str, str] | None:
+        channel_id = self._channel_id_cache.get(channel) or await self._channel_id(channel)
+        if channel_id is None:
+            return None
+        self._channel_id_cache[channel] = channel_id
+        oldest = f"{(row.created_at - HISTORY_SLACK).timestamp():.6f}"
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES):
+            if thread_ts:
+                page = await self.client.conversations_replies(
+                    channel=channel_id,
+                    ts=str(thread_ts),
+                    oldest=oldest,
+                    limit=200,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+            else:
+                page = await self.client.conversations_history(
+                    channel=channel_id, oldest=oldest, limit=200, include_all_metadata=True, cursor=cursor
+                )
+            for message in page.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                if (
+                    metadata.get("event_type") == METADATA_EVENT
+                    and (metadata.get("event_payload") or {}).get("outbox_id") == row.id
+                    and (thread_ts is None or message.get("ts") != thread_ts)
+                ):
+                    return {"channel": channel_id, "ts": str(message["ts"])}
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
 
     async def _stored_post(self, ticket_id: int, tier: int) -> TicketPost | None:
         async with self.services.db.reader() as session:
@@ -243,14 +337,12 @@ class TicketPosts:
         blocks: list[dict[str, Any]] | None = None,
         broadcast: bool = False,
     ) -> None:
-        await self.client.chat_postMessage(
+        await self._post(
             channel=post.channel,
             thread_ts=post.ts,
             text=text,
             blocks=blocks,
             reply_broadcast=broadcast or None,
-            unfurl_links=False,
-            unfurl_media=False,
         )
 
     async def _thread_notice(
@@ -277,7 +369,7 @@ class TicketPosts:
             await self._reply(post, text, blocks=blocks, broadcast=broadcast)
 
     async def _plain(self, channel: str, text: str) -> None:
-        await self.client.chat_postMessage(channel=channel, text=text, unfurl_links=False, unfurl_media=False)
+        await self._post(channel=channel, text=text)
 
     def _due(self, row: OutboxMessage, ticket: Ticket | None) -> str:
         raw = row.payload.get("response_due_at")

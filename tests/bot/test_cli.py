@@ -281,6 +281,8 @@ def test_nlu_benchmark_refuses_a_bad_csv_in_one_line(run: Run, tmp_path: Path, c
         ("SUPPORTBOT_API_TOKEN", "changeme"),
         ("NLU_BACKEND", "spacy"),
         ("SUPPORTBOT_NLU_EMBEDDINGS", "maybe"),
+        ("SUPPORTBOT_OUTBOX_HORIZON", "soon"),
+        ("SUPPORTBOT_OUTBOX_LEASE", "0"),
     ],
 )
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ from sqlalchemy import event, select
 from bot.delivery import WAITING, NotReady, OutboxDelivery, RetryAfter, Undeliverable
 from bot.services import Services
 from desk import outbox
-from storage.models import OutboxMessage
+from storage.models import Customer, OutboxMessage, Ticket
+from storage.repositories import outbox as outbox_rows
 from tests.helpers import FrozenClock
 
 
@@ -54,22 +55,138 @@ async def test_a_slow_platform_gets_the_rest_handed_back_not_sent_twice(
     assert all(r.delivered_at is not None for r in await rows(services))
 
 
-async def test_failures_back_off_then_dead_letter(services: Services, clock: FrozenClock) -> None:
+async def test_transport_failures_retry_until_the_horizon_never_counting_to_dead(
+    services: Services, clock: FrozenClock
+) -> None:
+    """Connection refused for twelve hours: retried all along (backoff capped), then delivered."""
+    [row_id] = await enqueue(services, clock, 1)
+    down = True
+    sent: list[int] = []
+
+    async def platform(row: OutboxMessage) -> None:
+        if down:
+            raise ConnectionRefusedError(111, "Connect call failed ('127.0.0.1', 9)")
+        sent.append(row.id)
+
+    delivery = OutboxDelivery(
+        services.db, {"agent": platform}, max_attempts=3, horizon=timedelta(days=2), now=clock
+    )
+    tries = 0
+    for _ in range(12 * 12):  # 12 hours in steps of 5 minutes
+        tries += await _due(services, clock)
+        assert await delivery.run_once() == 0
+        clock.advance(minutes=5)
+    [row] = await rows(services)
+    assert row.dead_at is None and row.attempts > 3
+    assert "Connect call failed" in (row.last_error or "")
+    assert row.next_attempt_at - clock() <= timedelta(seconds=300)  # the backoff is capped
+    assert tries >= 12 * 12 * 0.9  # due again at least every five minutes all along
+    down = False
+    assert await delivery.run_once() == 1
+    assert sent == [row_id]
+
+
+async def _due(services: Services, clock: FrozenClock) -> int:
+    return sum(r.next_attempt_at <= clock() for r in await rows(services) if r.delivered_at is None)
+
+
+async def test_past_the_horizon_a_transport_failure_is_dead_with_its_reason(
+    services: Services, clock: FrozenClock
+) -> None:
+    await enqueue(services, clock, 1)
+
+    async def refused(row: OutboxMessage) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    delivery = OutboxDelivery(services.db, {"agent": refused}, horizon=timedelta(hours=1), now=clock)
+    assert await delivery.run_once() == 0
+    clock.advance(hours=1)
+    assert await delivery.run_once() == 0
+    [row] = await rows(services)
+    assert row.dead_at is not None and row.dead_reason == "horizon"
+    assert await outbox_rows.retry(services.db, dead=True, now=clock()) == 1
+    [row] = await rows(services)
+    assert row.dead_at is None and row.dead_reason is None and row.attempts == 0
+
+
+async def test_unclassified_errors_count_and_dead_letter_after_max_attempts(
+    services: Services, clock: FrozenClock
+) -> None:
     [row_id] = await enqueue(services, clock, 1)
 
     async def broken(row: OutboxMessage) -> None:
-        raise ConnectionError("platform down")
+        raise KeyError("ticket_id")  # a bug: no amount of waiting fixes it
 
     delivery = OutboxDelivery(services.db, {"agent": broken}, max_attempts=3, now=clock)
     for attempt in range(1, 4):
         assert await delivery.run_once() == 0
         [row] = await rows(services)
-        assert row.attempts == attempt and "platform down" in (row.last_error or "")
+        assert row.attempts == attempt and "ticket_id" in (row.last_error or "")
         clock.advance(minutes=15)  # past any backoff
     [row] = await rows(services)
-    assert row.dead_at is not None and row.delivered_at is None
+    assert row.dead_at is not None and row.delivered_at is None and row.dead_reason == "error"
     assert await delivery.run_once() == 0  # a dead letter is not tried again
     assert row.id == row_id
+
+
+async def test_a_tickets_rows_go_out_in_order_after_a_failure(services: Services, clock: FrozenClock) -> None:
+    """The card fails once: the ticket's reminder waits for it; another ticket's row does not."""
+    async with services.db.session() as session:
+        ticket_a = await _ticket(session, clock, "a")
+        ticket_b = await _ticket(session, clock, "b")
+        for event, ticket in (
+            ("ticket_created", ticket_a),
+            ("ticket_created", ticket_b),
+            ("sla_reminder", ticket_a),
+        ):
+            outbox.enqueue(
+                session,
+                kind="agent",
+                target="#support-tier1",
+                payload={"event": event},
+                now=clock(),
+                ticket_id=ticket,
+            )
+    sent: list[tuple[int | None, str]] = []
+    failures = {ticket_a: 2}
+
+    async def platform(row: OutboxMessage) -> None:
+        if failures.get(row.ticket_id or 0, 0) and row.payload["event"] == "ticket_created":
+            failures[row.ticket_id or 0] -= 1
+            raise TimeoutError("Slack did not answer")
+        sent.append((row.ticket_id, row.payload["event"]))
+
+    delivery = OutboxDelivery(services.db, {"agent": platform}, now=clock)
+    assert await delivery.run_once() == 1  # ticket b's card; a's reminder held back behind its card
+    assert sent == [(ticket_b, "ticket_created")]
+    reminder = (await rows(services))[2]
+    assert reminder.delivered_at is None and reminder.attempts == 0 and reminder.claimed_at is None
+    assert await delivery.run_once() == 0  # a's card is backing off: its reminder is not claimed
+    for _ in range(4):
+        clock.advance(minutes=10)
+        await delivery.run_once()
+    assert sent == [(ticket_b, "ticket_created"), (ticket_a, "ticket_created"), (ticket_a, "sla_reminder")]
+
+
+async def _ticket(session: Any, clock: FrozenClock, name: str) -> int:
+    customer = Customer(channel="webchat", external_id=f"order-{name}", created_at=clock())
+    session.add(customer)
+    await session.flush()
+    ticket = Ticket(
+        category="technical",
+        priority="high",
+        channel="webchat",
+        customer_id=customer.id,
+        subject="printer",
+        description="the printer on floor 2 jams",
+        created_at=clock(),
+        clock_started_at=clock(),
+        response_due_at=clock() + timedelta(hours=4),
+        warn_due_at=clock() + timedelta(hours=3),
+    )
+    session.add(ticket)
+    await session.flush()
+    return ticket.id
 
 
 async def test_429_waits_for_retry_after_without_counting_a_failure(
@@ -124,6 +241,7 @@ async def test_undeliverable_is_dead_at_once(services: Services, clock: FrozenCl
     assert await OutboxDelivery(services.db, {"agent": blocked}, now=clock).run_once() == 0
     [row] = await rows(services)
     assert row.dead_at is not None and row.attempts == 0 and "blocked" in (row.last_error or "")
+    assert row.dead_reason == "undeliverable"
 
 
 async def test_deliveries_are_marked_together_and_an_absent_recipient_at_once(

@@ -44,7 +44,7 @@ from bot.channels.base import BaseChannel, ChannelInfo
 from bot.channels.keyed import KeyedLocks, Seen
 from bot.channels.telegram import wire
 from bot.channels.telegram.throttle import Throttle
-from bot.delivery import OutboxDelivery, Undeliverable
+from bot.delivery import OutboxDelivery, Transient, Undeliverable
 from bot.retry_after import RetryAfter
 from bot.services import Services
 from bot.settings import Settings
@@ -479,7 +479,7 @@ class TelegramChannel(BaseChannel):
     async def send(self, row: OutboxMessage) -> None:
         """The outbox sender for `telegram:<chat>` customer targets."""
         if self.bot is None:
-            raise Undeliverable("Telegram is not configured (TELEGRAM_BOT_TOKEN)")
+            raise Undeliverable("Telegram is not configured (TELEGRAM_BOT_TOKEN)", reason="not_configured")
         chat = row.target.split(":", 1)[1]
         buttons = [b for b in row.payload.get("buttons") or [] if isinstance(b, dict)]
         await self._keep_long_payloads(wire.long_payloads(buttons))
@@ -498,13 +498,17 @@ class TelegramChannel(BaseChannel):
                 raise RetryAfter(seconds) from exc
             except tg.Forbidden as exc:  # blocked the bot, or was deactivated
                 await self._set_reachable(chat, False)
-                raise Undeliverable(str(exc)) from exc
+                raise Undeliverable(str(exc), reason="telegram_forbidden") from exc
             except tg.BadRequest as exc:
                 if "chat not found" in str(exc).lower():
                     await self._set_reachable(chat, False)
+                    reason = "telegram_chat_not_found"
                 else:
                     log.error("telegram_message_refused", target=row.target, error=str(exc))
-                raise Undeliverable(str(exc)) from exc  # the same request would fail again
+                    reason = "telegram_bad_request"
+                raise Undeliverable(str(exc), reason=reason) from exc  # it would fail again
+            except tg.NetworkError as exc:  # unreachable, timed out, 5xx: retried until the horizon
+                raise Transient(str(exc)) from exc
 
     async def _keep_long_payloads(self, keyed: dict[str, str]) -> None:
         if keyed:

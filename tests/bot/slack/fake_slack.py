@@ -5,7 +5,10 @@ Like slack-bolt's `tests/mock_web_api_server`, the SDK reaches it through its `b
 token, answers `{"ok": true, ...}` with real-looking `ts`, channel IDs and permalinks, keeps the
 messages it was sent (threads, updates), takes file uploads (`files.getUploadURLExternal`, the
 upload URL, `files.completeUploadExternal`) and `response_url` posts, records every call, and
-fails on demand: 429 with `Retry-After`, or a 500 with an HTML body as a broken proxy would send.
+fails on demand: 429 with `Retry-After`, a 500 with an HTML body as a broken proxy would send, an
+error answer (`{"ok": false, "error": "not_in_channel"}`), or no answer at all: `go_down()` closes
+the port (connection refused) until `come_back()` opens it again. Messages keep their `metadata`,
+which `conversations.history` / `conversations.replies` return with `include_all_metadata`.
 """
 
 from __future__ import annotations
@@ -45,6 +48,22 @@ class Message:
     reply_broadcast: bool = False
     updates: int = 0
     user: str = BOT_USER
+    metadata: dict[str, Any] | None = None
+
+    def wire(self, with_metadata: bool) -> dict[str, Any]:
+        """As conversations.history returns it."""
+        found: dict[str, Any] = {
+            "type": "message",
+            "user": self.user,
+            "bot_id": BOT_ID,
+            "text": self.text,
+            "ts": self.ts,
+        }
+        if self.thread_ts:
+            found["thread_ts"] = self.thread_ts
+        if with_metadata and self.metadata:
+            found["metadata"] = self.metadata
+        return found
 
     def action_ids(self) -> list[str]:
         return [
@@ -75,6 +94,8 @@ class FakeSlack:
     )
     failures: list[Failure] = field(default_factory=list)
     delays: dict[str, float] = field(default_factory=dict)  # method → seconds before answering
+    errors: dict[str, str] = field(default_factory=dict)  # method → error answered (ok: false)
+    lags: dict[str, float] = field(default_factory=dict)  # method → seconds between doing and answering
     url: str = ""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -92,6 +113,26 @@ class FakeSlack:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+    async def go_down(self) -> None:
+        """Close the port: every call is refused (as during an outage) until `come_back()`."""
+        assert self._runner is not None
+        for site in list(self._runner.sites):
+            await site.stop()
+
+    async def come_back(self) -> None:
+        """Listen again on the same port."""
+        assert self._runner is not None
+        port = int(self.url.rsplit(":", 1)[1])
+        await web.TCPSite(self._runner, "127.0.0.1", port, reuse_address=True).start()
+
+    def lag(self, method: str, seconds: float) -> None:
+        """Do `method` at once but answer only after `seconds` (the caller may die meanwhile)."""
+        self.lags[method] = seconds
+
+    def refuse(self, method: str, error: str) -> None:
+        """Answer `method` with `{"ok": false, "error": error}` (e.g. not_in_channel) until `recover()`."""
+        self.errors[method] = error
 
     @property
     def api_url(self) -> str:
@@ -114,6 +155,7 @@ class FakeSlack:
 
     def recover(self) -> None:
         self.failures.clear()
+        self.errors.clear()
 
     def channel_id(self, name_or_id: str) -> str:
         """The ID of a channel (created on first mention, like a channel the bot was invited to)."""
@@ -188,10 +230,14 @@ class FakeSlack:
         self.calls.append(Call(method, args))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        if method in self.errors:
+            return web.json_response({"ok": False, "error": self.errors[method]})
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"}, status=404)
         body = handler(args)
+        if method in self.lags:
+            await asyncio.sleep(self.lags[method])
         return web.json_response(body)
 
     @staticmethod
@@ -231,6 +277,7 @@ class FakeSlack:
             blocks=list(args.get("blocks") or []),
             thread_ts=thread_ts,
             reply_broadcast=bool(args.get("reply_broadcast")),
+            metadata=args.get("metadata") if isinstance(args.get("metadata"), dict) else None,
         )
         self.messages.append(message)
         return {
@@ -291,6 +338,43 @@ class FakeSlack:
             return self._error("invalid_arguments")
         self.views.append(view)
         return {"ok": True, "view": {"id": f"V{len(self.views):08d}", **view}}
+
+    def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "channels": [
+                {"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()
+            ],
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _history_page(self, found: list[Message], args: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(args.get("oldest") or 0)
+        with_metadata = str(args.get("include_all_metadata", "")).lower() in {"1", "true"}
+        found = [m for m in found if float(m.ts) >= oldest]
+        return {
+            "ok": True,
+            "messages": [m.wire(with_metadata) for m in found],
+            "has_more": False,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    def _conversations_history(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._known_channel(args.get("channel"))
+        if cid is None:
+            return self._error("channel_not_found")
+        roots = [m for m in self.messages if m.channel == cid and (m.thread_ts is None or m.reply_broadcast)]
+        return self._history_page(list(reversed(roots)), args)  # newest first, as Slack answers
+
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        cid = self._known_channel(args.get("channel"))
+        if cid is None:
+            return self._error("channel_not_found")
+        ts = args.get("ts")
+        thread = [m for m in self.messages if m.channel == cid and (m.ts == ts or m.thread_ts == ts)]
+        if not thread:
+            return self._error("thread_not_found")
+        return self._history_page(thread, args)  # the parent first, then replies oldest first
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = args.get("user")

@@ -22,6 +22,8 @@ def test_manifest_matches_the_desk() -> None:
         "commands",
         "channels:history",
         "groups:history",
+        "channels:read",
+        "groups:read",
         "files:write",
         "users:read",
     }
