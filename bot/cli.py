@@ -21,8 +21,8 @@ from rich.markup import escape
 
 from bot.customers_cli import customers_export_command, customers_forget_command
 from bot.kb_cli import kb_search_command
-from bot.replies_cli import replies_app
 from bot.outbox_cli import outbox_list_command, outbox_retry_command
+from bot.replies_cli import replies_app
 from bot.settings import SettingsError, load_settings
 from bot.tickets_cli import tickets_app
 from desk.knowledge import KnowledgeError

@@ -165,7 +165,6 @@ def register(scheduler: Scheduler, *, services: Services, delivery: OutboxDelive
         weekly,
     )
 
-
     async def retention() -> None:
         await run_retention(services)
 

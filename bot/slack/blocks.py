@@ -224,6 +224,8 @@ def _check_line(s: dict[str, Any]) -> str:
     if s.get("source") == "description":
         line += " (from their first message)"
     return line
+
+
 def saved_reply_menu(ticket_id: int) -> dict[str, Any] | None:
     """The overflow menu of saved replies (replies/), each option `TICKET:NAME`; None without two."""
     try:
