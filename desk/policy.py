@@ -16,7 +16,15 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 PRIORITIES: tuple[str, ...] = ("critical", "high", "medium", "low")
 CATEGORIES: tuple[str, ...] = ("technical", "billing", "infrastructure", "security")
@@ -155,6 +163,23 @@ class Feedback(_Model):
     comment_prompt: str = "Anything we could do better? (optional)"
 
 
+class Lifecycle(_Model):
+    """After the first response: waiting on the customer, closing, who takes new tickets."""
+
+    nudge_after: Duration = timedelta(days=2)  # a reminder to a customer who has not answered
+    auto_resolve_after: Duration = timedelta(days=5)  # silence after the question resolves the ticket
+    close_after: Duration = timedelta(days=3)  # a resolved ticket closes; until then a message reopens it
+    round_robin: bool = False  # new tickets go to the tier's agents on shift, in turn
+
+    @field_validator("auto_resolve_after")
+    @classmethod
+    def _after_the_nudge(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        nudge = info.data.get("nudge_after")
+        if nudge is not None and value <= nudge:
+            raise ValueError("must be longer than lifecycle.nudge_after (the nudge comes first)")
+        return value
+
+
 class Digest(_Model):
     time: ClockTime = time(8, 30)
 
@@ -177,6 +202,7 @@ class Policy(_Model):
     maintenance: Maintenance = Maintenance()
     feedback: Feedback = Feedback()
     digest: Digest = Digest()
+    lifecycle: Lifecycle = Lifecycle()
 
     @field_validator("timezone")
     @classmethod

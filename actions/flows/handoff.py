@@ -16,6 +16,16 @@ from nlu.intents import Intent
 
 # The ticket's description (for the agents) when the customer said nothing about the problem.
 NO_DESCRIPTION = "The customer asked to talk to a person."
+# After a ticket is resolved or closed these say nothing about it: no reopening, no follow-up.
+_NOT_ABOUT_IT = (
+    Intent.GREET,
+    Intent.THANK_YOU,
+    Intent.GOODBYE,
+    Intent.AFFIRM,
+    Intent.DENY,
+    Intent.PROBLEM_SOLVED,
+    Intent.CANCEL,
+)
 
 
 class HandoffFlow(Flow):
@@ -69,7 +79,10 @@ class HandoffFlow(Flow):
         ticket_id = t.conversation.handoff_ticket_id
         assert ticket_id is not None
         ticket = await self.tickets.get(t.repo.session, ticket_id)
-        if t.intent == Intent.BACK_TO_BOT or ticket is None or ticket.status not in OPEN_STATUSES:
+        done = ticket is not None and ticket.status not in OPEN_STATUSES
+        if done and (t.is_payload or not t.text.strip() or t.intent in _NOT_ABOUT_IT):
+            ticket = None  # a button, thanks or a greeting after the end: the assistant answers
+        if t.intent == Intent.BACK_TO_BOT or ticket is None:
             t.conversation.handoff_ticket_id = None
             t.state.handoff_acknowledged = False
             if t.intent == Intent.BACK_TO_BOT:
@@ -77,9 +90,29 @@ class HandoffFlow(Flow):
             return None
         if t.intent == Intent.HUMAN_HANDOFF:
             return [t.reply("handoff.already", id=ticket_id)]
-        await self.tickets.add_customer_message(
+        wrote = await self.tickets.customer_wrote(
             t.repo.session, ticket_id, text=t.text, actor=t.actor, now=t.now
         )
+        due = render.when(wrote.next_due, self.policy) if wrote.next_due is not None else ""
+        if wrote.followup_of is not None:
+            t.conversation.handoff_ticket_id = wrote.ticket.id
+            t.state.handoff_acknowledged = True
+            return [
+                t.reply(
+                    "lifecycle.followup",
+                    self.back_button(t),
+                    old=wrote.followup_of,
+                    id=wrote.ticket.id,
+                    due=due,
+                )
+            ]
+        if wrote.reopened:
+            t.state.handoff_acknowledged = True
+            return [t.reply("lifecycle.reopened", self.back_button(t), id=ticket_id, due=due)]
+        if wrote.next_due is not None:
+            # A clock started or resumed: the customer hears when to expect the next answer.
+            t.state.handoff_acknowledged = True
+            return [t.reply("lifecycle.next_answer", self.back_button(t), id=ticket_id, due=due)]
         if t.state.handoff_acknowledged:
             return []
         t.state.handoff_acknowledged = True

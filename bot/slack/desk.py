@@ -85,6 +85,9 @@ class SlackDesk:
         for action_id in (bk.ACK, bk.ESCALATE, bk.RESOLVE):
             app.action(action_id)(inbound.ticket_button)
         app.action(bk.BACK_TO_BOT)(inbound.back_to_bot)
+        app.action(bk.TAKE)(inbound.take)
+        app.action(bk.WAITING)(inbound.waiting)
+        app.view(bk.WAITING_VIEW)(inbound.waiting_submitted)
         app.event("message")(inbound.message)
         app.command("/support")(inbound.support)
 

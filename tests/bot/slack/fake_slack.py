@@ -69,6 +69,7 @@ class FakeSlack:
     uploads: dict[str, bytes] = field(default_factory=dict)
     shared_files: list[dict[str, Any]] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)  # posts to response_url
+    views: list[dict[str, Any]] = field(default_factory=list)  # modals opened with views.open
     users: dict[str, str] = field(
         default_factory=lambda: {"U0AGENT": "Dara Sok", "U0MANAGER": "Sophea Lim", "U0OTHER": "Vibol Chea"}
     )
@@ -156,7 +157,7 @@ class FakeSlack:
             elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form = await request.post()
                 args.update({k: v for k, v in form.items() if isinstance(v, str)})
-        for key in ("blocks", "files", "attachments"):
+        for key in ("blocks", "files", "attachments", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         return args
@@ -281,6 +282,16 @@ class FakeSlack:
         if message.thread_ts:
             link += f"?thread_ts={message.thread_ts}&cid={cid}"
         return {"ok": True, "channel": cid, "permalink": link}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        view = args.get("view")
+        if not args.get("trigger_id"):
+            return self._error("invalid_trigger_id")
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return self._error("invalid_arguments")
+        opened = {**view, "id": f"V{next(self._ids):08d}", "team_id": TEAM, "state": {"values": {}}}
+        self.views.append(opened)
+        return {"ok": True, "view": opened}
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         user = args.get("user")
