@@ -493,6 +493,9 @@ class TicketService:
                 round=ticket.response_round,
                 due_at=next_due.isoformat(),
             )
+        if next_due is not None and not reopened:
+            # The card shows the clock that runs now (a reopening redraws it already).
+            self._agent_notice(session, ticket, OutboxEvent.TICKET_UPDATED, now)
         return CustomerWrote(ticket=ticket, resumed=resumed, reopened=reopened, next_due=next_due)
 
     async def _follow_up(
