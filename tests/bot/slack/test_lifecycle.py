@@ -115,6 +115,18 @@ def thread_texts(desk: Desk, root: Message) -> list[str]:
     return [m.text for m in desk.fake.thread(root.channel, root.ts)]
 
 
+async def in_thread(desk: Desk, root: Message, check: Any) -> str:
+    """The first message of the ticket's thread that satisfies `check`, once it is there (a notice
+    redraws the card first and posts its line after, so the card can be ahead of the thread)."""
+
+    async def found() -> str | None:
+        await desk.deliver()
+        return next((t for t in thread_texts(desk, root) if check(t)), None)
+
+    text: str = await eventually(found, what="the line in the ticket's thread")
+    return text
+
+
 async def test_take_it_then_waiting_on_customer_and_the_answer_puts_it_back_on_the_clock(desk: Desk) -> None:
     ticket_id = await desk.open_ticket(sender="web-life", priority="high")
     await desk.deliver()
@@ -132,7 +144,7 @@ async def test_take_it_then_waiting_on_customer_and_the_answer_puts_it_back_on_t
     await desk.press(root, "ticket_take")
     root = await card(desk, ticket_id, lambda m: "ticket_take" not in m.action_ids())
     assert f"*Owner*\n<@{AGENT}>" in fields_text(root)
-    assert f":raised_hand: <@{AGENT}> took the ticket." in thread_texts(desk, root)
+    await in_thread(desk, root, lambda t: t == f":raised_hand: <@{AGENT}> took the ticket.")
     assert (await api(desk, ticket_id))["owner"] == f"slack:{AGENT}"
 
     # "Waiting on customer" opens a modal; submitting it asks the customer and pauses the clock.
@@ -161,7 +173,7 @@ async def test_take_it_then_waiting_on_customer_and_the_answer_puts_it_back_on_t
     assert "ticket_waiting" not in root.action_ids() and "clock :double_vertical_bar: paused" in fields_text(
         root
     )
-    assert any("asked the customer; the SLA clock is paused" in t for t in thread_texts(desk, root))
+    await in_thread(desk, root, lambda t: "asked the customer; the SLA clock is paused" in t)
     # Asking twice is refused inside the modal.
     again = await submit_question(desk, view, "And which laptop?")
     assert "already waiting on the customer" in again.json()["errors"]["question"]
@@ -178,7 +190,7 @@ async def test_take_it_then_waiting_on_customer_and_the_answer_puts_it_back_on_t
     assert (body["status"], body["clock"], body["waiting_seconds"]) == ("open", "first_response", 50)
     assert abs(_ts(body["response_due_at"]) - due) < 1
     root = await card(desk, ticket_id, lambda m: "clock first response" in fields_text(m))
-    assert any(t.startswith("Customer: only at the office") for t in thread_texts(desk, root))
+    await in_thread(desk, root, lambda t: t.startswith("Customer: only at the office"))
 
 
 async def test_api_waiting_endpoint_checks_its_input_and_the_ticket(desk: Desk) -> None:
@@ -219,13 +231,14 @@ async def test_assign_shift_and_ticket_commands_and_the_owner_is_the_one_reminde
     shown = await desk.command(f"ticket {ticket_id}")
     assert f"Owner: <@{OTHER}> · clock first response" in shown
     root = await card(desk, ticket_id, lambda m: f"*Owner*\n<@{OTHER}>" in fields_text(m))
-    assert f":bust_in_silhouette: <@{MANAGER}> assigned the ticket to <@{OTHER}>." in thread_texts(desk, root)
+    await in_thread(
+        desk, root, lambda t: t == f":bust_in_silhouette: <@{MANAGER}> assigned the ticket to <@{OTHER}>."
+    )
 
     # 75% of the 40 s: the reminder in the thread calls the owner, not the whole channel.
     desk.clock.advance(seconds=30)
     await sweep(desk.services.db, tickets=desk.services.tickets, now=desk.clock())
-    await desk.deliver()
-    [reminder] = [t for t in thread_texts(desk, root) if ":alarm_clock:" in t]
+    reminder = await in_thread(desk, root, lambda t: ":alarm_clock:" in t)
     assert reminder.startswith(f"<@{OTHER}> ") and "<!here>" not in reminder
 
     # Any agent may go on shift (it is about themselves); the channel picks the tier.
@@ -254,17 +267,13 @@ async def test_next_response_reminder_and_escalation_then_close_reopen_and_follo
     services = desk.services
     desk.clock.advance(seconds=30)
     assert (await sweep(services.db, tickets=services.tickets, now=desk.clock())).reminded == 1
-    await desk.deliver()
     root = await desk.root(ticket_id)
-    assert any(
-        t.startswith("<!here>") and "latest message has no answer yet" in t for t in thread_texts(desk, root)
-    )
+    await in_thread(desk, root, lambda t: t.startswith("<!here>") and "latest message has no answer yet" in t)
     desk.clock.advance(seconds=10)
     result = await sweep(services.db, tickets=services.tickets, now=desk.clock())
     assert (result.breached, result.escalated) == (1, 1)
-    await desk.deliver()
-    assert any("got no answer to the customer's latest message" in t for t in thread_texts(desk, root))
-    [moved] = desk.fake.ticket_posts(TIER2, ticket_id)
+    await in_thread(desk, root, lambda t: "got no answer to the customer's latest message" in t)
+    [moved] = await eventually(lambda: desk.fake.ticket_posts(TIER2, ticket_id), what="the tier-2 post")
     body = await api(desk, ticket_id)
     assert (body["tier"], body["clock"], body["sla_state"], body["sla_breaches"]) == (
         2,
@@ -281,10 +290,7 @@ async def test_next_response_reminder_and_escalation_then_close_reopen_and_follo
     assert replies[0]["text"].startswith(f"I've reopened your ticket #{ticket_id}")
     body = await api(desk, ticket_id)
     assert (body["status"], body["clock"]) == ("open", "next_response")
-    await desk.deliver()
-    assert any(
-        "The ticket was reopened: the customer wrote again" in t for t in await all_threads(desk, ticket_id)
-    )
+    await in_thread(desk, moved, lambda t: "The ticket was reopened: the customer wrote again" in t)
 
     # Resolved again and left alone past `close_after`: closed. A new message opens a linked ticket.
     await desk.press(await _current_post(desk, ticket_id), "ticket_resolve")
@@ -298,12 +304,8 @@ async def test_next_response_reminder_and_escalation_then_close_reopen_and_follo
     new = await api(desk, new_id)
     assert (new["reopened_from"], new["linked_ticket_id"], new["status"]) == (ticket_id, ticket_id, "open")
     assert (await api(desk, ticket_id))["linked_ticket_id"] == new_id
-    await desk.deliver()
-    assert desk.fake.ticket_posts(TIER1, new_id), "the follow-up is posted like any new ticket"
-    assert any(
-        f":link: Follows up closed ticket #{ticket_id}" in context_text(m)
-        for m in desk.fake.ticket_posts(TIER1, new_id)
-    )
+    # The follow-up is posted like any new ticket, and its card names the closed one.
+    await card(desk, new_id, lambda m: f":link: Follows up closed ticket #{ticket_id}" in context_text(m))
 
 
 async def _with_status(desk: Desk, ticket_id: int, status: str) -> dict[str, Any] | None:
@@ -325,12 +327,3 @@ async def _current_post(desk: Desk, ticket_id: int) -> Message:
 
 def _ts(value: str) -> float:
     return datetime.fromisoformat(value).timestamp()
-
-
-async def all_threads(desk: Desk, ticket_id: int) -> list[str]:
-    """The texts in every thread of the ticket's posts (tier 1 and above)."""
-    texts = []
-    for post in (await desk.posts(ticket_id)).values():
-        assert post.ts is not None
-        texts += [m.text for m in desk.fake.thread(post.channel, post.ts)]
-    return texts
