@@ -9,7 +9,7 @@ from actions.payload import make_payload
 from actions.state import Intake
 from actions.turn import Turn
 from desk import metrics
-from desk.constants import OPEN_STATUSES
+from desk.constants import OPEN_STATUSES, TicketStatus
 from desk.tickets import NewTicket
 from desk.triage import subject_of
 from nlu.intents import Intent
@@ -80,8 +80,16 @@ class HandoffFlow(Flow):
         assert ticket_id is not None
         ticket = await self.tickets.get(t.repo.session, ticket_id)
         done = ticket is not None and ticket.status not in OPEN_STATUSES
-        if done and (t.is_payload or not t.text.strip() or t.intent in _NOT_ABOUT_IT):
-            ticket = None  # a button, thanks or a greeting after the end: the assistant answers
+        if (
+            done
+            and t.intent != Intent.BACK_TO_BOT
+            and (t.is_payload or not t.text.strip() or t.intent in _NOT_ABOUT_IT)
+        ):
+            # A button, thanks or a greeting after the end: the assistant answers. A resolved
+            # ticket stays linked, so a later "it broke again" still reopens it.
+            if ticket is not None and ticket.status == TicketStatus.RESOLVED:
+                return None
+            ticket = None
         if t.intent == Intent.BACK_TO_BOT or ticket is None:
             t.conversation.handoff_ticket_id = None
             t.state.handoff_acknowledged = False
