@@ -273,6 +273,26 @@ EN: dict[str, str] = {
         "Thanks, {name}. In case you leave this chat before they answer: what email address or "
         "phone number can we reach you at?"
     ),
+    # the life of a ticket (desk/lifecycle.py, actions/flows/handoff.py)
+    "lifecycle.agent": "Our support team",
+    "lifecycle.question": (
+        "{agent} has a question about your ticket #{id}: {question}\n"
+        "Just reply here; we'll carry on as soon as we have your answer."
+    ),
+    "lifecycle.nudge": (
+        "We're still waiting for your answer about ticket #{id}: {question}\n"
+        "Reply here whenever you can; without an answer the ticket will be closed as resolved."
+    ),
+    "lifecycle.auto_resolved": (
+        "We haven't heard back from you for {silence}, so we've marked it as resolved. "
+        "If you still need help, just write here and we'll reopen it."
+    ),
+    "lifecycle.next_answer": "Thanks, the team has your message on ticket #{id}. Expect our next answer by {due}.",
+    "lifecycle.reopened": "I've reopened your ticket #{id} and passed your message on. Expect an answer by {due}.",
+    "lifecycle.followup": (
+        "Ticket #{old} is closed, so I've opened ticket #{id} for this, linked to the old one. "
+        "Expect an answer by {due}."
+    ),
     "handoff.opened": (
         "I've opened ticket #{id} ({category}, priority {priority}) and asked a person to join. "
         "Our {team} team will answer here by {due} ({zone}) at the latest. Anything you write now "

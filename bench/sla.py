@@ -1,14 +1,16 @@
 """SLA sweep and managers' reports on a large PostgreSQL desk.
 
-    .venv/bin/python bench/sla.py [--open 100000] [--total 1000000] [--due 100] [--runs 9] [--explain]
+    .venv/bin/python bench/sla.py [--open 100000] [--total 1000000] [--due 100] [--nudges 50] [--runs 9] [--explain]
 
 Creates (drops and recreates) the database `supportbot_bench` next to SUPPORTBOT_BENCH_PG
 (default postgresql+asyncpg://postgres@127.0.0.1:5432/test), migrates it, bulk-loads it with COPY
 and times the real functions, printing medians over `--runs` runs (after one warm-up run):
 
-1. the SLA sweep with `--open` open tickets, most not due: nothing due, then `--due` reminders
-   due (restored before every run), and the sweep's locking query on its own; `status_report`
-   and `sla_report` on that desk too;
+1. the SLA sweep with `--open` open tickets, most not due, with the life after the first
+   response in the mix (about a third of the answered tickets run a next-response clock, a
+   quarter wait on the customer): nothing due, then `--due` reminders due (half of them on
+   next-response clocks) and `--nudges` waiting customers to nudge (restored before every run),
+   and the sweep's locking query on its own; `status_report` and `sla_report` on that desk too;
 2. `status_report`, `sla_report`, `stats_report` (1, 30 and 365 days) and one ticket's timeline
    with `--total` tickets spread over two years, about 1.5 % of them open (mostly recent, some
    stale), one delivered outbox row per ticket plus a few dead letters, feedback on a quarter of
@@ -77,7 +79,19 @@ TICKET_COLUMNS = [
     "sla_check_at",
     "reminded_tier",
     "breached_tier",
+    "response_round",
+    "next_response_due_at",
+    "next_warn_at",
+    "next_response_at",
+    "sla_breaches",
+    "paused_at",
+    "paused_seconds",
+    "clock_paused",
+    "nudged_at",
+    "lifecycle_check_at",
+    "owner",
 ]
+NUDGE_AFTER = timedelta(days=2)  # the shipped policy's lifecycle.nudge_after
 
 
 def urls() -> tuple[str, str]:
@@ -128,6 +142,17 @@ class Generator:
             "sla_check_at": None,
             "reminded_tier": 0,
             "breached_tier": 0,
+            "response_round": 0,
+            "next_response_due_at": None,
+            "next_warn_at": None,
+            "next_response_at": None,
+            "sla_breaches": 0,
+            "paused_at": None,
+            "paused_seconds": 0,
+            "clock_paused": False,
+            "nudged_at": None,
+            "lifecycle_check_at": None,
+            "owner": f"slack:U{rng.randint(1, 40):03d}" if rng.random() < 0.5 else None,
             "target": target,
         }
 
@@ -148,6 +173,7 @@ class Generator:
             row["status"], row["closed_at"] = "closed", resolved + timedelta(days=7)
         else:
             row["status"] = "resolved"
+            row["lifecycle_check_at"] = resolved + timedelta(days=3)  # closes after lifecycle.close_after
         return row
 
     def open(self, ticket_id: int, created: datetime, customers: int, now: datetime) -> dict[str, Any]:
@@ -164,9 +190,24 @@ class Generator:
             elif row["response_due_at"] > now:
                 row["sla_check_at"], row["reminded_tier"] = row["response_due_at"], 1
         else:
-            self._answer(row, now)
+            first = self._answer(row, now)
             row["status"] = rng.choices(["acknowledged", "waiting_customer", "open"], [0.6, 0.25, 0.15])[0]
             row["tier"] = rng.choices([1, 2, 3], [0.85, 0.12, 0.03])[0]
+            if row["status"] == "waiting_customer":
+                paused = first + (now - first) * rng.random()
+                row["paused_at"], row["lifecycle_check_at"] = paused, paused + NUDGE_AFTER
+            elif rng.random() < 0.35:  # the customer wrote again: a next-response clock runs
+                said = first + (now - first) * rng.random()
+                row["response_round"] = rng.randint(1, 3)
+                row["next_response_due_at"] = said + row["target"]
+                row["next_warn_at"] = said + row["target"] * 0.75
+                if row["next_warn_at"] > now:
+                    row["sla_check_at"] = row["next_warn_at"]
+                elif row["next_response_due_at"] > now:
+                    row["sla_check_at"], row["reminded_tier"] = row["next_response_due_at"], row["tier"]
+                else:
+                    row["sla_breaches"] = 1
+                    row["breached_tier"] = row["reminded_tier"] = row["tier"]
         return row
 
 
@@ -221,14 +262,16 @@ async def finish_load(conn: asyncpg.Connection) -> None:
     await conn.execute("VACUUM ANALYZE")
 
 
-async def load_open_desk(open_count: int, due: int, seed: int) -> list[int]:
-    """`open_count` open tickets from the last 10 days; `due` of them have their reminder due now."""
+async def load_open_desk(open_count: int, due: int, nudges: int, seed: int) -> tuple[list[int], list[int]]:
+    """`open_count` open tickets from the last 10 days; `due` of them have their reminder due now
+    (every other one on a next-response clock), the next `nudges` wait on a customer to nudge now."""
     gen = Generator(seed)
     conn = await asyncpg.connect(urls()[1])
     try:
         customers = max(1, open_count // 5)
         await load_customers(conn, customers)
         due_ids: list[int] = []
+        nudge_ids: list[int] = []
 
         def rows() -> Iterator[tuple[Any, ...]]:
             for ticket_id in range(1, open_count + 1):
@@ -243,19 +286,46 @@ async def load_open_desk(open_count: int, due: int, seed: int) -> list[int]:
                         response_due_at=NOW + timedelta(minutes=20),
                         reminded_tier=0,
                         breached_tier=0,
+                        response_round=0,
+                        next_warn_at=None,
+                        next_response_due_at=None,
+                        paused_at=None,
+                        lifecycle_check_at=None,
                     )
                     row["sla_check_at"] = row["warn_due_at"]
+                    if ticket_id % 2:  # answered once; the customer's latest message waits
+                        row.update(
+                            first_response_at=NOW - timedelta(hours=2),
+                            status="acknowledged",
+                            response_round=1,
+                            next_warn_at=row["warn_due_at"],
+                            next_response_due_at=row["response_due_at"],
+                            warn_due_at=NOW - timedelta(hours=3),
+                            response_due_at=NOW - timedelta(hours=2),
+                        )
                     due_ids.append(ticket_id)
+                elif ticket_id <= due + nudges:  # asked two days ago and never answered
+                    paused = NOW - NUDGE_AFTER - timedelta(seconds=gen.rng.uniform(1, 240))
+                    row.update(status="waiting_customer", paused_at=paused, nudged_at=None, sla_check_at=None)
+                    row["first_response_at"] = row["first_response_at"] or paused
+                    row["lifecycle_check_at"] = paused + NUDGE_AFTER
+                    nudge_ids.append(ticket_id)
                 elif row["sla_check_at"] is not None and row["sla_check_at"] <= NOW:
                     row["sla_check_at"] = NOW + timedelta(seconds=gen.rng.uniform(60, 2 * 86400))
                 elif row["first_response_at"] is None and row["sla_check_at"] is None:
                     # Breached at the top tier long ago: off the sweep, as the sweep leaves it.
                     row["tier"], row["breached_tier"], row["reminded_tier"] = 3, 3, 3
+                if (
+                    row["lifecycle_check_at"] is not None
+                    and row["lifecycle_check_at"] <= NOW
+                    and ticket_id > due + nudges
+                ):
+                    row["lifecycle_check_at"] = NOW + timedelta(seconds=gen.rng.uniform(60, 2 * 86400))
                 yield tuple(row[c] for c in TICKET_COLUMNS)
 
         await copy(conn, "tickets", TICKET_COLUMNS, rows())
         await finish_load(conn)
-        return due_ids
+        return due_ids, nudge_ids
     finally:
         await conn.close()
 
@@ -415,7 +485,7 @@ class Recorder:
 
 
 async def bench_sweep(
-    db: Database, tickets: TicketService, due_ids: list[int], runs: int
+    db: Database, tickets: TicketService, due_ids: list[int], nudge_ids: list[int], runs: int
 ) -> list[tuple[str, list[float]]]:
     try:  # the real sweep; without it, its locking query alone is measured
         sweep: Callable[..., Awaitable[Any]] | None = importlib.import_module("desk.sweep").sweep
@@ -427,10 +497,18 @@ async def bench_sweep(
         async with db.session() as session:
             await session.execute(
                 text(
-                    "UPDATE tickets SET sla_check_at = warn_due_at, tier = 1, reminded_tier = 0, breached_tier = 0 "
+                    "UPDATE tickets SET sla_check_at = CASE WHEN response_round > 0 THEN next_warn_at "
+                    "ELSE warn_due_at END, tier = 1, reminded_tier = 0, breached_tier = 0 "
                     "WHERE id = ANY(:ids)"
                 ),
                 {"ids": due_ids},
+            )
+            await session.execute(
+                text(
+                    "UPDATE tickets SET status = 'waiting_customer', nudged_at = NULL, "
+                    "lifecycle_check_at = paused_at + make_interval(secs => :nudge) WHERE id = ANY(:ids)"
+                ),
+                {"ids": nudge_ids, "nudge": NUDGE_AFTER.total_seconds()},
             )
             await session.execute(text("DELETE FROM outbox"))
             await session.execute(text("DELETE FROM ticket_events"))
@@ -466,9 +544,15 @@ async def bench_sweep(
     async def busy() -> None:
         result = await sweep(db, tickets=tickets, now=NOW, batch=500, **extra)
         assert result.reminded == len(due_ids), result
+        assert getattr(result, "nudged", len(nudge_ids)) == len(nudge_ids), result
 
     results.append(("sweep(), nothing due", await timed(runs, quiet, restore)))
-    results.append((f"sweep(), {len(due_ids)} reminders due", await timed(runs, busy, restore)))
+    results.append(
+        (
+            f"sweep(), {len(due_ids)} reminders due (half next-response), {len(nudge_ids)} nudges",
+            await timed(runs, busy, restore),
+        )
+    )
     await restore()
     return results
 
@@ -558,11 +642,11 @@ async def main_async(args: argparse.Namespace) -> None:
     print(f"loading {args.open:,} open tickets...", file=sys.stderr)
     began = time.perf_counter()
     await reset_database()
-    due_ids = await load_open_desk(args.open, args.due, args.seed)
+    due_ids, nudge_ids = await load_open_desk(args.open, args.due, args.nudges, args.seed)
     print(f"  loaded in {time.perf_counter() - began:.1f}s", file=sys.stderr)
     db = Database(sa_url)
     try:
-        sweep_rows = await bench_sweep(db, tickets, due_ids, args.runs)
+        sweep_rows = await bench_sweep(db, tickets, due_ids, nudge_ids, args.runs)
         cases = report_cases(db, tickets, args.open)
         sweep_rows += await bench_reports(
             db,
@@ -631,6 +715,7 @@ def main() -> None:
     )
     parser.add_argument("--open", type=int, default=100_000, help="open tickets for the sweep")
     parser.add_argument("--due", type=int, default=100, help="of which with a reminder due")
+    parser.add_argument("--nudges", type=int, default=50, help="and waiting customers to nudge")
     parser.add_argument("--total", type=int, default=1_000_000, help="tickets for the reports")
     parser.add_argument("--open-share", type=float, default=0.015, help="share of --total still open")
     parser.add_argument("--runs", type=int, default=9)

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
-from bot import __version__, api, customers_api, jobs
+from bot import __version__, api, customers_api, jobs, lifecycle_api
 from bot.channels import CHANNELS, FileSource
 from bot.delivery import OutboxDelivery
 from bot.kb_routes import build_kb_router
@@ -160,6 +160,7 @@ def create_app(
     for channel in channels.values():
         app.include_router(channel.router)
     app.include_router(api.router)
+    app.include_router(lifecycle_api.router)
     app.include_router(api.model_router)
     app.include_router(customers_api.router)
     app.include_router(slack.router)

@@ -21,6 +21,7 @@ from rich.markup import escape
 
 from bot.customers_cli import customers_export_command, customers_forget_command
 from bot.kb_cli import kb_search_command
+from bot.lifecycle_cli import tickets_assign_command, tickets_wait_command
 from bot.outbox_cli import outbox_list_command, outbox_retry_command
 from bot.replies_cli import replies_app
 from bot.settings import SettingsError, load_settings
@@ -42,6 +43,8 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(replies_app, name="replies")
 kb_app.command("search")(kb_search_command)
 app.add_typer(tickets_app, name="tickets")
+tickets_app.command("wait")(tickets_wait_command)
+tickets_app.command("assign")(tickets_assign_command)
 outbox_app = typer.Typer(help="Notifications not delivered yet: list, send again.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
 

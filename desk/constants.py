@@ -26,6 +26,14 @@ OPEN_STATUSES: tuple[TicketStatus, ...] = (
 DONE_STATUSES: tuple[TicketStatus, ...] = (TicketStatus.RESOLVED, TicketStatus.CLOSED)
 
 
+class Clock(StrEnum):
+    """Which response clock runs on a ticket (`clock` in the ticket JSON; null when none runs)."""
+
+    FIRST_RESPONSE = "first_response"
+    NEXT_RESPONSE = "next_response"
+    PAUSED = "paused"  # waiting on the customer
+
+
 class OutboxKind(StrEnum):
     """Who an outbox row is for, which picks its sender in the delivery job."""
 
@@ -50,6 +58,13 @@ class OutboxEvent(StrEnum):
     LOW_RATING = "low_rating"
     MAINTENANCE = "maintenance"
     DIGEST = "digest"
+    # The life after the first response (desk/lifecycle.py, desk/owners.py).
+    WAITING_CUSTOMER = "waiting_customer"
+    CUSTOMER_NUDGED = "customer_nudged"
+    AUTO_RESOLVED = "auto_resolved"
+    TICKET_CLOSED = "ticket_closed"
+    TICKET_FOLLOWUP = "ticket_followup"
+    OWNER_CHANGED = "owner_changed"
     # The Slack desk's own notices about its posts.
     TICKET_UPDATED = "ticket_updated"
     THREAD_NOTE = "thread_note"

@@ -24,6 +24,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 
@@ -218,6 +219,23 @@ class Feedback(_Model):
     comment_prompt: LocalText = Text("Anything we could do better? (optional)")
 
 
+class Lifecycle(_Model):
+    """After the first response: waiting on the customer, closing, who takes new tickets."""
+
+    nudge_after: Duration = timedelta(days=2)  # a reminder to a customer who has not answered
+    auto_resolve_after: Duration = timedelta(days=5)  # silence after the question resolves the ticket
+    close_after: Duration = timedelta(days=3)  # a resolved ticket closes; until then a message reopens it
+    round_robin: bool = False  # new tickets go to the tier's agents on shift, in turn
+
+    @field_validator("auto_resolve_after")
+    @classmethod
+    def _after_the_nudge(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        nudge = info.data.get("nudge_after")
+        if nudge is not None and value <= nudge:
+            raise ValueError("must be longer than lifecycle.nudge_after (the nudge comes first)")
+        return value
+
+
 class Digest(_Model):
     # The weekly report (figures of the last 7 days and a chart) to the managers' channel; before
     # `time`, whose name would hide the `time` type in the lines after it.
@@ -261,6 +279,7 @@ class Policy(_Model):
     digest: Digest = Digest()
     knowledge: Knowledge = Knowledge()
     privacy: Privacy = Privacy()
+    lifecycle: Lifecycle = Lifecycle()
 
     @field_validator("timezone")
     @classmethod

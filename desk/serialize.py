@@ -47,6 +47,18 @@ def ticket_json(
         "first_response_at": iso(ticket.first_response_at),
         "resolved_at": iso(ticket.resolved_at),
         "sla_state": service.sla_state(ticket, now),
+        # The life after the first response (desk/lifecycle.py).
+        "clock": service.running_clock(ticket),
+        "next_response_due_at": iso(ticket.next_response_due_at) if ticket.response_round else None,
+        "response_round": ticket.response_round,
+        "sla_breaches": ticket.sla_breaches,
+        "waiting_since": iso(ticket.paused_at),
+        "waiting_seconds": ticket.paused_seconds,
+        "owner": ticket.owner,
+        "closed_at": iso(ticket.closed_at),
+        "reopened_from": ticket.reopened_from_id,
+        "linked_ticket_id": ticket.reopened_from_id or ticket.followup_id,
+        "followup_id": ticket.followup_id,
     }
     if events:
         out["events"] = [

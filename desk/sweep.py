@@ -9,6 +9,12 @@ transaction as the notices it causes. Every notice also carries a `dedupe_key` i
 
 After downtime one sweep catches up: a ticket already past its deadline gets its breach notice
 and escalation, not a stale reminder (the audit event says the reminder was skipped).
+
+The same ladder serves every response clock: the first response (round 0) and each next
+response (round 1, 2, ...: a customer wrote after an answer). Notices of a next-response round
+carry the round in their `dedupe_key`, so each round is reminded and breached once per tier.
+Reminders and breach notices mention the ticket's owner when it has one, else the channel.
+The lifecycle (nudges, auto-resolution, closing: desk/lifecycle.py) runs with each sweep.
 """
 
 from __future__ import annotations
@@ -22,15 +28,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
-from desk.constants import OutboxEvent
-from desk.tickets import OPEN_STATUSES, TicketService
+from desk.constants import Clock, OutboxEvent
+from desk.lifecycle import sweep_lifecycle
+from desk.owners import mention
+from desk.tickets import TicketService
 from storage.db import Database
 from storage.models import Ticket, TicketEvent
 
 log = structlog.get_logger(__name__)
 
 ACTOR = "sla"
-MENTION = "<!here>"  # Slack's mention of the people active in the tier channel
+MENTION = "<!here>"  # Slack's mention of the people active in the tier channel (no owner)
+_RUNNING = (Clock.FIRST_RESPONSE, Clock.NEXT_RESPONSE)
 
 
 @dataclass
@@ -42,6 +51,9 @@ class SweepResult:
     breached_top: int = 0
     breached: int = 0  # breach notices at any tier (escalated + breached_top)
     cleared: int = 0  # tickets taken off the sweep because they were answered or closed
+    nudged: int = 0  # customers reminded of an agent's question (lifecycle)
+    auto_resolved: int = 0  # tickets resolved after the customer's long silence
+    closed: int = 0  # resolved tickets closed after `lifecycle.close_after`
 
     @property
     def total(self) -> int:
@@ -79,9 +91,22 @@ def _audit(session: AsyncSession, ticket: Ticket, kind: str, now: datetime, **da
     session.add(TicketEvent(ticket_id=ticket.id, at=now, kind=kind, actor=ACTOR, data=data))
 
 
+def _round_key(ticket: Ticket) -> str:
+    """Round 0 keeps the keys notices had before next-response clocks existed."""
+    return f"{ticket.id}:r{ticket.response_round}" if ticket.response_round else str(ticket.id)
+
+
+def _what(ticket: Ticket) -> str:
+    if ticket.response_round:
+        return "the customer's latest message has no answer yet"
+    return "has no first response yet"
+
+
 def _reminder_row(ticket: Ticket, tickets: TicketService, now: datetime) -> dict[str, Any]:
     tier = tickets.policy.escalation.tiers[ticket.tier]
-    due = ticket.response_due_at.isoformat()
+    due = tickets.current(ticket)[0].isoformat()
+    who = mention(ticket.owner)
+    clock = Clock.NEXT_RESPONSE if ticket.response_round else Clock.FIRST_RESPONSE
     return {
         "kind": outbox.AGENT,
         "target": tier.slack_channel,
@@ -91,16 +116,19 @@ def _reminder_row(ticket: Ticket, tickets: TicketService, now: datetime) -> dict
             "tier": ticket.tier,
             "priority": ticket.priority,
             "response_due_at": due,
-            "mention": MENTION,
+            "mention": who,
+            "owner": ticket.owner,
+            "clock": clock,
+            "round": ticket.response_round,
             "channel": tier.slack_channel,
             "thread": True,
             "text": (
-                f"{MENTION} Reminder: ticket #{ticket.id} ({ticket.priority}) has no first response yet; "
+                f"{who} Reminder: ticket #{ticket.id} ({ticket.priority}): {_what(ticket)}; "
                 f"the response is due by {due}."
             ),
         },
         "ticket_id": ticket.id,
-        "dedupe_key": f"sla:reminder:{ticket.id}:{ticket.tier}",
+        "dedupe_key": f"sla:reminder:{_round_key(ticket)}:{ticket.tier}",
         "now": now,
     }
 
@@ -118,9 +146,10 @@ async def _remind_all(session: AsyncSession, due: list[Ticket], tickets: TicketS
                 now,
                 tier=ticket.tier,
                 response_due_at=row["payload"]["response_due_at"],
+                round=ticket.response_round,
             )
         ticket.reminded_tier = ticket.tier
-        ticket.sla_check_at = ticket.response_due_at
+        ticket.sla_check_at = tickets.current(ticket)[0]
     return len(sent)
 
 
@@ -130,7 +159,8 @@ async def _breach(
     policy = tickets.policy
     tier = ticket.tier
     channel = policy.escalation.tiers[tier].slack_channel
-    due = ticket.response_due_at.isoformat()
+    due = tickets.current(ticket)[0].isoformat()
+    who = mention(ticket.owner)
     # After downtime the reminder time may have passed unseen: a reminder now would be stale.
     skipped_reminder = ticket.reminded_tier < tier
     top = tier >= policy.max_tier
@@ -139,17 +169,21 @@ async def _breach(
         ticket,
         event=OutboxEvent.SLA_BREACH,
         target=channel,
-        dedupe_key=f"sla:breach:{ticket.id}:{tier}",
+        dedupe_key=f"sla:breach:{_round_key(ticket)}:{tier}",
         now=now,
         tier=tier,
         priority=ticket.priority,
         response_due_at=due,
-        mention=MENTION,
+        mention=who,
+        owner=ticket.owner,
+        clock=Clock.NEXT_RESPONSE if ticket.response_round else Clock.FIRST_RESPONSE,
+        round=ticket.response_round,
         thread=True,
         escalating_to=None if top else tier + 1,
         text=(
-            f"{MENTION} SLA breached: ticket #{ticket.id} ({ticket.priority}) got no first response "
-            f"by {due}." + (" It goes to the managers." if top else f" Escalating it to tier {tier + 1}.")
+            f"{who} SLA breached: ticket #{ticket.id} ({ticket.priority}) got no "
+            f"{'answer to the customer' if ticket.response_round else 'first response'} by {due}."
+            + (" It goes to the managers." if top else f" Escalating it to tier {tier + 1}.")
         ),
     )
     ticket.breached_tier = tier
@@ -157,6 +191,7 @@ async def _breach(
         ticket.reminded_tier = tier
     if sent:
         result.breached += 1
+        ticket.sla_breaches += 1  # on record for good, whatever the next clock does
         _audit(
             session,
             ticket,
@@ -165,6 +200,7 @@ async def _breach(
             tier=tier,
             response_due_at=due,
             reminder_skipped=skipped_reminder,
+            round=ticket.response_round,
         )
     if not top:
         # The ticket row is locked and its tier unchanged: the escalation from this tier has not
@@ -178,14 +214,19 @@ async def _breach(
         ticket,
         event=OutboxEvent.SLA_BREACH_TOP_TIER,
         target=policy.escalation.managers_channel,
-        dedupe_key=f"sla:top:{ticket.id}",
+        dedupe_key=f"sla:top:{_round_key(ticket)}",
         now=now,
         tier=tier,
         priority=ticket.priority,
         response_due_at=due,
         text=(
             f"Ticket #{ticket.id} ({ticket.priority}) missed its response deadline at the top tier "
-            f"({policy.escalation.tiers[tier].name}) and still has no first response."
+            f"({policy.escalation.tiers[tier].name}) and still has "
+            + (
+                "no answer to the customer's latest message."
+                if ticket.response_round
+                else "no first response."
+            )
         ),
     )
     if alerted:
@@ -201,15 +242,16 @@ async def _check(
     reminders: list[Ticket],
 ) -> None:
     """Do what is due for one locked ticket (reminders are collected for one insert per batch)."""
-    if ticket.first_response_at is not None or ticket.status not in OPEN_STATUSES:
-        ticket.sla_check_at = None
+    if tickets.running_clock(ticket) not in _RUNNING:
+        ticket.sla_check_at = None  # answered, waiting on the customer, or resolved
         result.cleared += 1
         return
-    if now < ticket.response_due_at:
+    due, warn, _ = tickets.current(ticket)
+    if now < due:
         if ticket.reminded_tier >= ticket.tier:
-            ticket.sla_check_at = ticket.response_due_at
-        elif now < ticket.warn_due_at:
-            ticket.sla_check_at = ticket.warn_due_at  # looked too early (moved by hand)
+            ticket.sla_check_at = due
+        elif now < warn:
+            ticket.sla_check_at = warn  # looked too early (moved by hand)
         else:
             reminders.append(ticket)
         return
@@ -244,6 +286,8 @@ async def sweep(db: Database, *, tickets: TicketService, now: datetime, batch: i
                     ticket.sla_check_at = None
         if len(due) < batch:
             break
+    life = await sweep_lifecycle(db, tickets=tickets, now=now, batch=batch)
+    result.nudged, result.auto_resolved, result.closed = life.nudged, life.auto_resolved, life.closed
     if result.reminded or result.breached or result.escalated or result.breached_top:
         log.info(
             "sla_sweep",

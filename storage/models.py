@@ -163,6 +163,12 @@ class Ticket(Base):
             sqlite_where=text("status IN ('open', 'acknowledged', 'waiting_customer')"),
         ),
         Index("ix_tickets_resolved", "resolved_at"),
+        Index(
+            "ix_tickets_lifecycle_check",
+            "lifecycle_check_at",
+            postgresql_where=text("lifecycle_check_at IS NOT NULL"),
+            sqlite_where=text("lifecycle_check_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -194,11 +200,41 @@ class Ticket(Base):
     sla_check_at: Mapped[datetime | None]
     reminded_tier: Mapped[int] = mapped_column(Integer, default=0)
     breached_tier: Mapped[int] = mapped_column(Integer, default=0)
+    # The life after the first response (desk/lifecycle.py). `response_round` 0 is the first
+    # response; each customer message after an answer starts round n+1 with its own deadline.
+    response_round: Mapped[int] = mapped_column(Integer, default=0)
+    next_response_due_at: Mapped[datetime | None]
+    next_warn_at: Mapped[datetime | None]
+    next_response_at: Mapped[datetime | None]
+    sla_breaches: Mapped[int] = mapped_column(Integer, default=0)  # every breached round, on record
+    # Waiting on the customer: the running clock is held, its deadline moved on when they answer.
+    paused_at: Mapped[datetime | None]
+    paused_seconds: Mapped[int] = mapped_column(Integer, default=0)  # wall time spent waiting, in total
+    clock_paused: Mapped[bool] = mapped_column(Boolean, default=False)  # a clock was running at the pause
+    nudged_at: Mapped[datetime | None]
+    # When the lifecycle sweep must next look (nudge, auto-resolve, close); NULL: nothing to do.
+    lifecycle_check_at: Mapped[datetime | None]
+    owner: Mapped[str | None] = mapped_column(String(128))  # the agent, e.g. `slack:U123`
+    reopened_from_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    followup_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
 
     customer: Mapped[Customer] = relationship(lazy="raise")
     events: Mapped[list[TicketEvent]] = relationship(
         lazy="raise", order_by="TicketEvent.id", back_populates="ticket"
     )
+
+
+class AgentShift(Base):
+    """An agent on shift for a tier: round-robin hands new tickets to the one waiting longest."""
+
+    __tablename__ = "agent_shifts"
+
+    agent: Mapped[str] = mapped_column(String(128), primary_key=True)  # e.g. `slack:U123`
+    tier: Mapped[int] = mapped_column(Integer, primary_key=True)
+    on_shift: Mapped[bool] = mapped_column(Boolean, default=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    last_assigned_at: Mapped[datetime | None]
+    assigned: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Attachment(Base):

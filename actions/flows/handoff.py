@@ -20,7 +20,7 @@ from actions.state import Intake
 from actions.turn import Turn
 from desk import metrics
 from desk.announce import LASTING_CHATS
-from desk.constants import OPEN_STATUSES
+from desk.constants import OPEN_STATUSES, TicketStatus
 from desk.policy import CATEGORIES, PRIORITIES
 from desk.tickets import NewTicket
 from desk.triage import subject_of, suggest_priority
@@ -82,6 +82,18 @@ def name_in(text: str) -> str | None:
     if any(w.lower() in _NOT_NAME_WORDS for w in name.split()):
         return None
     return name
+
+
+# After a ticket is resolved or closed these say nothing about it: no reopening, no follow-up.
+_NOT_ABOUT_IT = (
+    Intent.GREET,
+    Intent.THANK_YOU,
+    Intent.GOODBYE,
+    Intent.AFFIRM,
+    Intent.DENY,
+    Intent.PROBLEM_SOLVED,
+    Intent.CANCEL,
+)
 
 
 class HandoffFlow(Flow):
@@ -251,21 +263,53 @@ class HandoffFlow(Flow):
         ticket_id = t.conversation.handoff_ticket_id
         assert ticket_id is not None
         ticket = await self.tickets.get(t.repo.session, ticket_id)
-        if t.intent == Intent.BACK_TO_BOT or ticket is None or ticket.status not in OPEN_STATUSES:
+        done = ticket is not None and ticket.status not in OPEN_STATUSES
+        if (
+            done
+            and t.intent != Intent.BACK_TO_BOT
+            and (t.is_payload or not t.text.strip() or t.intent in _NOT_ABOUT_IT)
+        ):
+            # A button, thanks or a greeting after the end: the assistant answers. A resolved
+            # ticket stays linked, so a later "it broke again" still reopens it.
+            if ticket is not None and ticket.status == TicketStatus.RESOLVED:
+                return None
+            ticket = None
+        if t.intent == Intent.BACK_TO_BOT or ticket is None:
             t.conversation.handoff_ticket_id = None
             t.state.handoff_acknowledged = False
             if t.intent == Intent.BACK_TO_BOT:
                 return [t.reply("handoff.back", *menu_buttons(t))]
             return None
-        if not t.is_payload:
-            await self.tickets.add_customer_message(
-                t.repo.session, ticket_id, text=t.text, actor=t.actor, now=t.now
-            )
-        elif t.intent in INFO_INTENTS:
-            return None  # "My tickets", "Working hours": the bot answers them (a rating is handled before)
-        # Another button (an old menu's "Report a problem") would start a flow beside the agent's.
-        key = "handoff.already" if t.is_payload or t.intent == Intent.HUMAN_HANDOFF else "handoff.added"
-        return [self.waiting(t, ticket, key)]
+        if t.is_payload:
+            if t.intent in INFO_INTENTS:
+                return (
+                    None  # "My tickets", "Working hours": the bot answers them (a rating is handled before)
+                )
+            # Another button (an old menu's "Report a problem") would start a flow beside the agent's.
+            return [self.waiting(t, ticket, "handoff.already")]
+        if t.intent == Intent.HUMAN_HANDOFF:
+            return [self.waiting(t, ticket, "handoff.already")]
+        wrote = await self.tickets.customer_wrote(
+            t.repo.session, ticket_id, text=t.text, actor=t.actor, now=t.now
+        )
+        due = render.when(wrote.next_due, self.policy, t.lang) if wrote.next_due is not None else ""
+        if wrote.followup_of is not None:
+            t.conversation.handoff_ticket_id = wrote.ticket.id
+            return [
+                t.reply(
+                    "lifecycle.followup",
+                    self.back_button(t),
+                    old=wrote.followup_of,
+                    id=wrote.ticket.id,
+                    due=due,
+                )
+            ]
+        if wrote.reopened:
+            return [t.reply("lifecycle.reopened", self.back_button(t), id=ticket_id, due=due)]
+        if wrote.next_due is not None and ticket.first_response_at is not None:
+            # A next-response clock started or resumed: when to expect the next answer.
+            return [t.reply("lifecycle.next_answer", self.back_button(t), id=ticket_id, due=due)]
+        return [self.waiting(t, ticket, "handoff.added")]
 
     def waiting(self, t: Turn, ticket: Ticket, key: str) -> Reply:
         """The acknowledgement, and while nobody has answered yet, who answers by when."""

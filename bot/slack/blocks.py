@@ -22,6 +22,11 @@ ACK = "ticket_ack"
 ESCALATE = "ticket_escalate"
 RESOLVE = "ticket_resolve"
 BACK_TO_BOT = "ticket_back_to_bot"
+TAKE = "ticket_take"
+WAITING = "ticket_waiting"
+WAITING_VIEW = "ticket_waiting_view"  # the modal that asks the agent for the customer's question
+QUESTION_BLOCK = "question"
+QUESTION_INPUT = "question_text"
 ACTIONS_BLOCK = "ticket_actions"
 DESCRIPTION_BLOCK = "ticket_description"
 SAVED_REPLY = "ticket_saved_reply"  # the overflow menu of saved replies, beside the description
@@ -44,6 +49,11 @@ STATUS_LABELS = {
     "closed": ":white_check_mark: Closed",
 }
 LANGUAGE_LABELS = {"en": "English", "km": "Khmer (ភាសាខ្មែរ)"}
+CLOCK_LABELS = {
+    "first_response": "first response",
+    "next_response": ":speech_balloon: next response",
+    "paused": ":double_vertical_bar: paused (waiting on the customer)",
+}
 SLA_LABELS = {
     "running": "running",
     "warning": ":warning: due soon",
@@ -146,6 +156,16 @@ def status_lines(view: PostView) -> list[str]:
         lines.append(
             f":arrow_up: Escalated to tier {ticket.tier}{by} · continues in {_tier_channel(view, ticket.tier)}"
         )
+    waits = _events(ticket, "waiting_customer")
+    if ticket.status == "waiting_customer" and waits:
+        lines.append(
+            f":hourglass_flowing_sand: Waiting on the customer since {date_token(waits[-1].at, policy)} "
+            f"(asked by {actor_label(waits[-1].actor)})"
+        )
+    if ticket.reopened_from_id:
+        lines.append(f":link: Follows up closed ticket #{ticket.reopened_from_id}")
+    if ticket.followup_id:
+        lines.append(f":link: Followed up by ticket #{ticket.followup_id}")
     if ticket.status in ("resolved", "closed"):
         resolved = _events(ticket, "resolved")
         if resolved:
@@ -212,6 +232,25 @@ def _buttons(view: PostView) -> dict[str, Any] | None:
             },
         }
     )
+    # The life of a ticket: an owner, a question to the customer.
+    if ticket.owner is None:
+        elements.append(
+            {
+                "type": "button",
+                "action_id": TAKE,
+                "text": {"type": "plain_text", "text": "Take it"},
+                "value": value,
+            }
+        )
+    if ticket.status != "waiting_customer":
+        elements.append(
+            {
+                "type": "button",
+                "action_id": WAITING,
+                "text": {"type": "plain_text", "text": "Waiting on customer"},
+                "value": value,
+            }
+        )
     return {"type": "actions", "block_id": ACTIONS_BLOCK, "elements": elements}
 
 
@@ -274,6 +313,58 @@ def saved_reply_modal(*, title: str, text: str, metadata: str) -> dict[str, Any]
     }
 
 
+def _due_field(view: PostView) -> str:
+    """The due time of the clock that runs (or ran last), which clock it is, and its SLA state."""
+    ticket, policy = view.ticket, view.policy
+    sla = f"SLA: {SLA_LABELS.get(view.sla_state, view.sla_state)}"
+    if ticket.response_round and ticket.next_response_due_at is not None:
+        text = f"*Next response due*\n{date_token(ticket.next_response_due_at, policy)}\n{sla}"
+    else:
+        text = f"*Response due*\n{date_token(ticket.response_due_at, policy)}\n{sla}"
+    running = None
+    if ticket.status == "waiting_customer":
+        running = "paused"
+    elif ticket.status in OPEN_STATUSES and ticket.first_response_at is None:
+        running = "first_response"
+    elif ticket.status in OPEN_STATUSES and ticket.response_round and ticket.next_response_at is None:
+        running = "next_response"
+    if running is not None:
+        text += f" · clock {CLOCK_LABELS[running]}"
+    if ticket.sla_breaches:
+        text += f" · {ticket.sla_breaches} breach{'es' if ticket.sla_breaches > 1 else ''} on record"
+    return text
+
+
+def waiting_modal(ticket_id: int, channel: str, thread_ts: str | None) -> dict[str, Any]:
+    """The modal of "Waiting on customer": the question the customer is asked."""
+    return {
+        "type": "modal",
+        "callback_id": WAITING_VIEW,
+        "private_metadata": f"{ticket_id}|{channel}|{thread_ts or ''}",
+        "title": {"type": "plain_text", "text": cut(f"Ask about #{ticket_id}", 24)},
+        "submit": {"type": "plain_text", "text": "Ask and wait"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": QUESTION_BLOCK,
+                "label": {"type": "plain_text", "text": "Your question to the customer"},
+                "hint": {
+                    "type": "plain_text",
+                    "text": "The SLA clock pauses until they answer; they are nudged, then the ticket "
+                    "resolves itself if they stay silent.",
+                },
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": QUESTION_INPUT,
+                    "multiline": True,
+                    "max_length": 2000,
+                },
+            }
+        ],
+    }
+
+
 def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
     """The ticket as a Block Kit message: header, fields, description, checks, notes, buttons."""
     ticket, policy = view.ticket, view.policy
@@ -285,8 +376,10 @@ def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
         f"*Channel*\n{CHANNELS.label(ticket.channel) or escape(ticket.channel)}",
         f"*Language*\n{LANGUAGE_LABELS.get(ticket.language, escape(str(ticket.language)))}",
         f"*Created*\n{date_token(ticket.created_at, policy)}",
-        f"*Response due*\n{date_token(ticket.response_due_at, policy)}\nSLA: {SLA_LABELS.get(view.sla_state, view.sla_state)}",
+        _due_field(view),
     ]
+    if ticket.owner:
+        fields.append(f"*Owner*\n{actor_label(ticket.owner)}")
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": cut(headline(ticket, policy), HEADER_MAX)}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": cut(f, FIELD_MAX)} for f in fields]},

@@ -21,7 +21,7 @@ import structlog
 from actions.render import duration
 from bot.jobs import run_announcements
 from bot.slack import blocks as bk
-from desk import maintenance, outbox, reports, ticket_ids
+from desk import lifecycle, maintenance, outbox, owners, reports, ticket_ids
 from desk.chart import sla_chart_png
 from desk.maintenance import MaintenanceError
 from desk.policy import Policy
@@ -42,6 +42,8 @@ MAX_DAYS = 365
 MAX_EVENTS = 25
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
+_USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+SELF_SERVICE = ("shift",)  # subcommands any agent may run about themselves
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
 REFUSAL = (
@@ -62,6 +64,9 @@ def help_text(policy: Policy) -> str:
             "and an SLA chart posted here",
             "• `/support escalate ID [reason]`: move a ticket one tier up",
             "• `/support outbox retry`: send the dead letters (undelivered notifications) again",
+            "• `/support assign ID @agent`: make the agent the ticket's owner (reminders mention them)",
+            "• `/support shift on|off [TIER]`: join or leave the tier's round-robin (any agent; the tier "
+            "of this channel by default)",
             '• `/support maintenance add START END "MESSAGE"`: schedule a maintenance window; START and END '
             f"as ISO 8601 or `YYYY-MM-DD HH:MM` ({city} time), e.g. "
             '`/support maintenance add 2026-12-05 22:00 2026-12-06 02:00 "Database upgrade"`',
@@ -312,6 +317,14 @@ def ticket_text(timeline: dict[str, Any], policy: Policy, link: str | None) -> s
         f"Status {str(timeline['status']).replace('_', ' ')} · tier {timeline['tier']} · via {timeline['channel']}"
         + (f" · <{link}|Slack thread>" if link else ""),
         f"Customer: {bk.escape(who) or 'no contact details'}",
+        f"Owner: {bk.actor_label(str(timeline['owner'])) if timeline.get('owner') else 'nobody yet'}"
+        + (f" · clock {str(timeline['clock']).replace('_', ' ')}" if timeline.get("clock") else "")
+        + (
+            f" · next response due {token('next_response_due_at', '?')}"
+            if timeline.get("next_response_due_at")
+            else ""
+        )
+        + (f" · {timeline['sla_breaches']} SLA breach(es) on record" if timeline.get("sla_breaches") else ""),
         f"Created {token('created_at', '?')} · response due {token('response_due_at', '?')} · "
         f"first response {token('first_response_at', 'none yet')}"
         + (f" · resolved {token('resolved_at', '')}" if timeline.get("resolved_at") else ""),
@@ -351,7 +364,8 @@ class SupportCommand:
     def __init__(self, desk: SlackDesk) -> None:
         self.desk = desk
 
-    async def run(self, text: str, *, user: str) -> Answer:
+    async def run(self, text: str, *, user: str, channel: str = "") -> Answer:
+        """`channel`: the name of the channel the command was typed in (a tier's, for `shift`)."""
         tokens = words(text)
         sub = tokens[0].lower() if tokens else "help"
         rest = tokens[1:]
@@ -359,6 +373,8 @@ class SupportCommand:
         policy = services.policy
         if sub == "help":
             return Answer(help_text(policy))
+        if sub == "shift":
+            return await self._shift(rest, user, channel)
         handler = {
             "status": self._status,
             "ticket": self._ticket,
@@ -367,6 +383,7 @@ class SupportCommand:
             "escalate": self._escalate,
             "maintenance": self._maintenance,
             "outbox": self._outbox,
+            "assign": self._assign,
         }.get(sub)
         if handler is None:
             raise UsageError(f"I don't know `{bk.escape(sub)}`. Try `/support help`.")
@@ -450,6 +467,54 @@ class SupportCommand:
         config = services.policy.escalation.tiers.get(tier)
         where = f" ({bk.escape(config.name)}, {bk.channel_link(config.slack_channel)})" if config else ""
         return Answer(f":arrow_up: Ticket #{ticket_id} is escalated to tier {tier}{where}.")
+
+    async def _assign(self, rest: list[str], user: str) -> Answer:
+        ticket_id = ticket_number(rest[0] if rest else None)
+        match = _USER.match(rest[1]) if len(rest) > 1 else None
+        if match is None:
+            raise UsageError("write it as `/support assign ID @agent`, picking the agent from Slack's list")
+        owner = f"slack:{match.group(1)}"
+        services = self.desk.services
+        try:
+            async with services.db.session() as session:
+                await lifecycle.set_owner(
+                    session,
+                    tickets=services.tickets,
+                    ticket_id=ticket_id,
+                    owner=owner,
+                    actor=f"slack:{user}",
+                    now=self.now,
+                )
+        except TicketError as exc:
+            raise UsageError(f"I couldn't assign it: {exc}") from None
+        await self.desk.deliver_now(ticket_id)
+        return Answer(f":bust_in_silhouette: Ticket #{ticket_id} is now owned by <@{match.group(1)}>.")
+
+    async def _shift(self, rest: list[str], user: str, channel: str = "") -> Answer:
+        state = rest[0].lower() if rest else ""
+        if state not in ("on", "off"):
+            raise UsageError(
+                "write `/support shift on` or `/support shift off` (optionally with a tier number)"
+            )
+        tiers = self.desk.services.policy.escalation.tiers
+        if len(rest) > 1:
+            if not rest[1].isdigit() or int(rest[1]) not in tiers:
+                raise UsageError(f"TIER must be one of {', '.join(str(t) for t in tiers)}")
+            tier = int(rest[1])
+        else:
+            here = [
+                n for n, t in tiers.items() if channel and t.slack_channel.lstrip("#") == channel.lstrip("#")
+            ]
+            tier = here[0] if here else 1
+        async with self.desk.services.db.session() as session:
+            await owners.set_shift(session, agent=f"slack:{user}", tier=tier, on=state == "on", now=self.now)
+            present = await owners.on_shift(session, tier)
+        names = ", ".join(bk.actor_label(s.agent) for s in present) or "nobody"
+        verb = "You're on shift" if state == "on" else "You're off shift"
+        robin = (
+            "" if self.desk.services.policy.lifecycle.round_robin else " (round-robin is off in the policy)"
+        )
+        return Answer(f"{verb} for tier {tier}{robin}. On shift now: {names}.")
 
     async def _maintenance(self, rest: list[str], user: str) -> Answer:
         action = rest[0].lower() if rest else ""

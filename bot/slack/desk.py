@@ -88,6 +88,9 @@ class SlackDesk:
         app.action(bk.BACK_TO_BOT)(inbound.back_to_bot)
         app.action(bk.SAVED_REPLY)(inbound.saved_reply)
         app.view(bk.SAVED_REPLY_VIEW)(inbound.saved_reply_submit)
+        app.action(bk.TAKE)(inbound.take)
+        app.action(bk.WAITING)(inbound.waiting)
+        app.view(bk.WAITING_VIEW)(inbound.waiting_submitted)
         app.event("message")(inbound.message)
         app.command("/support")(inbound.support)
 

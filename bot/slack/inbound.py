@@ -23,9 +23,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.channels.keyed import Seen
 from bot.slack import blocks as bk
-from bot.slack.commands import REFUSAL, Answer, SupportCommand, UsageError
+from bot.slack.commands import REFUSAL, SELF_SERVICE, Answer, SupportCommand, UsageError
 from bot.slack.notices import enqueue_refresh, enqueue_thread_note
-from desk import relay, saved_replies, ticket_ids
+from desk import lifecycle, relay, saved_replies, ticket_ids
 from desk.tickets import TicketError
 from storage.models import TicketPost
 from storage.repositories import Session, ticket_posts
@@ -182,6 +182,95 @@ class Inbound:
                 )
             except SlackApiError as exc:
                 log.warning("slack_update_failed", ticket_id=ticket_id, error=str(exc))
+        await self.desk.deliver_now(ticket_id)
+
+    # -- the life of a ticket: an owner, waiting on the customer -------------------------------------
+
+    async def take(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        async with self.desk.tracked():
+            await self._take(ack, body, action)
+
+    async def _take(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """ "Take it": the agent who pressed owns the ticket; the card shows it, reminders name them."""
+        await ack()
+        user = str((body.get("user") or {}).get("id") or "")
+        ticket_id = ticket_ids.parse(action.get("value"))
+        if ticket_id is None or not user:
+            return
+        services = self.desk.services
+        actor = f"slack:{user}"
+        try:
+            async with services.db.session() as session:
+                await lifecycle.set_owner(
+                    session,
+                    tickets=services.tickets,
+                    ticket_id=ticket_id,
+                    owner=actor,
+                    actor=actor,
+                    now=services.engine.now(),
+                )
+        except TicketError as exc:
+            await self._ephemeral(body, user, f"Sorry, I couldn't give you ticket #{ticket_id}: {exc}.")
+            return
+        log.info("slack_ticket_taken", ticket_id=ticket_id, owner=actor)
+        await self.desk.deliver_now(ticket_id)
+
+    async def waiting(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """ "Waiting on customer" opens a modal for the question (the trigger lasts 3 seconds)."""
+        await ack()
+        ticket_id = ticket_ids.parse(action.get("value"))
+        trigger = body.get("trigger_id")
+        if ticket_id is None or not isinstance(trigger, str):
+            return
+        channel = str((body.get("channel") or {}).get("id") or "")
+        thread_ts = (body.get("message") or {}).get("ts")
+        try:
+            await self.desk.client.views_open(
+                trigger_id=trigger, view=bk.waiting_modal(ticket_id, channel, thread_ts)
+            )
+        except SlackApiError as exc:
+            log.warning("slack_views_open_failed", ticket_id=ticket_id, error=str(exc))
+
+    async def waiting_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        async with self.desk.tracked():
+            await self._waiting_submitted(ack, body, view)
+
+    async def _waiting_submitted(self, ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The question is sent, the clock held; a state the ticket cannot take shows in the modal."""
+        user = str((body.get("user") or {}).get("id") or "")
+        meta = str(view.get("private_metadata") or "").split("|")
+        ticket_id = ticket_ids.parse(meta[0] if meta else None)
+        values = (view.get("state") or {}).get("values") or {}
+        question = str(
+            ((values.get(bk.QUESTION_BLOCK) or {}).get(bk.QUESTION_INPUT) or {}).get("value") or ""
+        )
+        if ticket_id is None or not user:
+            await ack()
+            return
+        if not question.strip():
+            await ack(
+                response_action="errors", errors={bk.QUESTION_BLOCK: "Write the question for the customer."}
+            )
+            return
+        services = self.desk.services
+        agent = await self.desk.agent(user)
+        now = services.engine.now()
+        try:
+            async with services.db.session() as session:
+                await lifecycle.wait_on_customer(
+                    session,
+                    tickets=services.tickets,
+                    ticket_id=ticket_id,
+                    question=question,
+                    actor=agent.actor,
+                    agent_name=agent.name,
+                    now=now,
+                )
+        except TicketError as exc:
+            await ack(response_action="errors", errors={bk.QUESTION_BLOCK: str(exc)})
+            return
+        await ack()
+        log.info("slack_ticket_waiting", ticket_id=ticket_id, actor=agent.actor)
         await self.desk.deliver_now(ticket_id)
 
     # -- thread replies --------------------------------------------------------------------------
@@ -357,11 +446,13 @@ class Inbound:
         """Managers only; the answer goes back with the acknowledgement when it is quick, else via
         the command's response_url."""
         user = str(command.get("user_id") or "")
-        if user not in self.desk.settings.managers:
+        text = str(command.get("text") or "")
+        own = text.split()[0].lower() in SELF_SERVICE if text.split() else False
+        if user not in self.desk.settings.managers and not own:
             await ack(text=REFUSAL, response_type="ephemeral")
             return
-        text = str(command.get("text") or "")
-        task = asyncio.ensure_future(self._answer(text, user))
+        channel = str(command.get("channel_name") or "")
+        task = asyncio.ensure_future(self._answer(text, user, channel))
         done, _ = await asyncio.wait({task}, timeout=ACK_BUDGET)
         if task in done:
             answer = task.result()
@@ -373,9 +464,9 @@ class Inbound:
         if answer.chart is not None:
             await self._upload_chart(answer, channel=str(command.get("channel_id") or ""), respond=respond)
 
-    async def _answer(self, text: str, user: str) -> Answer:
+    async def _answer(self, text: str, user: str, channel: str = "") -> Answer:
         try:
-            return await self.command.run(text, user=user)
+            return await self.command.run(text, user=user, channel=channel)
         except UsageError as exc:
             return Answer(f"{exc}")
         except Exception:

@@ -84,6 +84,12 @@ class Notifier(TicketPosts):
             "low_rating": self._managers,
             "digest": self._managers,
             "weekly_report": self._weekly_report,
+            "waiting_customer": self._waiting_customer,
+            "customer_nudged": self._lifecycle_notice,
+            "auto_resolved": self._lifecycle_notice,
+            "ticket_closed": self._lifecycle_notice,
+            "ticket_followup": self._lifecycle_notice,
+            "owner_changed": self._owner_changed,
             UPDATED: self._updated,
             THREAD_NOTE: self._thread_note,
         }
@@ -207,9 +213,15 @@ class Notifier(TicketPosts):
         loaded = await self._load_for(row)
         ticket = loaded.ticket if loaded else None
         priority = str(row.payload.get("priority") or (ticket.priority if ticket else ""))
+        who = str(row.payload.get("mention") or "<!here>")
+        what = (
+            "the customer's latest message has no answer yet"
+            if row.payload.get("clock") == "next_response"
+            else "has no first response yet"
+        )
         text = (
-            f"<!here> {bk.channel_link(row.target)}: :alarm_clock: ticket #{self._ticket_id(row)} ({priority}) "
-            f"has no first response yet; the response is due {self._due(row, ticket)}."
+            f"{who} {bk.channel_link(row.target)}: :alarm_clock: ticket #{self._ticket_id(row)} ({priority}) "
+            f"{what}; the response is due {self._due(row, ticket)}."
         )
         await self._thread_notice(row, text, broadcast=True, refresh=True, loaded=loaded)
 
@@ -218,9 +230,15 @@ class Notifier(TicketPosts):
         ticket = loaded.ticket if loaded else None
         priority = str(row.payload.get("priority") or (ticket.priority if ticket else ""))
         escalating = row.payload.get("escalating_to")
+        who = str(row.payload.get("mention") or "<!here>")
+        what = (
+            "answer to the customer's latest message"
+            if row.payload.get("clock") == "next_response"
+            else "first response"
+        )
         text = (
-            f"<!here> :rotating_light: SLA breached: ticket #{self._ticket_id(row)} ({priority}) got no first "
-            f"response by {self._due(row, ticket)}."
+            f"{who} :rotating_light: SLA breached: ticket #{self._ticket_id(row)} ({priority}) got no "
+            f"{what} by {self._due(row, ticket)}."
         )
         if isinstance(escalating, int):
             tier = self.policy.escalation.tiers.get(escalating)
@@ -266,6 +284,34 @@ class Notifier(TicketPosts):
             title=title,
             alt_txt=title,
         )
+
+    async def _waiting_customer(self, row: OutboxMessage) -> None:
+        who = bk.actor_label(str(row.payload.get("actor") or ""))
+        question = bk.quote(str(row.payload.get("question") or ""), 2000)
+        text = f":hourglass_flowing_sand: {who} asked the customer; the SLA clock is paused until they answer:\n{question}"
+        await self._thread_notice(row, text, refresh=True)
+
+    async def _lifecycle_notice(self, row: OutboxMessage) -> None:
+        """Nudged, resolved after silence, closed, followed up: one line in the thread, the card redrawn."""
+        event = row.payload.get("event")
+        if event == "customer_nudged":
+            text = ":bell: The customer has not answered yet; they were reminded of the question."
+        elif event == "auto_resolved":
+            text = ":white_check_mark: The customer stayed silent, so the ticket was resolved automatically."
+        elif event == "ticket_closed":
+            text = ":lock: The ticket is closed; a new message from the customer will open a linked ticket."
+        else:
+            text = f":link: The customer wrote again after the ticket closed: see ticket #{row.payload.get('followup_id')}."
+        await self._thread_notice(row, text, refresh=True)
+
+    async def _owner_changed(self, row: OutboxMessage) -> None:
+        owner = bk.actor_label(str(row.payload.get("owner") or ""))
+        actor = str(row.payload.get("actor") or "")
+        if actor == row.payload.get("owner"):
+            text = f":raised_hand: {owner} took the ticket."
+        else:
+            text = f":bust_in_silhouette: {bk.actor_label(actor)} assigned the ticket to {owner}."
+        await self._thread_notice(row, text, refresh=True)
 
     async def _updated(self, row: OutboxMessage) -> None:
         # Nothing but the refresh, which reads the ticket itself: no load here.

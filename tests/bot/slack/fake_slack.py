@@ -199,7 +199,7 @@ class FakeSlack:
             elif ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form = await request.post()
                 args.update({k: v for k, v in form.items() if isinstance(v, str)})
-        for key in ("blocks", "files", "attachments"):
+        for key in ("blocks", "files", "attachments", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         return args
@@ -332,12 +332,13 @@ class FakeSlack:
 
     def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
         view = args.get("view")
-        if isinstance(view, str):
-            view = json.loads(view)
-        if not args.get("trigger_id") or not isinstance(view, dict) or view.get("type") != "modal":
+        if not args.get("trigger_id"):
+            return self._error("invalid_trigger_id")
+        if not isinstance(view, dict) or view.get("type") != "modal":
             return self._error("invalid_arguments")
-        self.views.append(view)
-        return {"ok": True, "view": {"id": f"V{len(self.views):08d}", **view}}
+        opened = {**view, "id": f"V{next(self._ids):08d}", "team_id": TEAM, "state": {"values": {}}}
+        self.views.append(opened)
+        return {"ok": True, "view": opened}
 
     def _conversations_list(self, args: dict[str, Any]) -> dict[str, Any]:
         return {

@@ -87,7 +87,12 @@ def test_post_for_a_ticket_without_contact_details_and_a_lower_tier() -> None:
         bk.PostView(ticket=ticket, tier=2, sla_state="met", policy=POLICY, root_link="https://x/p1")
     )
     [buttons] = [b for b in upper if b["type"] == "actions"]
-    assert [e["action_id"] for e in buttons["elements"]] == ["ticket_escalate", "ticket_resolve"]
+    assert [e["action_id"] for e in buttons["elements"]] == [
+        "ticket_escalate",
+        "ticket_resolve",
+        "ticket_take",
+        "ticket_waiting",
+    ]
     assert "<https://x/p1|original thread>" in str(upper)
 
 

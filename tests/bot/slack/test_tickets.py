@@ -65,7 +65,13 @@ async def test_a_web_chat_ticket_is_posted_to_tier1_with_buttons_and_a_date_toke
         "type": "header",
         "text": {"type": "plain_text", "text": f"#{ticket_id} Technical issue · Critical"},
     }
-    assert actions(post) == ["ticket_ack", "ticket_escalate", "ticket_resolve"]
+    assert actions(post) == [
+        "ticket_ack",
+        "ticket_escalate",
+        "ticket_resolve",
+        "ticket_take",
+        "ticket_waiting",
+    ]
     [resolve] = [
         e
         for b in post.blocks
@@ -136,7 +142,7 @@ async def test_acknowledge_stops_the_clock_updates_the_post_and_tells_the_custom
 
     root = await eventually(lambda: _updated(desk, ticket_id), what="the post to be updated")
     assert "ticket_ack" not in actions(root)
-    assert actions(root) == ["ticket_escalate", "ticket_resolve"]
+    assert actions(root) == ["ticket_escalate", "ticket_resolve", "ticket_take", "ticket_waiting"]
     assert f"Acknowledged by <@{AGENT}>" in context_text(root)
     assert "Acknowledged" in fields_text(root) and "met" in fields_text(root)
     texts = await eventually(lambda: desk.customer_texts("webchat:web-ack"), what="the customer's notice")
@@ -178,7 +184,13 @@ async def test_escalate_posts_in_tier2_with_a_link_to_the_original_thread(
     permalink = f"{WORKSPACE}/archives/{root.channel}/p{root.ts.replace('.', '')}"
     assert f"<{permalink}|original thread>" in context_text(moved)
     assert f"Escalated from tier 1 by <@{AGENT}>" in context_text(moved)
-    assert actions(moved) == ["ticket_ack", "ticket_escalate", "ticket_resolve"]
+    assert actions(moved) == [
+        "ticket_ack",
+        "ticket_escalate",
+        "ticket_resolve",
+        "ticket_take",
+        "ticket_waiting",
+    ]
     assert "*Tier*\n2 · Specialized technicians" in fields_text(moved)
     posts = await desk.posts(ticket_id)
     assert posts[2].ts == moved.ts and posts[2].channel == fake_slack.channel_id(TIER2)
@@ -253,7 +265,13 @@ async def test_a_refresh_that_read_the_ticket_earlier_never_sends_its_older_stat
         lambda: _all_sent(desk), what="every notice of the ticket delivered, the stalled one included"
     )
     root = await desk.root(ticket_id)
-    assert actions(root) == ["ticket_ack", "ticket_escalate", "ticket_resolve"]
+    assert actions(root) == [
+        "ticket_ack",
+        "ticket_escalate",
+        "ticket_resolve",
+        "ticket_take",
+        "ticket_waiting",
+    ]
     assert "Reopened by the customer" in context_text(root)
 
 
@@ -362,7 +380,13 @@ async def test_a_reopened_ticket_gets_its_buttons_back_and_a_note(desk: Desk, fa
         )
     await desk.deliver()
     root = await desk.root(ticket_id)
-    assert actions(root) == ["ticket_ack", "ticket_escalate", "ticket_resolve"]  # open again: pick it up
+    assert actions(root) == [
+        "ticket_ack",
+        "ticket_escalate",
+        "ticket_resolve",
+        "ticket_take",
+        "ticket_waiting",
+    ]  # open again: pick it up
     assert "Reopened by the customer" in context_text(root)
     notes = [m.text for m in fake_slack.thread(TIER1, root.ts)]
     assert notes == [":arrows_counterclockwise: The ticket was reopened: still broken"]
