@@ -26,6 +26,8 @@ _ASCII_DIGIT = re.compile(r"[0-9]")
 _LETTERS = re.compile(r"[^\W\d_]")
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 _KHMER_SCRIPT = re.compile(r"[\u1780-\u17ff\u19e0-\u19ff]")
+# Email addresses and links are no one's language: "Dara Sok, dara.sok@example.com" is a name.
+_ADDRESSES = re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+", re.IGNORECASE)
 SENTENCE_WORDS = 4  # Latin-letter words it takes to move a conversation to the other language
 
 
@@ -45,8 +47,9 @@ def resolve(state: DialogueState, text: str, metadata: Mapping[str, Any], *, is_
             state.digits = "khmr"
         elif _ASCII_DIGIT.search(text):
             state.digits = "latn"
-        written = detect_language(text)
-        sentence = len(_WORDS.findall(text)) >= SENTENCE_WORDS
+        words = _ADDRESSES.sub(" ", text)
+        written = detect_language(words) if words.strip() else None
+        sentence = len(_WORDS.findall(words)) >= SENTENCE_WORDS
         if written == "km" and state.language != "km":
             # Khmer script always; Romanized Khmer as a sentence ("Dara Sok" is a name, not Khmer).
             if _KHMER_SCRIPT.search(text) or state.language is None or sentence:

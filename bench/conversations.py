@@ -80,7 +80,14 @@ async def run_case(
         "troubleshoot": list(case.get("checks", [])),
         "confirm": list(case.get("confirm", ["yes please"])),
     }
-    contact = {"name": [NAME], "reach": [EMAIL], "contact_confirm": ["yes"]}
+    contact = {
+        "name": [NAME],
+        "reach": [EMAIL],
+        "contact_confirm": ["yes"],
+        # The handoff's own questions: what it is about, then how to reach them.
+        "handoff_about": [case["opening"]],
+        "handoff_contact": [f"{NAME}, {EMAIL}"],
+    }
 
     async def say(text: str) -> None:
         got = await services.engine.handle(Incoming(channel="webchat", sender=sender, text=text))
@@ -90,7 +97,7 @@ async def run_case(
     await say(case["opening"])
     for _ in range(MAX_TURNS):
         state = await read_state(sender)
-        if state.get("flow") != "intake":
+        if state.get("flow") not in ("intake", "handoff"):
             break
         step = str(state.get("step"))
         queue = replies.get(step) or contact.get(step)

@@ -49,6 +49,9 @@ _SOLVED = re.compile(
     r"ដោះស្រាយបាន|បានហើយ|ជួយបាន"
 )
 
+# "restarting fixed it": the customer's own fix, not the article's; the intake records it at its step.
+_OWN_FIX = re.compile(r"\b(?:re-?start|reboot|reinstall|re-?install|unplug|plug|power ?cycl|updat|clear)\w*")
+
 
 def knowledge_base() -> KnowledgeBase | None:
     """The shipped articles, or None when they cannot be loaded (the chat then offers nothing)."""
@@ -178,4 +181,4 @@ def _answer(t: Turn) -> str | None:
     words = t.text.lower()
     if _STILL.search(words):
         return STILL
-    return "" if _SOLVED.search(words) else None
+    return "" if _SOLVED.search(words) and not _OWN_FIX.search(words) else None

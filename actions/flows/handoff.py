@@ -139,6 +139,7 @@ class HandoffFlow(Flow):
             description=i.description,
             priority=priority if priority in PRIORITIES else i.priority,
             suggested_priority=i.suggested_priority,
+            sentiment=i.sentiment,
             exclusion=i.exclusion,
             troubleshooting=list(i.troubleshooting),
             name=i.name or c.name or clean_name(t.msg.display_name or ""),
@@ -226,6 +227,7 @@ class HandoffFlow(Flow):
                 conversation_id=t.conversation.id,
                 attachment_ids=tuple(draft.attachments),
                 language=t.lang,
+                sentiment=draft.sentiment,
             ),
         )
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()

@@ -91,9 +91,10 @@ class IdleFlow(Flow):
         if category is None and feelings.outage:
             category = "infrastructure"
         sentiment = FRUSTRATED if feelings.frustrated else None
+        # The handoff takes the message's words as what it is about when they say more than
+        # "a person, please"; how the customer felt goes on the ticket it opens.
         t.state.intake = Intake(
             category=category,
-            description=t.text,
             suggested_priority=suggested_priority(t.text, feelings),
             sentiment=sentiment,
         )

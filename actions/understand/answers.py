@@ -41,6 +41,8 @@ _FIXED_ALONE = re.compile(
 )
 # "stopped working again", "keeps crashing again": the words before turn "working again" around.
 _STOPPED = re.compile(r"\b(?:stop(?:s|ped)?|keeps?|quit)\s+$")
+# "we need this sorted today", "please get that fixed": a request that it be fixed, not news that it is.
+_WANTED = re.compile(r"\b(?:need|needs|want|wants|get|gets|have|has|must|please|let's|lets)\s+$")
 _WORKS = re.compile(r"\b(?:works?|working|fine|loads?|loading|opens?|connects?)\b")
 _HOW = gated(
     r"\bhow\s+(?:do|can|would|should|could|will|to)\s+(?:i\s+|we\s+|you\s+)?(?:check|know|find|tell|see|do\s+(?:that|this|it)|do|confirm|verify|test|look|restart|"
@@ -102,6 +104,8 @@ def is_fixed(cleaned: str) -> bool:
         return True
     for m in _FIXED.finditer(cleaned):
         if _STOPPED.search(cleaned, max(0, m.start() - 12), m.start()):
+            continue
+        if _WANTED.search(cleaned, max(0, m.start() - 10), m.start()):
             continue
         if not negated_before(cleaned, m.start()) and not re.search(
             r"\b(?:not|n't|never|hasn't|didn't)\b", m.group()

@@ -10,7 +10,7 @@ from tests.helpers import FrozenClock, TestChannel
 async def test_thanks_after_a_resolution_keeps_it_resolved_and_a_complaint_reopens_it(
     bot: TestChannel, clock: FrozenClock
 ) -> None:
-    await bot.say("i need to speak with a real person about our mail server")
+    await bot.say("i need to speak with a real person about our mail server, dara.sok@example.com")
     [ticket] = await tickets_of(bot)
     async with bot.services.db.session() as session:
         await bot.services.tickets.resolve(session, ticket.id, actor="slack:U0AGENT", now=clock())

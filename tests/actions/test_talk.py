@@ -258,6 +258,8 @@ async def test_is_the_system_down_offers_to_report_an_outage(bot: TestChannel) -
 
 async def test_a_refund_demand_goes_to_billing_and_a_person(bot: TestChannel, clock: FrozenClock) -> None:
     await bot.say("I want a refund and a manager NOW")
+    assert "email address or phone number" in bot.text  # the only thing the handoff asks
+    await bot.say("Dara Sok, dara.sok@example.com")
     assert "asked a person to join" in bot.text
     ticket = await only_ticket(bot)
     assert ticket.category == "billing"
@@ -276,6 +278,8 @@ async def test_restarting_fixed_it_at_the_name_step_and_words_kept_on_a_handoff(
     await start_outlook(bot)
     await bot.say("the printer is on the second floor")  # answers nothing: kept
     await bot.say("talk to a person please")
+    assert "email address or phone number" in bot.text  # what it is about, the intake knew
+    await bot.say("Dara Sok, dara.sok@example.com")
     assert "asked a person to join" in bot.text
     ticket = await only_ticket(bot)
     assert "the printer is on the second floor" in ticket.description
