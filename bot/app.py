@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
@@ -83,6 +84,41 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class SecurityHeaders:
+    """Headers every answer gets, and the ones HTML, CSS and JavaScript answers need besides.
+
+    `nosniff` everywhere; pages and scripts get a referrer policy and a Content-Security-Policy
+    that allows only this server's own files (no inline script or style) and lets only the sites
+    of `SUPPORTBOT_CORS_ORIGINS` frame them. A route that sets its own header keeps it.
+    """
+
+    def __init__(self, app: ASGIApp, *, frame_ancestors: list[str]) -> None:
+        self.app = app
+        ancestors = " ".join(["'self'", *frame_ancestors])
+        self.csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            f"frame-ancestors {ancestors}"
+        ).encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                kind = headers.get("content-type", "")
+                if kind.startswith(("text/html", "text/css")) or "javascript" in kind:
+                    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                    headers.setdefault("Content-Security-Policy", self.csp.decode("latin-1"))
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(
     settings: Settings | None = None, *, nlu: NluBackend | None = None, now: Callable[[], datetime] = utcnow
 ) -> Any:
@@ -100,7 +136,8 @@ def create_app(
             if channel is not None:
                 await channel.send(row)
             else:
-                log.info("customer_notification", target=row.target, text=row.payload.get("text"))
+                # No adapter for its channel: noted (without the customer or the text), not sent.
+                log.info("customer_notification", outbox_id=row.id, channel=row.target.split(":", 1)[0])
 
         delivery = OutboxDelivery(
             services.db, {outbox.AGENT: slack.send, outbox.CUSTOMER: to_customer}, now=now
@@ -154,6 +191,7 @@ def create_app(
             allow_headers=["Content-Type", "Authorization"],
         )
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.cors_origins)
     for channel in channels.values():
         app.include_router(channel.router)
     app.include_router(api.router)

@@ -159,6 +159,13 @@ class Digest(_Model):
     time: ClockTime = time(8, 30)
 
 
+class Limits(_Model):
+    # Tickets one customer may open in 24 hours; past it they are pointed at their open tickets.
+    open_tickets_per_day: Annotated[int, Field(ge=1)] = 5
+    # Out-of-hours on-call pages within this many minutes of the last one join it (with a count).
+    on_call_coalesce_minutes: Annotated[int, Field(ge=0)] = 5
+
+
 class Policy(_Model):
     """The whole policy. Build with `load_policy`."""
 
@@ -177,6 +184,7 @@ class Policy(_Model):
     maintenance: Maintenance = Maintenance()
     feedback: Feedback = Feedback()
     digest: Digest = Digest()
+    limits: Limits = Limits()
 
     @field_validator("timezone")
     @classmethod

@@ -20,6 +20,9 @@ ACCOUNT_INTENTS: frozenset[str] = frozenset(
 )
 
 
+FORGET_STEP = "forget_confirm"  # the question was asked; only now does /forget_confirmed delete
+
+
 class AccountFlow(Flow):
     async def turn(self, t: Turn) -> list[Reply]:
         intent = t.intent
@@ -30,7 +33,11 @@ class AccountFlow(Flow):
         if intent == Intent.RESUME_ANNOUNCEMENTS:
             t.customer.announcements = True
             return [t.reply("account.resumed")]
-        if intent == Intent.FORGET_ME:
+        if intent == Intent.FORGET_ME or (intent == Intent.FORGET_CONFIRMED and t.state.step != FORGET_STEP):
+            # Deleting asks first, in this conversation, whatever payload arrives: a bare
+            # /forget_confirmed (a script, a stale button) is asked about like /forget.
+            t.state.clear()
+            t.state.step = FORGET_STEP
             return [
                 t.reply(
                     "account.forget.ask",
@@ -39,6 +46,7 @@ class AccountFlow(Flow):
                 )
             ]
         if intent == Intent.FORGET_CANCEL:
+            t.state.clear()
             return [t.reply("account.forget.cancelled", *menu_buttons(t))]
         kept = await privacy.forget_customer(
             t.repo.session, tickets=self.tickets, customer=t.customer, conversation=t.conversation, now=t.now

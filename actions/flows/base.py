@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from actions.messages import Button
+from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
 from desk.policy import Policy
@@ -59,6 +59,12 @@ def menu_buttons(t: Turn) -> tuple[Button, ...]:
         Button(t.say("menu.contact"), make_payload(Intent.CONTACT_CHANNELS)),
         Button(t.say("menu.person"), make_payload(Intent.HUMAN_HANDOFF)),
     )
+
+
+def limit_reply(t: Turn, policy: Policy) -> Reply:
+    """The daily ticket limit is reached: the customer's open tickets are where to go."""
+    tickets = Button(t.say("menu.tickets"), make_payload(Intent.TICKET_STATUS))
+    return t.reply("ticket.limit_reached", tickets, limit=policy.limits.open_tickets_per_day)
 
 
 def yes_no(t: Turn) -> tuple[Button, ...]:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from actions import render
-from actions.flows.base import Flow, menu_buttons
+from actions.flows.base import Flow, limit_reply, menu_buttons
 from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.state import Intake
 from actions.turn import Turn
 from desk import metrics
 from desk.constants import OPEN_STATUSES
-from desk.tickets import NewTicket
+from desk.tickets import NewTicket, TicketLimitReached
 from desk.triage import subject_of
 from nlu.intents import Intent
 
@@ -23,6 +23,14 @@ class HandoffFlow(Flow):
         return Button(t.say("button.back_to_bot"), make_payload(Intent.BACK_TO_BOT))
 
     async def start(self, t: Turn) -> list[Reply]:
+        """Bring in a person; past the daily ticket limit, the customer is pointed at their tickets."""
+        try:
+            return await self._start(t)
+        except TicketLimitReached:
+            t.state.clear()
+            return [limit_reply(t, self.policy)]
+
+    async def _start(self, t: Turn) -> list[Reply]:
         """Bring in a person: link the customer's open ticket, or open one from what we know."""
         metrics.HANDOFFS.inc()
         session = t.repo.session

@@ -10,14 +10,14 @@ from datetime import datetime
 
 from actions import render
 from actions.catalog import DEFAULT_LANGUAGE, label, text
-from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
+from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, limit_reply, menu_buttons
 from actions.flows.intake_answers import INTERRUPT_CONFIDENCE, Answer, Outcome, Retry
 from actions.flows.intake_steps import STEP_BY_NAME, STEPS, current_check
 from actions.messages import Reply
 from actions.turn import Turn
 from desk import metrics
 from desk.policy import CATEGORIES
-from desk.tickets import NewTicket
+from desk.tickets import NewTicket, TicketLimitReached
 from desk.triage import subject_of, suggest_priority
 from nlu.intents import Intent
 from storage.models import Ticket
@@ -79,7 +79,11 @@ class IntakeFlow(Flow):
     async def finish(self, t: Turn, outcome: Outcome) -> list[Reply]:
         """An answer that ends the intake, with or without a ticket."""
         if outcome is Outcome.OPEN_TICKET:
-            return await self.open_ticket(t)
+            try:
+                return await self.open_ticket(t)
+            except TicketLimitReached:
+                t.state.clear()
+                return [limit_reply(t, self.policy)]
         if outcome is Outcome.SOLVED:
             i = t.intake
             t.repo.record_self_service(
