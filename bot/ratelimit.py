@@ -7,7 +7,9 @@ once. `SUPPORTBOT_RATE_LIMITS=off` turns them off (load benchmarks, scripted tes
 
 The defaults leave a person typing, or pressing buttons quickly, far below them: a session may send
 10 messages in 10 seconds and 60 a minute; one address (an office behind one public IP may hold
-many customers) 600 a minute.
+many customers) 600 a minute, and may start 30 new sessions an hour (a script that takes a fresh
+session for every message cannot get round the per-session limits, nor the daily ticket limit,
+which counts per customer, that is per session).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Limit:
 
 SESSION_LIMITS = (Limit("session", "10/10 seconds"), Limit("session", "60/minute"))
 ADDRESS_LIMITS = (Limit("address", "600/minute"),)
+NEW_SESSION_LIMITS = (Limit("new_session", "30/hour"),)
 
 
 class RateLimits:
@@ -69,6 +72,9 @@ class RateLimits:
 
     async def address(self, address: str | None) -> float | None:
         return await self.check(ADDRESS_LIMITS, address or "unknown")
+
+    async def new_session(self, address: str | None) -> float | None:
+        return await self.check(NEW_SESSION_LIMITS, address or "unknown")
 
     async def reset(self) -> None:
         await self.storage.reset()

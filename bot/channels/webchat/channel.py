@@ -202,7 +202,13 @@ class WebChat(BaseChannel):
             wait = await self.limits.address(request.client.host if request.client else None)
             if wait is not None:
                 return too_many(wait)
-        sender = body.sender if trusted or self.sessions.is_minted(body.sender) else self.sessions.mint()
+        if trusted or self.sessions.is_minted(body.sender):
+            sender = body.sender
+        else:
+            wait = await self.limits.new_session(request.client.host if request.client else None)
+            if wait is not None:
+                return too_many(wait)
+            sender = self.sessions.mint()
         wait = await self.limits.session(sender)
         if wait is not None:
             return too_many(wait)
@@ -238,7 +244,11 @@ class WebChat(BaseChannel):
 
     async def _session_request(self, sid: str, data: Any = None) -> None:
         requested = data.get("session_id") if isinstance(data, dict) else None
-        session_id = await self._use_session(sid, await self.sio.get_session(sid), requested)
+        saved = await self.sio.get_session(sid)
+        if not self.sessions.is_minted(requested) and await self.limits.new_session(saved.get("address")):
+            await self._slow_down(sid)
+            return
+        session_id = await self._use_session(sid, saved, requested)
         await self.sio.emit("session_confirm", session_id, room=sid)
         # Notices that arrived while the customer was away are shown now.
         if self.delivery is not None:
@@ -252,9 +262,7 @@ class WebChat(BaseChannel):
         session_id = await self._use_session(sid, saved, requested)
         wait = await self.limits.address(saved.get("address")) or await self.limits.session(session_id)
         if wait is not None:
-            self._slowed.add(sid)
-            await self.sio.emit("bot_uttered", {"text": text("webchat.slow_down")}, room=sid)
-            await self.sio.disconnect(sid)
+            await self._slow_down(sid)
             return
         if not isinstance(data, dict) or not isinstance(data.get("message"), str):
             await self.sio.emit("bot_uttered", {"text": text("webchat.unreadable")}, room=sid)
@@ -270,6 +278,14 @@ class WebChat(BaseChannel):
             replies = [Reply(text("webchat.failed"))]
         for reply in replies:
             await self.sio.emit("bot_uttered", reply.as_socketio(), room=sid)
+
+    async def _slow_down(self, sid: str) -> None:
+        """A polite word, then the socket is closed: a flood is not answered message by message."""
+        if sid in self._slowed:
+            return
+        self._slowed.add(sid)
+        await self.sio.emit("bot_uttered", {"text": text("webchat.slow_down")}, room=sid)
+        await self.sio.disconnect(sid)
 
     def is_connected(self, session_id: str) -> bool:
         return any(True for _ in self.sio.manager.get_participants("/", session_id))
