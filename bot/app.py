@@ -119,6 +119,13 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+# The refusals each door may answer, documented in /openapi.json (docs/reference.md section 3).
+UNREADABLE: dict[str, Any] = {"description": "The body is not JSON"}
+UNAUTHORIZED: dict[str, Any] = {"description": "Missing or wrong `Authorization: Bearer` token"}
+NOT_FOUND: dict[str, Any] = {"description": "No such ticket or article"}
+TOO_LARGE: dict[str, Any] = {"description": "The body is larger than 64 KiB"}
+
+
 def create_app(
     settings: Settings | None = None, *, nlu: NluBackend | None = None, now: Callable[[], datetime] = utcnow
 ) -> Any:
@@ -194,10 +201,10 @@ def create_app(
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.cors_origins)
     for channel in channels.values():
         app.include_router(channel.router)
-    app.include_router(api.router)
-    app.include_router(api.model_router)
+    app.include_router(api.router, responses={401: UNAUTHORIZED, 404: NOT_FOUND})
+    app.include_router(api.model_router, responses={400: UNREADABLE, 413: TOO_LARGE})
     app.include_router(slack.router)
-    app.include_router(build_kb_router(KnowledgeBase.load()))
+    app.include_router(build_kb_router(KnowledgeBase.load()), responses={404: NOT_FOUND})
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -67,6 +67,7 @@ def settings_for(url: str, **extra: Any) -> Any:
     """Settings for a test app: scripted customers type faster than people, so the abuse limits
     are off unless a test turns them on (`SUPPORTBOT_RATE_LIMITS="on"`)."""
     extra.setdefault("SUPPORTBOT_SESSION_SECRET", SESSION_SECRET)
+    extra.setdefault("SUPPORTBOT_REST_TOKEN", REST_TOKEN)
     extra.setdefault("SUPPORTBOT_RATE_LIMITS", "off")
     return load_settings(DATABASE_URL=url, **extra)
 
