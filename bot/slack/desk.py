@@ -27,7 +27,7 @@ from bot.delivery import NotReady, OutboxDelivery, log_agent_notice
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import blocks as bk
-from bot.slack.inbound import Inbound, handled, unsigned
+from bot.slack.inbound import Inbound, handled, refusal
 from bot.slack.outbound import Notifier
 from bot.tasks import Tasks
 from desk.relay import Agent
@@ -77,7 +77,7 @@ class SlackDesk:
                 return JSONResponse({"detail": "Slack is not configured"}, status_code=404)
             if self._services is None:
                 return JSONResponse({"detail": "starting up"}, status_code=503)
-            refused = unsigned(request.headers, await request.body(), str(settings.slack_signing_secret))
+            refused = refusal(request.headers, await request.body(), str(settings.slack_signing_secret))
             if refused is not None:
                 return refused
             return await handled(handler, request)

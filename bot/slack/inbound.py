@@ -10,9 +10,11 @@ and a failure is retried like any other notification.
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import structlog
 from fastapi import Request
@@ -49,8 +51,9 @@ ACK_BUDGET = 1.5  # seconds a /support answer may take to go back with the ackno
 PRESS_WINDOW = Limit("slack_press", "1/10 seconds")
 
 
-def unsigned(headers: Mapping[str, str], body: bytes, signing_secret: str) -> Response | None:
-    """A 401 for a request Slack did not sign (checked before bolt reads the body), else None.
+def refusal(headers: Mapping[str, str], body: bytes, signing_secret: str) -> Response | None:
+    """A 401 for a request Slack did not sign (checked before bolt reads the body), a 400 for a
+    signed one Slack would never send; None for the rest, which bolt handles.
 
     bolt parses the body before it checks the signature, and takes the timestamp header for a
     number: `X-Slack-Request-Timestamp: abc` or a body nested thousands deep from anyone would
@@ -62,6 +65,36 @@ def unsigned(headers: Mapping[str, str], body: bytes, signing_secret: str) -> Re
         return JSONResponse({"detail": "not signed by Slack"}, status_code=401)
     if not SignatureVerifier(signing_secret).is_valid(body, timestamp, signature):
         return JSONResponse({"detail": "not signed by Slack, or too old"}, status_code=401)
+    problem = malformed(body, headers.get("content-type", ""))
+    if problem is not None:
+        return JSONResponse({"detail": f"not a Slack request: {problem}"}, status_code=400)
+    return None
+
+
+# The parts of a Slack request bolt reads as objects (or lists of them) before any listener runs.
+_OBJECTS = ("event", "user", "team", "channel", "container", "message", "view", "authorizations")
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """What makes a signed body something Slack would never send, or None when it may be one."""
+    try:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+            if "payload" not in form:
+                return None  # a slash command: flat fields, read as strings
+            data = json.loads(form["payload"][0])
+        else:
+            data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return "the body is not JSON"
+    if not isinstance(data, dict):
+        return "the body is not a JSON object"
+    for key in _OBJECTS:
+        if key in data and not isinstance(data[key], dict):
+            return f"{key} must be an object"
+    actions = data.get("actions")
+    if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+        return "actions must be a list of objects"
     return None
 
 
@@ -145,6 +178,7 @@ class Inbound:
             return
         if not await self._first_press(user, ticket_id, action):
             log.info("slack_press_repeated", ticket_id=ticket_id, action=action_id)
+            await self._ephemeral(body, user, f"That was applied once to ticket #{ticket_id} a moment ago.")
             return
         services = self.desk.services
         now = services.engine.now()
