@@ -72,7 +72,7 @@ def refusal(headers: Mapping[str, str], body: bytes, signing_secret: str) -> Res
 
 
 # The parts of a Slack request bolt reads as objects (or lists of them) before any listener runs.
-_OBJECTS = ("event", "user", "team", "channel", "container", "message", "view", "authorizations")
+_OBJECTS = ("event", "user", "team", "channel", "container", "message", "view")
 
 
 def malformed(body: bytes, content_type: str) -> str | None:
