@@ -3,12 +3,18 @@ credentials, abuse limits), through the REST channel, in process, on both databa
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot.channels.webchat.channel import STATIC
 from bot.channels.webchat.sessions import SessionIds, session_secret
 from bot.settings import load_settings
 from storage.models import Conversation, Customer, OutboxMessage, Ticket
@@ -18,6 +24,7 @@ from tests.helpers import REST_AUTH, FrozenClock, pp, text_of, ticket_id_in
 
 make_app = test_http.make_app  # the app in process, with its lifespan (a fixture)
 
+ROOT = Path(__file__).resolve().parents[2]  # the checkout, for the logged run's imports
 HELP = "our accounting server is dead, nobody here can log in since 9am!!"
 
 
@@ -264,3 +271,102 @@ async def test_the_next_page_after_a_sent_one_waits_out_the_window(
     later = max(pages, key=lambda r: r.id)
     assert later.next_attempt_at >= clock() + timedelta(minutes=4)
     assert later.next_attempt_at <= clock() + window
+
+
+# -- security headers --------------------------------------------------------------------------------
+
+SHOP = "https://shop.example.com"
+
+
+async def test_pages_and_scripts_carry_security_headers_and_answer_head(make_app: MakeApp) -> None:
+    app = await make_app(SUPPORTBOT_CORS_ORIGINS=f"{SHOP},https://www.example.org")
+    for path, kind in (("/", "text/html"), ("/widget.js", "javascript"), ("/demo.css", "text/css")):
+        got = await app.client.get(path)
+        assert got.status_code == 200 and kind in got.headers["content-type"]
+        assert got.headers["x-content-type-options"] == "nosniff"
+        assert got.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        csp = got.headers["content-security-policy"]
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert "script-src 'self'" in csp and "style-src 'self'" in csp
+        assert f"frame-ancestors 'self' {SHOP} https://www.example.org" in csp
+        head = await app.client.head(path)
+        assert head.status_code == 200 and head.content == b""
+        assert head.headers["content-length"] == got.headers["content-length"]
+        assert head.headers["content-security-policy"] == csp
+    # The demo page has nothing inline a CSP without 'unsafe-inline' would block.
+    page = (await app.client.get("/")).text
+    assert "<style" not in page and " style=" not in page
+    assert all("src=" in tag for tag in page.split("<script")[1:])
+    # JSON answers are not sniffed either.
+    assert (await app.client.get("/healthz")).headers["x-content-type-options"] == "nosniff"
+
+
+def test_the_widget_sets_no_inline_styles_a_csp_would_block() -> None:
+    script = (STATIC / "widget.js").read_text(encoding="utf-8")
+    assert 'setAttribute("style"' not in script
+    assert "adoptedStyleSheets" in script  # the constructed sheet, allowed without 'unsafe-inline'
+    assert "adoptSession" in script and "recipient_id" in script  # keeps what the server confirms
+
+
+# -- the log keeps no personal data --------------------------------------------------------------------
+
+LOGGED_RUN = """
+import asyncio, sys
+import httpx
+from bot.app import create_app
+from bot.logs import configure_logging
+from nlu import NLU_DIR
+from nlu.embedded import EmbeddedNlu
+from nlu.training_data import load_training_data
+from tests.helpers import settings_for
+
+CUSTOMER = [
+    "our accounting server is dead, nobody here can log in since 9am!!",
+    "/choose_priority{\\"priority\\":\\"critical\\"}", "/affirm", "/affirm", "/affirm", "/deny",
+    "Sophea Lim", "sophea.lim@example.com", "/affirm",
+    "/human_handoff", "please call me back on +855 12 345 678, it's urgent",
+]
+
+async def main(url: str) -> None:
+    configure_logging("INFO")
+    asgi = create_app(settings_for(url, SUPPORTBOT_REST_TOKEN=""), nlu=EmbeddedNlu.train(load_training_data(NLU_DIR)))
+    async with asgi.fastapi.router.lifespan_context(asgi.fastapi):
+        transport = httpx.ASGITransport(app=asgi)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            sender = "new"
+            for text in CUSTOMER:
+                answer = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+                assert answer.status_code == 200, answer.text
+                sender = answer.json()[0]["recipient_id"]
+            await asgi.fastapi.state.delivery.run_once()
+    print(sender)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_the_log_of_an_intake_and_a_handoff_holds_no_personal_data(db_url: str, tmp_path: Any) -> None:
+    run = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", LOGGED_RUN, db_url],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    session_id = run.stdout.strip().splitlines()[-1]
+    log = run.stderr
+    assert "supportbot_started" in log and "agent_notification" in log, log[-2000:]
+    for secret in (
+        session_id,
+        session_id.partition(".")[0],
+        "sophea.lim@example.com",
+        "Sophea",
+        "+855 12 345 678",
+        "12 345 678",
+        "accounting server is dead",
+        "call me back",
+    ):
+        assert secret not in log, f"{secret!r} is in the log"
