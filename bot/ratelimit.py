@@ -18,9 +18,12 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
+import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,15 @@ class RateLimits:
         """Count one knock by `key`; None when it is within every limit, else seconds to wait."""
         if not self.enabled:
             return None
-        for limit in limits:
-            item = limit.item
-            if not await self.limiter.hit(item, limit.scope, key):
-                stats = await self.limiter.get_window_stats(item, limit.scope, key)
-                return max(1.0, stats.reset_time - time.time())
+        try:
+            for limit in limits:
+                item = limit.item
+                if not await self.limiter.hit(item, limit.scope, key):
+                    stats = await self.limiter.get_window_stats(item, limit.scope, key)
+                    return max(1.0, stats.reset_time - time.time())
+        except Exception as exc:
+            # Redis away: customers are served without limits rather than refused (or a 500).
+            log.warning("rate_limits_unavailable", error=type(exc).__name__)
         return None
 
     async def session(self, session_id: str) -> float | None:

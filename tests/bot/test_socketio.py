@@ -18,6 +18,7 @@ import socketio
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.channels.webchat import channel as webchat_channel
 from bot.channels.webchat.sessions import SessionIds
 from bot.services import Services
 from nlu.embedded import EmbeddedNlu
@@ -419,3 +420,13 @@ async def test_a_flooding_socket_is_asked_to_slow_down_then_disconnected(
     other = new_customer(limited, customers)
     await other.connect(None)
     assert "Hello" in text_of(await other.say("hi there"))
+
+
+def test_sockets_are_counted_by_the_clients_address_not_engineios_placeholder() -> None:
+    # engine.io's ASGI environ always says REMOTE_ADDR=127.0.0.1; counting by it would make every
+    # customer one address, and the first thirty new visitors of the hour would use up the limit.
+    environ = {"REMOTE_ADDR": "127.0.0.1", "asgi.scope": {"client": ("203.0.113.9", 50123)}}
+    assert webchat_channel._client_address(environ) == "203.0.113.9"
+    assert (
+        webchat_channel._client_address({"REMOTE_ADDR": "127.0.0.1", "asgi.scope": {"client": None}}) is None
+    )

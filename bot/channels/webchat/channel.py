@@ -122,6 +122,15 @@ def _bearer(request: Request) -> str | None:
     return token.strip() if scheme.lower() == "bearer" else ""
 
 
+def _client_address(environ: dict[str, Any]) -> str | None:
+    """The client's address from the ASGI scope (behind a proxy, as uvicorn's --proxy-headers
+    set it): engine.io's own REMOTE_ADDR is always 127.0.0.1, which would count every customer
+    as one."""
+    scope = environ.get("asgi.scope")
+    client = scope.get("client") if isinstance(scope, dict) else None
+    return str(client[0]) if client else None
+
+
 class WebChat(BaseChannel):
     """Rasa's REST and SocketIO channels and the widget; pushes agents' replies to open sessions.
 
@@ -222,7 +231,7 @@ class WebChat(BaseChannel):
     # -- socket.io -------------------------------------------------------------------------------
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        address = environ.get("REMOTE_ADDR") or None
+        address = _client_address(environ)
         if await self.limits.address(address) is not None:
             raise socketio.exceptions.ConnectionRefusedError("too many connections; try again later")
         session_id = self.sessions.mint()
