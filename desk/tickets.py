@@ -122,13 +122,16 @@ class TicketService:
         new: NewTicket,
         now: datetime,
         actor: str | None = None,
+        daily_limit: bool = False,
     ) -> Ticket:
         """Create a ticket with its SLA deadline, audit event and tier-1 notification.
 
-        Raises TicketLimitReached once the customer opened `limits.open_tickets_per_day` tickets
-        in the last 24 hours (a script posing as a customer cannot flood the desk).
+        With `daily_limit` (a customer opening it from a chat), raises TicketLimitReached once
+        the customer opened `limits.open_tickets_per_day` tickets in the last 24 hours: a script
+        posing as a customer cannot flood the desk.
         """
-        await self._within_daily_limit(session, customer.id, now)
+        if daily_limit:
+            await self._within_daily_limit(session, customer.id, now)
         due = self.clock.deadline(priority=new.priority, created=now)
         warn = self.clock.warn_at(priority=new.priority, created=now)
         clock_kind = self.policy.sla.priorities[new.priority].clock

@@ -44,6 +44,7 @@ class HandoffFlow(Flow):
                 customer=t.customer,
                 now=t.now,
                 actor=t.actor,
+                daily_limit=True,
                 new=NewTicket(
                     category=i.category or "technical",
                     priority=i.priority or i.suggested_priority or "medium",

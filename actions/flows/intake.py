@@ -111,6 +111,7 @@ class IntakeFlow(Flow):
             t.repo.session,
             customer=customer,
             now=t.now,
+            daily_limit=True,
             new=NewTicket(
                 category=i.category or "technical",
                 priority=i.priority or "medium",
