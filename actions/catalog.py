@@ -21,6 +21,11 @@ EN: dict[str, str] = {
     # the engine
     "engine.empty": "I didn't catch any text there. Could you tell me in a few words how I can help?",
     "engine.truncated": "Your message was long, so I kept its first {limit} characters.",
+    # the web chat's doors (bot/channels/webchat)
+    "webchat.slow_down": (
+        "You're sending messages faster than I can read them, so I'm pausing this chat. "
+        "Please wait a minute, then reload the page and continue."
+    ),
     # buttons used by several flows
     "menu.report": "Report a problem",
     "menu.tickets": "My tickets",
@@ -250,6 +255,10 @@ EN: dict[str, str] = {
     "info.maintenance.scheduled": "• Scheduled {start} to {end}: {message}",
     "status.not_found": (
         "I can't find ticket #{wanted} among your tickets. I can only show tickets opened from this chat."
+    ),
+    "ticket.limit_reached": (
+        "You've already opened {limit} tickets with us today, so I can't open another one right now. "
+        "Our team is working on them; press My tickets to see where they stand."
     ),
     "status.none": "You have no tickets with us yet. Would you like to report a problem?",
     "status.list": "Your tickets:\n{lines}",

@@ -52,6 +52,8 @@ class Router:
             answered = await self.account.answer(t)
             if answered is not None:
                 return answered
+        # Anything else leaves the question unanswered: a later confirmation asks again.
+        t.state.forget_asked = False
         files = t.msg.metadata.get("attachments") or []
         if not files:
             return await self.respond_text(t)

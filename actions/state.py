@@ -62,6 +62,8 @@ class DialogueState:
     step: str | None = None
     intake: Intake | None = None
     handoff_acknowledged: bool = False
+    # "Delete your data?" was asked and not yet answered: only then does a confirmation delete.
+    forget_asked: bool = False
     feedback_ticket_id: int | None = None  # the rated ticket whose comment the bot waits for
     # The customer's language for the whole conversation (actions/language.py), what set it
     # (`button`, `channel` metadata or their `text`), and the digits they write (`latn`/`khmr`).
@@ -89,6 +91,7 @@ class DialogueState:
         self.step = None
         self.intake = None
         self.feedback_ticket_id = None
+        self.forget_asked = False
 
     # to_dict and from_dict copy by hand what dataclasses.asdict and copy.deepcopy would: the
     # state's shape is known (scalars, and a few lists and maps in the intake), and every turn does both.
@@ -100,6 +103,7 @@ class DialogueState:
             "step": self.step,
             "intake": None if intake is None else _intake_dict(vars(intake)),
             "handoff_acknowledged": self.handoff_acknowledged,
+            "forget_asked": self.forget_asked,
             "feedback_ticket_id": self.feedback_ticket_id,
             "language": self.language,
             "language_source": self.language_source,
@@ -122,6 +126,7 @@ class DialogueState:
             if intake
             else None,
             handoff_acknowledged=bool(data.get("handoff_acknowledged", False)),
+            forget_asked=bool(data.get("forget_asked", False)),
             feedback_ticket_id=ticket_id if isinstance(ticket_id, int) else legacy_ticket_id,
             language=_str_or_none(data.get("language")),
             language_source=_str_or_none(data.get("language_source")),

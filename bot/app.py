@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
@@ -82,6 +83,48 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+class SecurityHeaders:
+    """Headers every answer gets, and the ones HTML, CSS and JavaScript answers need besides.
+
+    `nosniff` everywhere; pages and scripts get a referrer policy and a Content-Security-Policy
+    that allows only this server's own files (no inline script or style) and lets only the sites
+    of `SUPPORTBOT_CORS_ORIGINS` frame them. A route that sets its own header keeps it.
+    """
+
+    def __init__(self, app: ASGIApp, *, frame_ancestors: list[str]) -> None:
+        self.app = app
+        ancestors = " ".join(["'self'", *frame_ancestors])
+        self.csp = (
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            f"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            f"frame-ancestors {ancestors}"
+        ).encode("latin-1")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                kind = headers.get("content-type", "")
+                if kind.startswith(("text/html", "text/css")) or "javascript" in kind:
+                    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+                    headers.setdefault("Content-Security-Policy", self.csp.decode("latin-1"))
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+# The refusals each door may answer, documented in /openapi.json (docs/reference.md section 3).
+UNREADABLE: dict[str, Any] = {"description": "The body is not JSON"}
+UNAUTHORIZED: dict[str, Any] = {"description": "Missing or wrong `Authorization: Bearer` token"}
+NOT_FOUND: dict[str, Any] = {"description": "No such ticket or article"}
+TOO_LARGE: dict[str, Any] = {"description": "The body is larger than 64 KiB"}
+
+
 def create_app(
     settings: Settings | None = None, *, nlu: NluBackend | None = None, now: Callable[[], datetime] = utcnow
 ) -> Any:
@@ -99,7 +142,8 @@ def create_app(
             if channel is not None:
                 await channel.send(row)
             else:
-                log.info("customer_notification", target=row.target, text=row.payload.get("text"))
+                # No adapter for its channel: noted (without the customer or the text), not sent.
+                log.info("customer_notification", outbox_id=row.id, channel=row.target.split(":", 1)[0])
 
         delivery = OutboxDelivery(
             services.db,
@@ -157,15 +201,16 @@ def create_app(
             allow_headers=["Content-Type", "Authorization"],
         )
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.cors_origins)
     for channel in channels.values():
         app.include_router(channel.router)
-    app.include_router(api.router)
-    app.include_router(lifecycle_api.router)
-    app.include_router(api.model_router)
-    app.include_router(customers_api.router)
+    app.include_router(api.router, responses={401: UNAUTHORIZED, 404: NOT_FOUND})
+    app.include_router(lifecycle_api.router, responses={401: UNAUTHORIZED, 404: NOT_FOUND})
+    app.include_router(api.model_router, responses={400: UNREADABLE, 413: TOO_LARGE})
+    app.include_router(customers_api.router, responses={401: UNAUTHORIZED, 404: NOT_FOUND})
     app.include_router(slack.router)
     # The same index the chat offers articles from (actions/flows/articles.py): loaded once, at start.
-    app.include_router(build_kb_router(knowledge.shared()))
+    app.include_router(build_kb_router(knowledge.shared()), responses={404: NOT_FOUND})
 
     @app.get("/healthz", tags=["ops"])
     async def healthz(request: Request) -> JSONResponse:

@@ -9,10 +9,12 @@ handled, see `request_context`).
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import structlog
 
@@ -22,6 +24,41 @@ import structlog
 # - APScheduler writes two lines per job run ("Running job", "executed successfully"): with the SLA
 #   sweep and the outbox every few seconds they would bury everything an operator needs.
 QUIET_BELOW_DEBUG = ("httpx", "httpcore", "apscheduler.executors", "apscheduler.scheduler")
+
+
+# Customers' words and who they are never reach the log: these keys are replaced by a marker
+# (an outbox target keeps its channel, `webchat:…`), a payload keeps only its `event`, and any
+# email address or phone number left in another value is masked.
+PERSONAL_KEYS = frozenset(
+    {"sender", "session_id", "text", "message", "email", "phone", "name", "display_name", "chat"}
+)
+TARGET_KEYS = frozenset({"target", "to"})
+PAYLOAD_KEYS = frozenset({"notice", "payload"})
+REDACTED = "[redacted]"
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Seven or more digits with separators, but not an ISO date (2026-11-30).
+_PHONE = re.compile(r"(?<![\w-])(?!\d{4}-\d\d-\d\d)\+?\d(?:[\s().-]?\d){6,18}(?![\w-])")
+
+
+def _mask(value: str) -> str:
+    return _PHONE.sub(REDACTED, _EMAIL.sub(REDACTED, value))
+
+
+def redact_personal_data(
+    logger: Any, method: str, event_dict: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """A structlog processor: session ids, message texts, emails and phones out of every line."""
+    for key, value in event_dict.items():
+        if key in PERSONAL_KEYS and value is not None:
+            event_dict[key] = REDACTED
+        elif key in TARGET_KEYS and isinstance(value, str):
+            channel, colon, _ = value.partition(":")
+            event_dict[key] = f"{channel}:…" if colon else value
+        elif key in PAYLOAD_KEYS and isinstance(value, dict):
+            event_dict[key] = {"event": value.get("event")}
+        elif isinstance(value, str) and key not in ("exception", "timestamp"):
+            event_dict[key] = _mask(value)
+    return event_dict
 
 
 def _level_number(level: str) -> int:
@@ -42,6 +79,7 @@ def configure_logging(level: str = "INFO", *, stdlib: bool = True) -> None:
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_personal_data,
     ]
     renderer = _renderer()
     if stdlib:

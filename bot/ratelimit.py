@@ -7,7 +7,9 @@ once. `SUPPORTBOT_RATE_LIMITS=off` turns them off (load benchmarks, scripted tes
 
 The defaults leave a person typing, or pressing buttons quickly, far below them: a session may send
 10 messages in 10 seconds and 60 a minute; one address (an office behind one public IP may hold
-many customers) 600 a minute.
+many customers) 600 a minute, and may start 30 new sessions an hour (a script that takes a fresh
+session for every message cannot get round the per-session limits, nor the daily ticket limit,
+which counts per customer, that is per session).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 
+import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +40,7 @@ class Limit:
 
 SESSION_LIMITS = (Limit("session", "10/10 seconds"), Limit("session", "60/minute"))
 ADDRESS_LIMITS = (Limit("address", "600/minute"),)
+NEW_SESSION_LIMITS = (Limit("new_session", "30/hour"),)
 
 
 class RateLimits:
@@ -57,11 +63,15 @@ class RateLimits:
         """Count one knock by `key`; None when it is within every limit, else seconds to wait."""
         if not self.enabled:
             return None
-        for limit in limits:
-            item = limit.item
-            if not await self.limiter.hit(item, limit.scope, key):
-                stats = await self.limiter.get_window_stats(item, limit.scope, key)
-                return max(1.0, stats.reset_time - time.time())
+        try:
+            for limit in limits:
+                item = limit.item
+                if not await self.limiter.hit(item, limit.scope, key):
+                    stats = await self.limiter.get_window_stats(item, limit.scope, key)
+                    return max(1.0, stats.reset_time - time.time())
+        except Exception as exc:
+            # Redis away: customers are served without limits rather than refused (or a 500).
+            log.warning("rate_limits_unavailable", error=type(exc).__name__)
         return None
 
     async def session(self, session_id: str) -> float | None:
@@ -69,6 +79,9 @@ class RateLimits:
 
     async def address(self, address: str | None) -> float | None:
         return await self.check(ADDRESS_LIMITS, address or "unknown")
+
+    async def new_session(self, address: str | None) -> float | None:
+        return await self.check(NEW_SESSION_LIMITS, address or "unknown")
 
     async def reset(self) -> None:
         await self.storage.reset()

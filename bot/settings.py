@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, alias="REDIS_URL")
     # Starts every Redis key and pub/sub channel of this deployment: several on one Redis differ here.
     redis_prefix: str = Field("supportbot", min_length=1, max_length=64, alias="SUPPORTBOT_REDIS_PREFIX")
+    # The web chat's doors (bot/channels/webchat/sessions.py, bot/ratelimit.py).
+    rest_token: str | None = Field(None, alias="SUPPORTBOT_REST_TOKEN")
+    session_secret: str | None = Field(None, alias="SUPPORTBOT_SESSION_SECRET")
+    session_secret_file: Path = Field(Path("var/session-secret"), alias="SUPPORTBOT_SESSION_SECRET_FILE")
+    rate_limits: bool = Field(True, alias="SUPPORTBOT_RATE_LIMITS")
 
     @field_validator(
         "policy_path",
@@ -83,6 +88,8 @@ class Settings(BaseSettings):
         "telegram_webhook_url",
         "nlu_data_path",
         "redis_url",
+        "rest_token",
+        "session_secret",
         mode="before",
     )
     @classmethod
@@ -135,7 +142,19 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://HOST:PORT/DB (or rediss://, unix://) URL")
         return value
 
-    @field_validator("api_token")
+    @field_validator("rate_limits", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        if isinstance(value, str):
+            word = value.strip().lower()
+            if word in {"on", "true", "1", "yes", ""}:
+                return True
+            if word in {"off", "false", "0", "no"}:
+                return False
+            raise ValueError("use on or off")
+        return value
+
+    @field_validator("api_token", "rest_token", "session_secret")
     @classmethod
     def _real_token(cls, value: str | None) -> str | None:
         if value is not None and (len(value) < 16 or value.lower() in {"changeme", "changethis"}):

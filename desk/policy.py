@@ -259,6 +259,13 @@ class Privacy(_Model):
     retain_days: int = Field(default=365, ge=1, le=36500)
 
 
+class Limits(_Model):
+    # Tickets one customer may open in 24 hours; past it they are pointed at their open tickets.
+    open_tickets_per_day: Annotated[int, Field(ge=1)] = 5
+    # Out-of-hours on-call pages within this many minutes of the last one join it (with a count).
+    on_call_coalesce_minutes: Annotated[int, Field(ge=0)] = 5
+
+
 class Policy(_Model):
     """The whole policy. Build with `load_policy`."""
 
@@ -280,6 +287,7 @@ class Policy(_Model):
     knowledge: Knowledge = Knowledge()
     privacy: Privacy = Privacy()
     lifecycle: Lifecycle = Lifecycle()
+    limits: Limits = Limits()
 
     @field_validator("timezone")
     @classmethod

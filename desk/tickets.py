@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -33,6 +33,10 @@ from storage.models import Attachment, Customer, OutboxMessage, Ticket, TicketEv
 
 class TicketError(ValueError):
     """A change that the ticket's state does not allow (the message says why)."""
+
+
+class TicketLimitReached(TicketError):
+    """The customer opened `limits.open_tickets_per_day` tickets in the last 24 hours."""
 
 
 @dataclass(frozen=True)
@@ -167,8 +171,16 @@ class TicketService:
         new: NewTicket,
         now: datetime,
         actor: str | None = None,
+        daily_limit: bool = False,
     ) -> Ticket:
-        """Create a ticket with its SLA deadline, audit event and tier-1 notification."""
+        """Create a ticket with its SLA deadline, audit event and tier-1 notification.
+
+        With `daily_limit` (a customer opening it from a chat), raises TicketLimitReached once
+        the customer opened `limits.open_tickets_per_day` tickets in the last 24 hours: a script
+        posing as a customer cannot flood the desk.
+        """
+        if daily_limit:
+            await self._within_daily_limit(session, customer.id, now)
         due = self.clock.deadline(priority=new.priority, created=now)
         warn = self.clock.warn_at(priority=new.priority, created=now)
         clock_kind = self.policy.sla.priorities[new.priority].clock
@@ -225,8 +237,7 @@ class TicketService:
         if new.priority == "critical" and not self.clock.is_business_time(now):
             on_call = self.policy.escalation.on_call_channel
             if on_call:
-                notice = self._notice_row(ticket, OutboxEvent.ON_CALL, now, channel=on_call)
-                await rows.add(session, OutboxMessage, notice)
+                await self._page_on_call(session, ticket, on_call, now)
         if new.attachment_ids and new.conversation_id is not None:
             waiting = await session.execute(
                 select(Attachment).where(
@@ -238,6 +249,36 @@ class TicketService:
             for attachment in waiting.scalars():
                 self._attach(session, ticket, attachment, actor, now)
         return ticket
+
+    async def _within_daily_limit(self, session: AsyncSession, customer_id: int, now: datetime) -> None:
+        limit = self.policy.limits.open_tickets_per_day
+        query = select(func.count(Ticket.id)).where(
+            Ticket.customer_id == customer_id, Ticket.created_at > now - timedelta(days=1)
+        )
+        if (await session.execute(query)).scalar_one() >= limit:
+            raise TicketLimitReached(f"at most {limit} tickets a day")
+
+    async def _page_on_call(self, session: AsyncSession, ticket: Ticket, channel: str, now: datetime) -> None:
+        """Page the on-call channel, at most once per `limits.on_call_coalesce_minutes`: a page
+        not sent yet takes the new ticket into its count; after a page went out, the next one
+        waits for the end of the window and counts what arrived meanwhile."""
+        window = timedelta(minutes=self.policy.limits.on_call_coalesce_minutes)
+        recent = (
+            await session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.target == channel, OutboxMessage.created_at > now - window)
+                .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+                .limit(50)
+            )
+        ).scalars()
+        last = next((r for r in recent if r.payload.get("event") == OutboxEvent.ON_CALL), None)
+        if last is not None and last.delivered_at is None and last.dead_at is None:
+            last.payload = {**last.payload, "more": int(last.payload.get("more", 0)) + 1}
+            return
+        notice = self._notice_row(ticket, OutboxEvent.ON_CALL, now, channel=channel)
+        if last is not None:
+            notice["next_attempt_at"] = max(now, (last.delivered_at or last.created_at) + window)
+        await rows.add(session, OutboxMessage, notice)
 
     async def add_attachment(
         self, session: AsyncSession, ticket_id: int, attachment: Attachment, *, actor: str, now: datetime

@@ -56,7 +56,19 @@ class FrozenClock:
         self.at += timedelta(**delta)
 
 
+# Signs the web chat session ids the test apps mint (instead of a secret file under var/).
+SESSION_SECRET = "test-session-secret-0123456789abcdef"
+# For REST callers that name their own senders, as scripted test customers do.
+REST_TOKEN = "test-rest-token-0123456789abcdef"
+REST_AUTH = {"Authorization": f"Bearer {REST_TOKEN}"}
+
+
 def settings_for(url: str, **extra: Any) -> Any:
+    """Settings for a test app: scripted customers type faster than people, so the abuse limits
+    are off unless a test turns them on (`SUPPORTBOT_RATE_LIMITS="on"`)."""
+    extra.setdefault("SUPPORTBOT_SESSION_SECRET", SESSION_SECRET)
+    extra.setdefault("SUPPORTBOT_REST_TOKEN", REST_TOKEN)
+    extra.setdefault("SUPPORTBOT_RATE_LIMITS", "off")
     return load_settings(DATABASE_URL=url, **extra)
 
 

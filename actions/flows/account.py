@@ -93,6 +93,9 @@ def typed_request(text: str) -> Intent | None:
     return None
 
 
+FORGET_STEP = "forget_confirm"  # the question was asked; only now does /forget_confirmed delete
+
+
 class AccountFlow(Flow):
     def recognise(self, t: Turn) -> bool:
         """A button, command or typed request of this flow: `t.intent` then names it."""
@@ -126,7 +129,10 @@ class AccountFlow(Flow):
         if intent == Intent.RESUME_ANNOUNCEMENTS:
             t.customer.announcements = True
             return [t.reply("account.resumed")]
-        if intent == Intent.FORGET_ME:
+        if intent == Intent.FORGET_ME or (intent == Intent.FORGET_CONFIRMED and not t.state.forget_asked):
+            # Deleting asks first, in this conversation, whatever payload arrives: a bare
+            # /forget_confirmed (a script, a stale button) is asked about like /forget.
+            t.state.forget_asked = True
             if t.state.flow is None:
                 t.state.step = FORGET_STEP  # a typed yes or no answers it (an intake keeps its step)
             return [
@@ -137,6 +143,7 @@ class AccountFlow(Flow):
                 )
             ]
         if intent == Intent.FORGET_CANCEL:
+            t.state.clear()
             return [t.reply("account.forget.cancelled", *menu_buttons(t))]
         kept = await privacy.forget_customer(
             t.repo.session, tickets=self.tickets, customer=t.customer, conversation=t.conversation, now=t.now

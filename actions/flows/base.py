@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from actions.language import SET_LANGUAGE
-from actions.messages import Button
+from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
 from desk.policy import Policy
@@ -62,6 +62,12 @@ def menu_buttons(t: Turn) -> tuple[Button, ...]:
         # Titled in the language it switches to: "ភាសាខ្មែរ" for English readers, "English" in Khmer.
         Button(t.say("menu.language"), make_payload(SET_LANGUAGE, language="en" if t.lang == "km" else "km")),
     )
+
+
+def limit_reply(t: Turn, policy: Policy) -> Reply:
+    """The daily ticket limit is reached: the customer's open tickets are where to go."""
+    tickets = Button(t.say("menu.tickets"), make_payload(Intent.TICKET_STATUS))
+    return t.reply("ticket.limit_reached", tickets, limit=policy.limits.open_tickets_per_day)
 
 
 def yes_no(t: Turn) -> tuple[Button, ...]:

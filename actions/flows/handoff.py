@@ -13,7 +13,7 @@ import re
 
 from actions import render
 from actions.contact import clean_name, find_email, find_phone, strip_contact
-from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
+from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, limit_reply, menu_buttons
 from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.state import Intake
@@ -22,7 +22,7 @@ from desk import metrics
 from desk.announce import LASTING_CHATS
 from desk.constants import OPEN_STATUSES, TicketStatus
 from desk.policy import CATEGORIES, PRIORITIES
-from desk.tickets import NewTicket
+from desk.tickets import NewTicket, TicketLimitReached
 from desk.triage import subject_of, suggest_priority
 from nlu.intents import Intent
 from storage.models import Ticket
@@ -211,25 +211,30 @@ class HandoffFlow(Flow):
             or draft.suggested_priority
             or "medium"
         )
-        ticket = await self.tickets.open(
-            t.repo.session,
-            customer=customer,
-            now=t.now,
-            actor=t.actor,
-            new=NewTicket(
-                category=draft.category or "technical",
-                priority=priority,
-                channel=t.msg.channel,
-                description=description,
-                subject=subject_of(description),
-                troubleshooting=list(draft.troubleshooting),
-                exclusion=draft.exclusion,
-                conversation_id=t.conversation.id,
-                attachment_ids=tuple(draft.attachments),
-                language=t.lang,
-                sentiment=draft.sentiment,
-            ),
-        )
+        try:
+            ticket = await self.tickets.open(
+                t.repo.session,
+                customer=customer,
+                now=t.now,
+                actor=t.actor,
+                daily_limit=True,
+                new=NewTicket(
+                    category=draft.category or "technical",
+                    priority=priority,
+                    channel=t.msg.channel,
+                    description=description,
+                    subject=subject_of(description),
+                    troubleshooting=list(draft.troubleshooting),
+                    exclusion=draft.exclusion,
+                    conversation_id=t.conversation.id,
+                    attachment_ids=tuple(draft.attachments),
+                    language=t.lang,
+                    sentiment=draft.sentiment,
+                ),
+            )
+        except TicketLimitReached:
+            t.state.clear()
+            return [limit_reply(t, self.policy)]
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()
         return await self.connect(t, ticket, "handoff.opened")
 

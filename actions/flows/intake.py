@@ -12,7 +12,7 @@ from datetime import datetime
 
 from actions import render
 from actions.catalog import DEFAULT_LANGUAGE, label, text
-from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, menu_buttons
+from actions.flows.base import INFO_INTENTS, REPORT_CATEGORIES, Flow, limit_reply, menu_buttons
 from actions.flows.intake_answers import INTERRUPT_CONFIDENCE, Answer, Outcome, Parsed, Retry
 from actions.flows.intake_checks import current_check, in_policy_order
 from actions.flows.intake_steps import STEP_BY_NAME, STEPS, Step, first_look
@@ -23,7 +23,7 @@ from actions.understand.answers import is_fixed
 from actions.understand.text import clean
 from desk import metrics
 from desk.policy import CATEGORIES, localized
-from desk.tickets import NewTicket
+from desk.tickets import NewTicket, TicketLimitReached
 from desk.triage import subject_of
 from nlu.intents import Intent
 from storage.models import Ticket
@@ -134,7 +134,11 @@ class IntakeFlow(Flow):
     async def finish(self, t: Turn, outcome: Outcome) -> list[Reply]:
         """An answer that ends the intake, with or without a ticket."""
         if outcome is Outcome.OPEN_TICKET:
-            return await self.open_ticket(t)
+            try:
+                return await self.open_ticket(t)
+            except TicketLimitReached:
+                t.state.clear()
+                return [limit_reply(t, self.policy)]
         if outcome is Outcome.SOLVED:
             i = t.intake
             at_check = t.state.step == "troubleshoot" and i.category is not None
@@ -163,6 +167,7 @@ class IntakeFlow(Flow):
             t.repo.session,
             customer=customer,
             now=t.now,
+            daily_limit=True,
             new=NewTicket(
                 category=i.category or "technical",
                 priority=i.priority or "medium",

@@ -28,7 +28,7 @@ from bot.delivery import NotReady, OutboxDelivery, log_agent_notice
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import blocks as bk
-from bot.slack.inbound import Inbound
+from bot.slack.inbound import Inbound, handled, refusal
 from bot.slack.outbound import Notifier
 from bot.tasks import Tasks
 from desk.relay import Agent
@@ -78,7 +78,10 @@ class SlackDesk:
                 return JSONResponse({"detail": "Slack is not configured"}, status_code=404)
             if self._services is None:
                 return JSONResponse({"detail": "starting up"}, status_code=503)
-            return await handler.handle(request)
+            refused = refusal(request.headers, await request.body(), str(settings.slack_signing_secret))
+            if refused is not None:
+                return refused
+            return await handled(handler, request)
 
     def _register(self, app: AsyncApp) -> None:
         inbound = Inbound(self)

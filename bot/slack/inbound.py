@@ -12,16 +12,22 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
 
 import structlog
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
 
 from bot.channels.keyed import Seen
+from bot.ratelimit import Limit, RateLimits
 from bot.slack import blocks as bk
 from bot.slack.commands import REFUSAL, SELF_SERVICE, Answer, SupportCommand, UsageError
 from bot.slack.notices import enqueue_refresh, enqueue_thread_note
@@ -41,6 +47,65 @@ EVENTS_SENDER = "events"
 HUMAN_SUBTYPES = (None, "thread_broadcast", "file_share")
 NOTE = re.compile(r"^\s*note\s*:\s*", re.IGNORECASE)
 ACK_BUDGET = 1.5  # seconds a /support answer may take to go back with the acknowledgement itself
+# A button is applied once per (action, ticket, agent) within this window: a double click, or a
+# signed press replayed, does not escalate twice. Shared through Redis when replicas run.
+PRESS_WINDOW = Limit("slack_press", "1/10 seconds")
+
+
+def refusal(headers: Mapping[str, str], body: bytes, signing_secret: str) -> Response | None:
+    """A 401 for a request Slack did not sign (checked before bolt reads the body), a 400 for a
+    signed one Slack would never send; None for the rest, which bolt handles.
+
+    bolt parses the body before it checks the signature, and takes the timestamp header for a
+    number: `X-Slack-Request-Timestamp: abc` or a body nested thousands deep from anyone would
+    crash it. Only what Slack signed gets that far.
+    """
+    timestamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not timestamp.isascii() or not timestamp.isdigit() or not signature:
+        return JSONResponse({"detail": "not signed by Slack"}, status_code=401)
+    if not SignatureVerifier(signing_secret).is_valid(body, timestamp, signature):
+        return JSONResponse({"detail": "not signed by Slack, or too old"}, status_code=401)
+    problem = malformed(body, headers.get("content-type", ""))
+    if problem is not None:
+        return JSONResponse({"detail": f"not a Slack request: {problem}"}, status_code=400)
+    return None
+
+
+# The parts of a Slack request bolt reads as objects (or lists of them) before any listener runs.
+_OBJECTS = ("event", "user", "team", "channel", "container", "message", "view")
+
+
+def malformed(body: bytes, content_type: str) -> str | None:
+    """What makes a signed body something Slack would never send, or None when it may be one."""
+    try:
+        if content_type.startswith("application/x-www-form-urlencoded"):
+            form = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+            if "payload" not in form:
+                return None  # a slash command: flat fields, read as strings
+            data = json.loads(form["payload"][0])
+        else:
+            data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return "the body is not JSON"
+    if not isinstance(data, dict):
+        return "the body is not a JSON object"
+    for key in _OBJECTS:
+        if key in data and not isinstance(data[key], dict):
+            return f"{key} must be an object"
+    actions = data.get("actions")
+    if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+        return "actions must be a list of objects"
+    return None
+
+
+async def handled(handler: AsyncSlackRequestHandler, request: Request) -> Response:
+    """bolt's answer to a signed request; 400 for one it cannot read (Slack never sends those)."""
+    try:
+        return await handler.handle(request)
+    except (ValueError, TypeError, AttributeError, RecursionError) as exc:
+        log.warning("slack_request_unreadable", error=type(exc).__name__)
+        return JSONResponse({"detail": "unreadable Slack request"}, status_code=400)
 
 
 def is_agent_thread_reply(event: dict[str, Any]) -> bool:
@@ -62,6 +127,10 @@ class Inbound:
     def __init__(self, desk: SlackDesk) -> None:
         self.desk = desk
         self.command = SupportCommand(desk)
+        # Not an abuse limit: on whatever SUPPORTBOT_RATE_LIMITS says.
+        self.presses = RateLimits(
+            redis_url=desk.settings.redis_url, prefix=f"{desk.settings.redis_prefix}:slack-presses"
+        )
 
     # -- middleware ------------------------------------------------------------------------------
 
@@ -110,6 +179,10 @@ class Inbound:
         action_id = action.get("action_id")
         if ticket_id is None or not user:
             return
+        if not await self._first_press(user, ticket_id, action):
+            log.info("slack_press_repeated", ticket_id=ticket_id, action=action_id)
+            await self._ephemeral(body, user, f"That was applied once to ticket #{ticket_id} a moment ago.")
+            return
         services = self.desk.services
         now = services.engine.now()
         actor = f"slack:{user}"
@@ -134,6 +207,17 @@ class Inbound:
             return
         log.info("slack_ticket_action", ticket_id=ticket_id, action=action_id, actor=actor)
         await self.desk.deliver_now(ticket_id)
+
+    async def _first_press(self, user: str, ticket_id: int, action: dict[str, Any]) -> bool:
+        """False for the same press delivered again (its `action_ts`) or repeated within the window."""
+        action_ts = action.get("action_ts")
+        if isinstance(action_ts, str) and action_ts:
+            services = self.desk.services
+            seen = Seen(services.db, EVENTS_CHANNEL, services.engine.now)
+            if not await seen.first_time(f"press:{user}"[:128], action_ts[:128]):
+                return False
+        key = f"{action.get('action_id')}:{ticket_id}:{user}"
+        return await self.presses.check((PRESS_WINDOW,), key) is None
 
     @staticmethod
     async def _not_acknowledged_yet(session: Session, ticket_id: int) -> None:
@@ -359,7 +443,11 @@ class Inbound:
             )
             return False
         log.info(
-            "slack_agent_reply", ticket_id=post.ticket_id, actor=agent.actor, to=relayed.target, saved=saved
+            "slack_agent_reply",
+            ticket_id=post.ticket_id,
+            actor=agent.actor,
+            to=relayed.target.split(":", 1)[0],
+            saved=saved,
         )
         await self.desk.deliver_now(post.ticket_id)
         return True
@@ -470,7 +558,7 @@ class Inbound:
         except UsageError as exc:
             return Answer(f"{exc}")
         except Exception:
-            log.exception("slack_support_command_failed", text=text)
+            log.exception("slack_support_command_failed")
             return Answer("Sorry, that failed on our side; it has been logged.")
 
     async def _upload_chart(self, answer: Answer, *, channel: str, respond: AsyncRespond) -> None:

@@ -155,6 +155,11 @@ class Notifier(TicketPosts):
         )
         if link:
             text += f" <{link}|Open the ticket thread>"
+        more = row.payload.get("more")
+        if isinstance(more, int) and more > 0:  # pages coalesced (desk/tickets.py)
+            text += (
+                f" {more} more critical ticket{'s' if more > 1 else ''} arrived since; see the tier channels."
+            )
         await self._plain(row.target, text)
 
     async def _reopened(self, row: OutboxMessage) -> None:

@@ -31,7 +31,7 @@ from storage.models import (
     Ticket,
     TicketEvent,
 )
-from tests.helpers import TICKET_KEYS, FrozenClock, settings_for, text_of, ticket_id_in
+from tests.helpers import REST_AUTH, REST_TOKEN, TICKET_KEYS, FrozenClock, settings_for, text_of, ticket_id_in
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -56,7 +56,9 @@ class App:
 
     async def say(self, sender: str, message: str, **extra: Any) -> list[dict[str, Any]]:
         """One customer message through the REST channel; the bot's answer (checked for shape)."""
-        response = await self.client.post(WEBHOOK, json={"sender": sender, "message": message, **extra})
+        response = await self.client.post(
+            WEBHOOK, json={"sender": sender, "message": message, **extra}, headers=REST_AUTH
+        )
         assert response.status_code == 200, response.text
         replies = response.json()
         assert_rest_shape(replies, sender)
@@ -82,6 +84,7 @@ async def make_app(db_url: str, nlu: EmbeddedNlu, clock: FrozenClock) -> AsyncIt
     async with AsyncExitStack() as stack:
 
         async def make(**env: Any) -> App:
+            env.setdefault("SUPPORTBOT_REST_TOKEN", REST_TOKEN)
             asgi = create_app(settings_for(db_url, **env), nlu=nlu, now=clock)
             await stack.enter_async_context(asgi.fastapi.router.lifespan_context(asgi.fastapi))
             client = await stack.enter_async_context(
@@ -565,7 +568,9 @@ async def test_redelivered_message_ids_answer_the_same_and_change_state_once(app
 async def test_concurrent_redelivery_opens_one_ticket(app: App) -> None:
     sender = "impatient"
     body = {"sender": sender, "message": PERSON_PLEASE, "message_id": "same"}
-    responses = await asyncio.gather(*(app.client.post(WEBHOOK, json=body) for _ in range(3)))
+    responses = await asyncio.gather(
+        *(app.client.post(WEBHOOK, json=body, headers=REST_AUTH) for _ in range(3))
+    )
     assert [r.status_code for r in responses] == [200, 200, 200]
     assert responses[0].json() == responses[1].json() == responses[2].json()
     assert (await app.counts())["tickets"] == 1

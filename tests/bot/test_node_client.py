@@ -39,7 +39,9 @@ async def test_a_rasa_widget_client_holds_a_conversation(served: Served) -> None
     lines = await run_widget(
         served.url, "node-1", "/greet", "our ERP keeps crashing since this morning, this is critical", "#1"
     )
-    assert lines[0] == {"session_confirm": "node-1"}
+    # "node-1" was not minted by the server: the widget is confirmed a fresh session, and keeps it.
+    confirmed = lines[0]["session_confirm"]
+    assert confirmed != "node-1" and served.asgi.channels["webchat"].sessions.is_minted(confirmed)
     assert lines[-1]["done"] is True
     assert lines[-1]["transport"] == "websocket"  # upgraded from long-polling
     uttered = [line["bot_uttered"] for line in lines if "bot_uttered" in line]
@@ -53,9 +55,11 @@ async def test_a_rasa_widget_client_holds_a_conversation(served: Served) -> None
 
 
 async def test_the_conversation_survives_a_reconnect_with_the_same_session(served: Served) -> None:  # noqa: F811
-    await run_widget(
+    first = await run_widget(
         served.url, "node-2", "our ERP keeps crashing since this morning, this is critical", "#1"
     )
-    lines = await run_widget(served.url, "node-2", "/affirm")  # a new connection, the same session
+    session_id = first[0]["session_confirm"]  # the id the server minted, kept by the widget
+    lines = await run_widget(served.url, session_id, "/affirm")  # a new connection, the same session
+    assert lines[0] == {"session_confirm": session_id}
     uttered = [line["bot_uttered"]["text"] for line in lines if "bot_uttered" in line]
     assert uttered and uttered[-1].startswith("Step 2 of")

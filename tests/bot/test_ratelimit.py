@@ -56,3 +56,16 @@ async def test_replicas_sharing_redis_count_one_customer_once() -> None:
 @pytest.mark.parametrize("limit", SESSION_LIMITS)
 def test_the_shipped_rates_parse(limit: Limit) -> None:
     assert limit.item.amount >= 10
+
+
+async def test_an_unreachable_redis_serves_customers_without_limits() -> None:
+    # Nothing listens on port 9 of loopback: the limits fail open, never refuse or crash a door.
+    limits = RateLimits(redis_url="redis://127.0.0.1:9/0", prefix="supportbot-limits-down")
+    assert [await limits.check((Limit("session", "1/minute"),), "k") for _ in range(3)] == [None] * 3
+
+
+async def test_new_sessions_per_address_are_counted() -> None:
+    limits = RateLimits()
+    assert [await limits.new_session("203.0.113.7") for _ in range(30)] == [None] * 30
+    assert await limits.new_session("203.0.113.7") is not None
+    assert await limits.new_session("198.51.100.1") is None

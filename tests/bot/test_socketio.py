@@ -18,6 +18,8 @@ import socketio
 from sqlalchemy import select
 
 from bot.app import create_app
+from bot.channels.webchat import channel as webchat_channel
+from bot.channels.webchat.sessions import SessionIds
 from bot.services import Services
 from nlu.embedded import EmbeddedNlu
 from storage.models import Conversation, OutboxMessage, Ticket
@@ -166,7 +168,8 @@ async def test_session_and_greeting_in_rasas_format(
     served: Served, customers: list[SocketCustomer], transport: str
 ) -> None:
     customer = new_customer(served, customers, transports=[transport])
-    assert await customer.connect("s1") == "s1"
+    confirmed = await customer.connect(None)
+    assert served.asgi.channels["webchat"].sessions.is_minted(confirmed)
     replies = await customer.say("hi")
     assert len(replies) == 1
     assert "Hello" in replies[0]["text"]
@@ -178,7 +181,7 @@ async def test_intake_through_quick_replies_opens_a_webchat_ticket(
     served: Served, customers: list[SocketCustomer]
 ) -> None:
     customer = new_customer(served, customers)
-    await customer.connect("s-intake")
+    await customer.connect(None)
     replies = await customer.say(ERP)
     assert "quick_replies" not in replies[0]
     replies = await customer.say(quick_reply(replies, "Critical"))
@@ -203,16 +206,16 @@ async def test_a_notice_reaches_the_open_socket_exactly_once(
     served: Served, customers: list[SocketCustomer]
 ) -> None:
     customer = new_customer(served, customers)
-    await customer.connect("s-notice")
+    await customer.connect(None)
     ticket_id = ticket_id_in(
         await customer.say("I want to talk to a person about our ERP, sokha@example.com")
     )
     bystander = new_customer(served, customers)
-    await bystander.connect("s-other")
+    await bystander.connect(None)
 
     await served.acknowledge(ticket_id)
     [notice] = await served.customer_notices()
-    assert notice.target == "webchat:s-notice"
+    assert notice.target == f"webchat:{customer.session_id}"
     await served.asgi.fastapi.state.delivery.run_once()
 
     [pushed] = await customer.replies()
@@ -230,7 +233,7 @@ async def test_a_notice_queued_while_offline_arrives_on_reconnect(
     served: Served, customers: list[SocketCustomer]
 ) -> None:
     first = new_customer(served, customers)
-    await first.connect("s-away")
+    session_id = await first.connect(None)
     ticket_id = ticket_id_in(await first.say("I want to talk to a person about our ERP, sokha@example.com"))
     await first.close()
 
@@ -241,7 +244,7 @@ async def test_a_notice_queued_while_offline_arrives_on_reconnect(
     assert notice.delivered_at is None
 
     later = new_customer(served, customers)
-    assert await later.connect("s-away") == "s-away"
+    assert await later.connect(session_id) == session_id
     # "Notices that arrived while the customer was away are shown now" (bot/channels/webchat/channel.py), not after
     # a retry delay.
     try:
@@ -271,7 +274,7 @@ async def test_bad_events_get_a_polite_answer_and_the_socket_lives_on(
     served: Served, customers: list[SocketCustomer], data: Any
 ) -> None:
     customer = new_customer(served, customers)
-    await customer.connect("s-bad")
+    await customer.connect(None)
     if data is None:
         await customer.sio.emit("user_uttered")
     else:
@@ -283,7 +286,7 @@ async def test_bad_events_get_a_polite_answer_and_the_socket_lives_on(
     assert "Hello" in text_of(await customer.say("hi"))
     async with served.services.db.reader() as session:
         rows = list((await session.execute(select(Conversation))).scalars())
-    assert [c.sender for c in rows] == ["s-bad"]
+    assert [c.sender for c in rows] == [customer.session_id]
 
 
 async def test_odd_session_requests_still_get_a_session(
@@ -300,19 +303,132 @@ async def test_rest_and_socketio_continue_one_conversation(
     served: Served, customers: list[SocketCustomer]
 ) -> None:
     async with httpx.AsyncClient(base_url=served.url) as http:
-        response = await http.post("/webhooks/rest/webhook", json={"sender": "s-both", "message": ERP})
+        response = await http.post("/webhooks/rest/webhook", json={"sender": "new", "message": ERP})
     assert response.status_code == 200
     assert "critical" in response.json()[-1]["text"]
+    session_id = response.json()[0]["recipient_id"]  # the session the server minted
 
     customer = new_customer(served, customers)
-    await customer.connect("s-both")
+    assert await customer.connect(session_id) == session_id
     replies = await customer.say('/choose_priority{"priority":"critical"}')
     assert "Step 1 of 4" in text_of(replies), "the socket did not continue the REST conversation"
 
     async with httpx.AsyncClient(base_url=served.url) as http:
-        response = await http.post("/webhooks/rest/webhook", json={"sender": "s-both", "message": "/affirm"})
+        response = await http.post(
+            "/webhooks/rest/webhook", json={"sender": session_id, "message": "/affirm"}
+        )
     assert "Step 2 of 4" in "\n".join(r["text"] for r in response.json())
 
     async with served.services.db.reader() as session:
         rows = list((await session.execute(select(Conversation))).scalars())
-    assert [(c.channel, c.sender) for c in rows] == [("webchat", "s-both")]
+    assert [(c.channel, c.sender) for c in rows] == [("webchat", session_id)]
+
+
+# -- sessions are credentials ------------------------------------------------------------------------
+
+
+async def test_a_borrowed_or_forged_session_id_gets_a_fresh_session_never_the_customers(
+    served: Served, customers: list[SocketCustomer]
+) -> None:
+    victim = new_customer(served, customers)
+    victim_id = await victim.connect(None)
+    ticket_id = ticket_id_in(await victim.say("/human_handoff"))
+
+    random_part, _, signature = victim_id.partition(".")
+    forged = [
+        "1",  # the kind of id that used to work
+        random_part,  # the id without its signature
+        f"{random_part}.{signature[::-1]}",  # a signature that does not match
+        SessionIds(b"another-servers-secret-0123456789").mint(),  # minted under another secret
+    ]
+    for guess in forged:
+        attacker = new_customer(served, customers)
+        confirmed = await attacker.connect(guess)
+        assert confirmed not in (guess, victim_id)
+        # Naming the victim's session (or a guess) on each message does not help either.
+        replies = await attacker.say("/ticket_status", session_id=guess)
+        assert f"#{ticket_id}" not in text_of(replies)
+        assert "no tickets" in text_of(replies)
+        await attacker.close()
+
+    async with served.services.db.reader() as session:
+        senders = [c.sender for c in (await session.execute(select(Conversation))).scalars()]
+    assert senders.count(victim_id) == 1
+    assert not set(forged) & set(senders)
+    # The agent's reply is addressed to the victim's session alone.
+    await served.acknowledge(ticket_id)
+    [notice] = await served.customer_notices()
+    assert notice.target == f"webchat:{victim_id}"
+    await served.asgi.fastapi.state.delivery.run_once()
+    [pushed] = await victim.replies()
+    assert f"#{ticket_id}" in pushed["text"]
+
+
+async def test_a_minted_session_id_survives_a_restart_with_the_same_secret(
+    db_url: str, nlu: EmbeddedNlu, customers: list[SocketCustomer]
+) -> None:
+    first = create_app(settings_for(db_url, SUPPORTBOT_CORS_ORIGINS=""), nlu=nlu)
+    async with served_on_loopback(first) as url:
+        customer = SocketCustomer(url)
+        session_id = await customer.connect(None)
+        ticket_id = ticket_id_in(await customer.say("/human_handoff"))
+        await customer.close()
+    second = create_app(settings_for(db_url, SUPPORTBOT_CORS_ORIGINS=""), nlu=nlu)
+    async with served_on_loopback(second) as url:
+        back = new_customer(Served(second, url), customers)
+        assert await back.connect(session_id) == session_id
+        assert f"#{ticket_id}" in text_of(await back.say("/ticket_status"))
+        await back.close()
+
+
+# -- abuse limits ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def limited(db_url: str, nlu: EmbeddedNlu) -> AsyncIterator[Served]:
+    """The served app with the abuse limits on, as in production."""
+    settings = settings_for(db_url, SUPPORTBOT_CORS_ORIGINS="", SUPPORTBOT_RATE_LIMITS="on")
+    asgi = create_app(settings, nlu=nlu)
+    async with served_on_loopback(asgi) as url:
+        yield Served(asgi, url)
+
+
+async def test_a_flooding_socket_is_asked_to_slow_down_then_disconnected(
+    limited: Served, customers: list[SocketCustomer]
+) -> None:
+    flooder = new_customer(limited, customers)
+    await flooder.connect(None)
+    disconnected = asyncio.Event()
+    flooder.sio.on("disconnect", lambda *_: disconnected.set())
+    for n in range(200):
+        if disconnected.is_set():
+            break
+        try:
+            await flooder.sio.emit("user_uttered", {"message": f"is anyone there?? {n}"})
+        except socketio.exceptions.BadNamespaceError:
+            break  # already disconnected
+    await asyncio.wait_for(disconnected.wait(), REPLY_TIMEOUT)
+    said = [reply["text"] for reply in await arrivals(flooder.inbox, QUIET)]
+    slow_down = [t for t in said if "faster than I can read" in t]
+    assert len(slow_down) == 1, said
+    # At most ten messages in ten seconds are answered (a person never types faster); each of
+    # these gets one answer, and the rest of the 200 none.
+    assert len(said) - 1 <= 10
+    async with limited.services.db.reader() as session:
+        turns = (await session.execute(select(Conversation))).scalars().one()
+    assert turns.sender == flooder.session_id
+
+    # Another customer is not held up by the flooder.
+    other = new_customer(limited, customers)
+    await other.connect(None)
+    assert "Hello" in text_of(await other.say("hi there"))
+
+
+def test_sockets_are_counted_by_the_clients_address_not_engineios_placeholder() -> None:
+    # engine.io's ASGI environ always says REMOTE_ADDR=127.0.0.1; counting by it would make every
+    # customer one address, and the first thirty new visitors of the hour would use up the limit.
+    environ = {"REMOTE_ADDR": "127.0.0.1", "asgi.scope": {"client": ("203.0.113.9", 50123)}}
+    assert webchat_channel._client_address(environ) == "203.0.113.9"
+    assert (
+        webchat_channel._client_address({"REMOTE_ADDR": "127.0.0.1", "asgi.scope": {"client": None}}) is None
+    )

@@ -5,7 +5,8 @@
 // bot_uttered, then {"done": true}.
 import { io } from "socket.io-client";
 
-const [url, sessionId, ...messages] = process.argv.slice(2);
+const [url, requestedSession, ...messages] = process.argv.slice(2);
+let sessionId = requestedSession;
 const socket = io(url, { path: "/socket.io/", reconnection: false, timeout: 10000 });
 let last = [];
 let batch = [];
@@ -39,6 +40,8 @@ socket.on("connect_error", (err) => fail(err.message));
 socket.on("connect", () => socket.emit("session_request", { session_id: sessionId }));
 socket.on("session_confirm", (confirmed) => {
   console.log(JSON.stringify({ session_confirm: confirmed }));
+  // As rasa-webchat does: the session the server confirms is the one to speak for.
+  sessionId = (confirmed && confirmed.session_id) || confirmed;
   sendNext();
 });
 socket.on("bot_uttered", (message) => {

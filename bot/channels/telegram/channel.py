@@ -287,9 +287,22 @@ class TelegramChannel(BaseChannel):
             raw = json.loads(await request.body())
         except (ValueError, UnicodeDecodeError):
             return JSONResponse({"detail": "the body is not JSON"}, status_code=400)
+        except RecursionError:
+            # Signed with our secret yet nested too deep to read: answered 200, because Telegram
+            # sends again whatever is not, and this would never become readable.
+            log.warning("telegram_update_unreadable", reason="nested too deep")
+            return Response(status_code=200)
         problem = wire.malformed(raw)
         if problem is not None:
             return JSONResponse({"detail": f"not a Telegram update: {problem}"}, status_code=400)
+        try:
+            wire.read_update(raw, self.username)
+        except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as exc:
+            # An update with fields of the wrong shape: retrying cannot help (200, dropped, logged).
+            log.warning(
+                "telegram_update_unreadable", update_id=raw.get("update_id"), error=type(exc).__name__
+            )
+            return Response(status_code=200)
         try:
             await self.handle_in_order(raw)
         except Exception:

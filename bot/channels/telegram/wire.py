@@ -165,9 +165,10 @@ def read_update(update: dict[str, Any], bot_username: str | None = None) -> Inbo
         )
     member = update.get("my_chat_member")
     if isinstance(member, dict):
-        chat = member.get("chat") or {}
-        status = (member.get("new_chat_member") or {}).get("status")
-        if chat.get("type") == "private" and isinstance(chat.get("id"), int):
+        chat = member.get("chat")
+        new_member = member.get("new_chat_member")
+        status = new_member.get("status") if isinstance(new_member, dict) else None
+        if isinstance(chat, dict) and chat.get("type") == "private" and isinstance(chat.get("id"), int):
             if status == "kicked":
                 return Inbound("blocked", update_id, chat_id=chat["id"])
             if status == "member":

@@ -31,7 +31,7 @@ from desk.tickets import NewTicket
 from nlu.embedded import EmbeddedNlu
 from storage.models import Conversation, Customer, OutboxMessage, Ticket, TicketEvent, TicketPost
 from tests.bot.slack.fake_slack import BOT_USER, TEAM, FakeSlack, Message
-from tests.helpers import FrozenClock, eventually, settings_for
+from tests.helpers import REST_AUTH, FrozenClock, eventually, settings_for
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 MANAGER = "U0MANAGER"
@@ -126,7 +126,9 @@ class Desk:
     # -- customers ------------------------------------------------------------------------------
 
     async def say(self, sender: str, message: str) -> list[dict[str, Any]]:
-        response = await self.http.post(WEBHOOK, json={"sender": sender, "message": message})
+        response = await self.http.post(
+            WEBHOOK, json={"sender": sender, "message": message}, headers=REST_AUTH
+        )
         assert response.status_code == 200, response.text
         return list(response.json())
 

@@ -110,7 +110,9 @@ async def test_agent_replies_reach_the_web_chat_once_and_notes_stay_internal(
     assert note.data == {"text": "probably the nightly job again, checking the logs"}
     await served.deliver()
     assert await customer.nothing_more(0.5) == []
-    assert [t.split(":")[0] for t in await served.customer_texts("webchat:s-relay")] == ["Dara Sok"]
+    assert [t.split(":")[0] for t in await served.customer_texts(f"webchat:{customer.session_id}")] == [
+        "Dara Sok"
+    ]
 
     # While the agent has the conversation the bot only says when the next answer is due (the
     # next-response clock starts); the customer's words go to the thread.
@@ -135,7 +137,7 @@ async def test_agent_replies_reach_the_web_chat_once_and_notes_stay_internal(
     offer = fake_slack.message(TIER1, offers[0].ts)
     assert offer.action_ids() == [] and "handed the customer back to the assistant" in offer.text
     async with services.db.reader() as session:
-        conversation = await _conversation(session, "s-relay")
+        conversation = await _conversation(session, customer.session_id)
     assert conversation.handoff_ticket_id is None
 
     await customer.say("hi")
@@ -150,14 +152,16 @@ async def test_agent_replies_reach_the_web_chat_once_and_notes_stay_internal(
 async def test_a_reply_when_the_customer_is_away_waits_for_the_socket(
     served: Served, customer: Customer, fake_slack: FakeSlack
 ) -> None:
-    ticket_id = await served.open_ticket(sender="s-away")
+    # A session the server minted for this customer, who has since closed the tab.
+    session_id = served.asgi.channels["webchat"].sessions.mint()
+    ticket_id = await served.open_ticket(sender=session_id)
     await served.deliver()
     post = (await served.posts(ticket_id))[1]
     assert post.ts is not None
     response = await served.send_event(thread_reply(post.channel, post.ts, "We fixed it, please try again"))
     assert response.status_code == 200
-    await eventually(lambda: served.customer_texts("webchat:s-away"), what="the reply row")
-    await customer.connect("s-away")
+    await eventually(lambda: served.customer_texts(f"webchat:{session_id}"), what="the reply row")
+    await customer.connect(session_id)
     pushed = await customer.next(wait=5)
     assert pushed["text"] == "Dara Sok: We fixed it, please try again"
     assert await customer.nothing_more(0.5) == []

@@ -27,7 +27,7 @@ from nlu.embedded import EmbeddedNlu
 from nlu.rasa_client import RasaClient, RasaUnavailable
 from nlu.rasa_server import csv_to_rasa_yaml, free_port
 from nlu.training_data import load_training_data
-from tests.helpers import FrozenClock, settings_for
+from tests.helpers import REST_AUTH, FrozenClock, settings_for
 from tests.nlu.rasa.fake_rasa import DROP, ERROR, GARBAGE, NO_INTENT, OK, SLOW, FakeRasa, rasa_parse
 
 
@@ -289,7 +289,9 @@ async def test_the_app_keeps_answering_when_rasa_goes_away(
     ):
 
         async def say(text: str) -> list[dict[str, Any]]:
-            response = await client.post("/webhooks/rest/webhook", json={"sender": "c1", "message": text})
+            response = await client.post(
+                "/webhooks/rest/webhook", json={"sender": "c1", "message": text}, headers=REST_AUTH
+            )
             assert response.status_code == 200, response.text
             assert response.json(), f"no reply to {text!r}"
             return list(response.json())

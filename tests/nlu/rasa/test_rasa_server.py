@@ -17,7 +17,7 @@ import pytest
 from bot.app import create_app
 from nlu.backend import RasaWithFallback
 from nlu.embedded import EmbeddedNlu
-from tests.helpers import FrozenClock, settings_for
+from tests.helpers import REST_AUTH, FrozenClock, settings_for
 
 WEBHOOK = "/webhooks/rest/webhook"
 TEXTS = [
@@ -77,7 +77,9 @@ class Chat:
     transcript: list[str] = field(default_factory=list)
 
     async def say(self, message: str) -> list[dict[str, Any]]:
-        response = await self.client.post(WEBHOOK, json={"sender": self.sender, "message": message})
+        response = await self.client.post(
+            WEBHOOK, json={"sender": self.sender, "message": message}, headers=REST_AUTH
+        )
         assert response.status_code == 200, response.text
         replies = list(response.json())
         assert replies, f"no reply to {message!r}"

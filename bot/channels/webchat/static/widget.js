@@ -164,6 +164,20 @@
   if (!outbox || outbox.session !== sessionId || !Array.isArray(outbox.items)) {
     outbox = { session: sessionId, items: [] };
   }
+  // The server mints session ids and confirms the one this browser speaks for (`session_confirm`,
+  // or `recipient_id` of REST replies); an id it did not mint is replaced, and kept from then on.
+  function adoptSession(confirmed) {
+    var id = confirmed && typeof confirmed === "object" ? confirmed.session_id : confirmed;
+    if (typeof id !== "string" || id === sessionId || !/^[A-Za-z0-9_.:-]{8,128}$/.test(id)) return;
+    if (store.get(KEY_GREETED) === sessionId) store.set(KEY_GREETED, id);
+    sessionId = id;
+    store.set(KEY_SESSION, id);
+    history.session = id;
+    outbox.session = id;
+    store.setJSON(KEY_HISTORY, history);
+    store.setJSON(KEY_OUTBOX, outbox);
+    if (window.SupportBotWidget) window.SupportBotWidget.sessionId = id;
+  }
   function saveHistory() {
     if (history.messages.length > MAX_HISTORY) {
       history.messages = history.messages.slice(history.messages.length - MAX_HISTORY);
@@ -298,7 +312,10 @@
   // styles, which win over the page's own !important rules.
   var host = document.createElement("supportbot-widget");
   host.id = "supportbot-widget";
-  host.setAttribute("style", "all:initial !important;display:block !important;");
+  // Set through the CSSOM, not a style attribute: a page whose Content-Security-Policy forbids
+  // inline styles (as the demo page's does) still lets scripts set them this way.
+  host.style.setProperty("all", "initial", "important");
+  host.style.setProperty("display", "block", "important");
   host.setAttribute("data-supportbot", "");
   var root;
   var mount;
@@ -307,12 +324,23 @@
   } else {
     mount = host; // old browsers: prefixed classes + a style sheet in <head>
   }
-  var style = document.createElement("style");
-  style.textContent = CSS;
-  if (mount === host) {
-    (document.head || document.documentElement).appendChild(style);
-  } else {
-    mount.appendChild(style);
+  var sheet = null;
+  try {
+    // A constructed style sheet is allowed under a CSP without 'unsafe-inline'; a <style> is not.
+    if (mount !== host && "adoptedStyleSheets" in mount) {
+      sheet = new CSSStyleSheet();
+      sheet.replaceSync(CSS);
+      mount.adoptedStyleSheets = [sheet];
+    }
+  } catch (e) { sheet = null; }
+  if (!sheet) {
+    var style = document.createElement("style");
+    style.textContent = CSS;
+    if (mount === host) {
+      (document.head || document.documentElement).appendChild(style);
+    } else {
+      mount.appendChild(style);
+    }
   }
 
   var uid = P + "-" + Math.random().toString(36).slice(2, 8);
@@ -764,6 +792,7 @@
 
     function onEvent(name, data) {
       if (name === "session_confirm") {
+        adoptSession(data);
         ready();
       } else if (name === "bot_uttered") {
         receiveBot(data);
@@ -825,6 +854,7 @@
       removeFromOutbox(item);
       markSent(item.msgId);
       setStatus("");
+      if (Array.isArray(list) && list.length) adoptSession(list[0].recipient_id);
       if (Array.isArray(list)) list.forEach(receiveBot);
       if (!outbox.items.length) setTyping(false);
       if (mode === "rest") flushRest(); else flush();
