@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from bot.app import create_app
 from desk.serialize import ticket_json
 from storage.models import SelfServiceResolution, Ticket
-from tests.helpers import FrozenClock, TestChannel, settings_for
+from tests.helpers import REST_AUTH, FrozenClock, TestChannel, settings_for
 
 TOKEN = "api-token-for-articles"
 PASSWORD = "hi, I forgot my pasword again and now the login page wont let me in"
@@ -140,7 +140,10 @@ async def rest_app(url: str, nlu: Any, clock: FrozenClock, stack: AsyncExitStack
 
 
 async def rest_say(http: httpx.AsyncClient, sender: str, message: str) -> list[dict[str, Any]]:
-    answer = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": message})
+    # An integration that names its own senders, with the REST token.
+    answer = await http.post(
+        "/webhooks/rest/webhook", json={"sender": sender, "message": message}, headers=REST_AUTH
+    )
     assert answer.status_code == 200, answer.text
     return list(answer.json())
 

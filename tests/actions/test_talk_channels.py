@@ -39,6 +39,9 @@ class RestCustomer:
         response = await self.client.post(WEBHOOK, json={"sender": self.sender, "message": message})
         assert response.status_code == 200, response.text
         self.last = response.json()
+        if self.last:
+            # As a Rasa REST client does: the session the server minted is the sender from now on.
+            self.sender = self.last[0]["recipient_id"]
         return self.last
 
     async def press(self, title_start: str) -> list[dict[str, Any]]:
