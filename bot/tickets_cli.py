@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 
 from bot.settings import SettingsError, load_settings
-from desk import relay
+from desk import relay, saved_replies
 from desk.policy import PRIORITIES, Policy, PolicyError, load_policy
 from desk.serialize import ticket_json
 from desk.tickets import TicketError, TicketService
@@ -53,7 +53,7 @@ def _run(work: Callable[[Database, TicketService, Policy], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(run())
-    except TicketError as exc:
+    except (TicketError, saved_replies.SavedReplyError) as exc:
         raise _error(str(exc), 1) from None
 
 
@@ -152,19 +152,30 @@ def show_ticket(
 @tickets_app.command("reply")
 def reply_to_ticket(
     ticket_id: Annotated[int, typer.Argument(min=1, help="The ticket's number.")],
-    text: Annotated[str, typer.Argument(help="What the customer reads.")],
+    text: Annotated[str, typer.Argument(help="What the customer reads.")] = "",
     agent: Annotated[
         str | None, typer.Option(help="Your name, shown to the customer (default: your login).")
     ] = None,
     internal: Annotated[bool, typer.Option("--internal", help="A note for agents only; never sent.")] = False,
+    saved: Annotated[
+        str | None,
+        typer.Option(help="Send this saved reply (`supportbot replies list`), in the customer's language."),
+    ] = None,
 ) -> None:
     """Answer the customer on their channel (as a Slack thread reply does), or keep an internal note."""
-    if not text.strip():
+    if saved is not None and text.strip():
+        raise _error("give the reply's TEXT or --saved NAME, not both", 2)
+    if saved is None and not text.strip():
         raise _error("the reply is empty", 2)
     who = _agent(agent)
 
     async def work(db: Database, tickets: TicketService, policy: Policy) -> str:
+        nonlocal text
         async with db.session() as session:
+            if saved is not None:
+                text = await saved_replies.render_for_ticket(
+                    session, tickets=tickets, ticket_id=ticket_id, name=saved
+                )
             if internal:
                 await relay.internal_note(
                     session,

@@ -64,10 +64,23 @@ async def test_an_agent_answers_and_resolves_from_the_terminal(served: Served) -
         [pushed] = await customer.replies()  # the server's outbox job sends it
         assert pushed == {"text": "Sokha: Which payroll period?"}
 
+        saved = await supportbot(
+            "tickets", "reply", str(ticket_id), "--saved", "working-on-it", "--agent", "Sokha"
+        )
+        assert saved.exit_code == 0, saved.output
+        [pushed] = await customer.replies()
+        assert pushed["text"].startswith("Sokha: Hello Dara Sok, thank you for your patience.")
+        assert f"ticket #{ticket_id}" in pushed["text"] and "{" not in pushed["text"]
+        no_such = await supportbot("tickets", "reply", str(ticket_id), "--saved", "no-such-reply")
+        assert no_such.exit_code == 1 and "no saved reply 'no-such-reply'" in no_such.output
+
         noted = await supportbot("tickets", "reply", str(ticket_id), "known bug 4411", "--internal")
         assert noted.exit_code == 0, noted.output
         answer = await customer.say("November, all 40 staff")
-        assert answer[0]["text"].startswith(f"I've added that to ticket #{ticket_id}.")
+        # After the first response, the customer's message starts the next-response clock.
+        assert answer[0]["text"].startswith(
+            f"Thanks, the team has your message on ticket #{ticket_id}. Expect our next answer by "
+        )
 
         resolved = await supportbot("tickets", "resolve", str(ticket_id), "--note", "Fixed in build 4412.")
         assert resolved.exit_code == 0, resolved.output
@@ -96,5 +109,7 @@ async def test_bad_requests_are_one_clear_line(served: Served) -> None:
     assert unknown.exit_code == 1 and "ticket #999 does not exist" in unknown.output
     empty = await supportbot("tickets", "reply", "1", "   ")
     assert empty.exit_code == 2 and "empty" in empty.output
+    both = await supportbot("tickets", "reply", "1", "hello", "--saved", "working-on-it")
+    assert both.exit_code == 2 and "not both" in both.output
     wrong = await supportbot("tickets", "list", "--status", "sleeping")
     assert wrong.exit_code == 2 and "--status must be one of" in wrong.output
