@@ -171,14 +171,21 @@ class Inbound:
         async with self.desk.tracked():
             await self._ticket_button(ack, body, action)
 
-    async def _ticket_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        """Acknowledge, Escalate, Resolve: the ticket service decides; the posts follow via the outbox."""
+    @staticmethod
+    async def _pressed(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> tuple[str, int] | None:
+        """Acknowledge a card's button; who pressed it and the card's ticket, or None."""
         await ack()
         user = str((body.get("user") or {}).get("id") or "")
         ticket_id = ticket_ids.parse(action.get("value"))
-        action_id = action.get("action_id")
-        if ticket_id is None or not user:
+        return (user, ticket_id) if ticket_id is not None and user else None
+
+    async def _ticket_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """Acknowledge, Escalate, Resolve: the ticket service decides; the posts follow via the outbox."""
+        pressed = await self._pressed(ack, body, action)
+        if pressed is None:
             return
+        user, ticket_id = pressed
+        action_id = action.get("action_id")
         if not await self._first_press(user, ticket_id, action):
             log.info("slack_press_repeated", ticket_id=ticket_id, action=action_id)
             await self._ephemeral(body, user, f"That was applied once to ticket #{ticket_id} a moment ago.")
@@ -232,11 +239,10 @@ class Inbound:
 
     async def _back_to_bot(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """End agent mode: the assistant answers the customer again, and the customer is told."""
-        await ack()
-        user = str((body.get("user") or {}).get("id") or "")
-        ticket_id = ticket_ids.parse(action.get("value"))
-        if ticket_id is None or not user:
+        pressed = await self._pressed(ack, body, action)
+        if pressed is None:
             return
+        user, ticket_id = pressed
         services = self.desk.services
         agent = await self.desk.agent(user)
         try:
@@ -276,11 +282,10 @@ class Inbound:
 
     async def _take(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         """ "Take it": the agent who pressed owns the ticket; the card shows it, reminders name them."""
-        await ack()
-        user = str((body.get("user") or {}).get("id") or "")
-        ticket_id = ticket_ids.parse(action.get("value"))
-        if ticket_id is None or not user:
+        pressed = await self._pressed(ack, body, action)
+        if pressed is None:
             return
+        user, ticket_id = pressed
         services = self.desk.services
         actor = f"slack:{user}"
         try:
