@@ -313,8 +313,8 @@ class HandoffFlow(Flow):
             ]
         if wrote.reopened:
             return [t.reply("lifecycle.reopened", self.back_button(t), id=ticket_id, due=due)]
-        if wrote.next_due is not None and ticket.first_response_at is not None:
-            # A next-response clock started or resumed: when to expect the next answer.
+        if wrote.next_due is not None:
+            # A clock started (the next response) or resumed (after waiting): the next answer's time.
             return [t.reply("lifecycle.next_answer", self.back_button(t), id=ticket_id, due=due)]
         return [self.waiting(t, ticket, "handoff.added")]
 

@@ -132,6 +132,11 @@ class SlackDesk:
         the database closes: work cancelled mid-query can hang in the database driver's close."""
         await self._running.wait(grace)
 
+    async def settled(self, grace: float = 10.0) -> None:
+        """Wait (up to `grace` seconds) for the work listeners do after their ack, such as the
+        deliveries a button press starts, without cancelling anything."""
+        await self._running.wait(grace, cancel=False)
+
     def deliver_soon(self, **filters: Any) -> None:
         """Send what a command just queued (announcements), in the background after the ack."""
         if self.delivery is not None:

@@ -182,7 +182,9 @@ class Desk:
     # -- the outbox -----------------------------------------------------------------------------
 
     async def deliver(self, rounds: int = 3) -> int:
-        """Run the outbox until it has nothing more to send right now."""
+        """Run the outbox until it has nothing more to send right now (after the work a press
+        started, which may hold a ticket's row that later rows wait behind)."""
+        await slack_desk(self.asgi).settled()
         total = 0
         for _ in range(rounds):
             sent = await self.delivery.run_once()
