@@ -143,6 +143,7 @@ class Desk:
         email: str | None = "sokha@example.com",
         phone: str | None = "+855 12 345 678",
         exclusion: str | None = None,
+        language: str = "en",
     ) -> int:
         """A web chat customer's ticket, opened the way the intake opens it."""
         sender = sender or f"web-{next(self.senders)}"
@@ -175,6 +176,7 @@ class Desk:
                     ],
                     exclusion=exclusion,
                     conversation_id=conversation.id,
+                    language=language,
                 ),
             )
             return ticket.id

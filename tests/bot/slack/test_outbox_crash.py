@@ -77,7 +77,11 @@ async def test_kill_9_during_a_slow_post_then_restart_posts_once(
         async with httpx.AsyncClient() as client:
             answer = await client.post(
                 f"http://127.0.0.1:{port}/webhooks/rest/webhook",
-                json={"sender": "crash-customer-1", "message": "/human_handoff"},
+                json={
+                    "sender": "crash-customer-1",
+                    # Says what it is about and how to reach them: the ticket opens at once.
+                    "message": "I want to talk to a person about our ERP, sokha@example.com",
+                },
                 timeout=30,
             )
         assert answer.status_code == 200

@@ -28,7 +28,9 @@ async def test_an_hour_of_refused_connections_then_every_notice_once_in_order(
         await desk.open_ticket(description="Payroll export keeps failing with error 0x80070005, pls help"),
         await desk.open_ticket(description="vpn dropped for the whole branch office in Siem Reap"),
     ]
-    replies = await desk.say("web-outage-handoff", "/human_handoff")  # a ticket and its handoff notice
+    replies = await desk.say(
+        "web-outage-handoff", "I want to talk to a person about our ERP, sokha@example.com"
+    )  # a ticket and its handoff notice
     assert "asked a person to join" in replies[0]["text"]
     tickets.append(max(r.ticket_id or 0 for r in await desk.outbox(kind="agent")))
 
@@ -115,7 +117,7 @@ async def test_a_row_whose_worker_died_after_posting_is_not_posted_again(
     desk: Desk, fake_slack: FakeSlack
 ) -> None:
     """The worker posted the card and the handoff notice, then died before writing anything down."""
-    await desk.say("web-crash-1", "/human_handoff")
+    await desk.say("web-crash-1", "I want to talk to a person about our ERP, sokha@example.com")
     rows = await desk.outbox(kind="agent")
     claimed = await desk.delivery.claim()
     assert {r.id for r in claimed} == {r.id for r in rows}

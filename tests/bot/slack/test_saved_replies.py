@@ -141,7 +141,11 @@ async def test_a_saved_reply_is_picked_edited_and_sent_in_english(desk: Desk, fa
 
 async def test_a_khmer_customer_gets_the_khmer_text(desk: Desk, fake_slack: FakeSlack) -> None:
     ticket_id, card = await open_card(
-        desk, sender="web-saved-km", name="សុខ ចាន់ថា", description="ម៉ាស៊ីនបោះពុម្ពនៅការិយាល័យមិនដំណើរការទេ"
+        desk,
+        sender="web-saved-km",
+        name="សុខ ចាន់ថា",
+        description="ម៉ាស៊ីនបោះពុម្ពនៅការិយាល័យមិនដំណើរការទេ",
+        language="km",
     )
     await pick(desk, card, f"{ticket_id}:working-on-it")
     view = await eventually(lambda: fake_slack.views[-1] if fake_slack.views else None, what="the modal")
