@@ -296,7 +296,7 @@ EN: dict[str, str] = {
         "We haven't heard back from you for {silence}, so we've marked it as resolved. "
         "If you still need help, just write here and we'll reopen it."
     ),
-    "lifecycle.next_answer": "Thanks, the team has your message on ticket #{id}. Expect our next answer by {due}.",
+    "lifecycle.next_answer": "I've added that to ticket #{id}. Expect our next answer by {due}.",
     "lifecycle.reopened": "I've reopened your ticket #{id} and passed your message on. Expect an answer by {due}.",
     "lifecycle.followup": (
         "Ticket #{old} is closed, so I've opened ticket #{id} for this, linked to the old one. "

@@ -332,7 +332,7 @@ async def test_a_borrowed_or_forged_session_id_gets_a_fresh_session_never_the_cu
 ) -> None:
     victim = new_customer(served, customers)
     victim_id = await victim.connect(None)
-    ticket_id = ticket_id_in(await victim.say("/human_handoff"))
+    ticket_id = ticket_id_in(await victim.say("I want to talk to a person about our ERP, sokha@example.com"))
 
     random_part, _, signature = victim_id.partition(".")
     forged = [
@@ -371,7 +371,9 @@ async def test_a_minted_session_id_survives_a_restart_with_the_same_secret(
     async with served_on_loopback(first) as url:
         customer = SocketCustomer(url)
         session_id = await customer.connect(None)
-        ticket_id = ticket_id_in(await customer.say("/human_handoff"))
+        ticket_id = ticket_id_in(
+            await customer.say("I want to talk to a person about our ERP, sokha@example.com")
+        )
         await customer.close()
     second = create_app(settings_for(db_url, SUPPORTBOT_CORS_ORIGINS=""), nlu=nlu)
     async with served_on_loopback(second) as url:

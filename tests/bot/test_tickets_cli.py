@@ -79,7 +79,7 @@ async def test_an_agent_answers_and_resolves_from_the_terminal(served: Served) -
         answer = await customer.say("November, all 40 staff")
         # After the first response, the customer's message starts the next-response clock.
         assert answer[0]["text"].startswith(
-            f"Thanks, the team has your message on ticket #{ticket_id}. Expect our next answer by "
+            f"I've added that to ticket #{ticket_id}. Expect our next answer by "
         )
 
         resolved = await supportbot("tickets", "resolve", str(ticket_id), "--note", "Fixed in build 4412.")

@@ -183,9 +183,7 @@ async def test_take_it_then_waiting_on_customer_and_the_answer_puts_it_back_on_t
     desk.clock.advance(seconds=50)
     replies = await desk.say("web-life", "only at the office, at home its fine. also the printer is slow lol")
     due = desk.clock().timestamp() + 60
-    assert replies[0]["text"].startswith(
-        f"Thanks, the team has your message on ticket #{ticket_id}. Expect our next"
-    )
+    assert replies[0]["text"].startswith(f"I've added that to ticket #{ticket_id}. Expect our next")
     body = await api(desk, ticket_id)
     assert (body["status"], body["clock"], body["waiting_seconds"]) == ("open", "first_response", 50)
     assert abs(_ts(body["response_due_at"]) - due) < 1

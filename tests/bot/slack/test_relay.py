@@ -118,9 +118,7 @@ async def test_agent_replies_reach_the_web_chat_once_and_notes_stay_internal(
     # next-response clock starts); the customer's words go to the thread.
     await customer.say("It still crashes when I open the invoices screen")
     told = await customer.next()
-    assert told["text"].startswith(
-        f"Thanks, the team has your message on ticket #{ticket_id}. Expect our next answer by "
-    )
+    assert told["text"].startswith(f"I've added that to ticket #{ticket_id}. Expect our next answer by ")
     await served.deliver()
     thread = await eventually(
         lambda: [m for m in fake_slack.thread(TIER1, root.ts) if m.text.startswith("Customer:")],
