@@ -27,6 +27,9 @@ make_app = test_http.make_app  # the app in process, with its lifespan (a fixtur
 ROOT = Path(__file__).resolve().parents[2]  # the checkout, for the logged run's imports
 HELP = "our accounting server is dead, nobody here can log in since 9am!!"
 
+# A request for a person that says what it is about and how to reach them: the ticket opens at once.
+PERSON_ABOUT_ERP = "I want to talk to a person about our ERP, sokha@example.com"
+
 
 async def post(app: App, sender: str, message: str, **headers: str) -> Any:
     return await app.client.post(WEBHOOK, json={"sender": sender, "message": message}, headers=headers)
@@ -71,7 +74,7 @@ async def test_a_rest_client_is_given_a_session_and_keeps_it(make_app: MakeApp) 
     app = await make_app()
     session_id = await new_session(app)
     assert app.asgi.channels["webchat"].sessions.is_minted(session_id)
-    replies = await say(app, session_id, "/human_handoff")
+    replies = await say(app, session_id, PERSON_ABOUT_ERP)
     ticket_id = ticket_id_in(replies)
     assert f"#{ticket_id}" in text_of(await say(app, session_id, "/ticket_status"))
 
@@ -85,7 +88,7 @@ async def test_a_borrowed_or_guessed_sender_gets_a_fresh_session_never_the_custo
     random_part, _, signature = victim.partition(".")
     # An integration (with the REST token) has a customer "1"; its id is not a web chat credential.
     integrated = await app.client.post(
-        WEBHOOK, json={"sender": "1", "message": "/human_handoff"}, headers=REST_AUTH
+        WEBHOOK, json={"sender": "1", "message": PERSON_ABOUT_ERP}, headers=REST_AUTH
     )
     integrated_ticket = ticket_id_in(integrated.json())
     for guess in ("1", random_part, f"{random_part}.{signature[::-1]}", victim.upper()):
@@ -168,7 +171,7 @@ async def test_a_flooding_session_is_answered_429_with_retry_after(make_app: Mak
 
 async def test_fresh_sessions_from_one_address_are_capped(make_app: MakeApp) -> None:
     app = await make_app(SUPPORTBOT_RATE_LIMITS="on")
-    codes = [(await post(app, f"script-{n}", "/human_handoff")).status_code for n in range(32)]
+    codes = [(await post(app, f"script-{n}", PERSON_ABOUT_ERP)).status_code for n in range(32)]
     assert codes[:30] == [200] * 30 and codes[30:] == [429, 429]
     async with app.services.db.reader() as session:
         assert len(list((await session.execute(select(Ticket))).scalars())) == 30
@@ -214,7 +217,7 @@ async def test_on_call_pages_out_of_hours_are_coalesced_with_a_count(
         ticket_id_in(
             (
                 await app.client.post(
-                    WEBHOOK, json={"sender": session_id, "message": "/human_handoff"}, headers=REST_AUTH
+                    WEBHOOK, json={"sender": session_id, "message": PERSON_ABOUT_ERP}, headers=REST_AUTH
                 )
             ).json()
         )
@@ -243,7 +246,7 @@ async def test_the_next_page_after_a_sent_one_waits_out_the_window(
         payload = payload_of(response.json(), "Critical")
         await app.client.post(WEBHOOK, json={"sender": sender, "message": payload}, headers=REST_AUTH)
         await app.client.post(
-            WEBHOOK, json={"sender": sender, "message": "/human_handoff"}, headers=REST_AUTH
+            WEBHOOK, json={"sender": sender, "message": PERSON_ABOUT_ERP}, headers=REST_AUTH
         )
 
     await critical_handoff("first")
