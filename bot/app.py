@@ -204,10 +204,11 @@ def create_app(
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.cors_origins)
     for channel in channels.values():
         app.include_router(channel.router)
-    app.include_router(api.router, responses={401: UNAUTHORIZED, 404: NOT_FOUND})
-    app.include_router(lifecycle_api.router, responses={401: UNAUTHORIZED, 404: NOT_FOUND})
+    # Bodies that are not JSON at all are answered 400 by FastAPI itself, before any route.
+    app.include_router(api.router, responses={400: UNREADABLE, 401: UNAUTHORIZED, 404: NOT_FOUND})
+    app.include_router(lifecycle_api.router, responses={400: UNREADABLE, 401: UNAUTHORIZED, 404: NOT_FOUND})
     app.include_router(api.model_router, responses={400: UNREADABLE, 413: TOO_LARGE})
-    app.include_router(customers_api.router, responses={401: UNAUTHORIZED, 404: NOT_FOUND})
+    app.include_router(customers_api.router, responses={400: UNREADABLE, 401: UNAUTHORIZED, 404: NOT_FOUND})
     app.include_router(slack.router)
     # The same index the chat offers articles from (actions/flows/articles.py): loaded once, at start.
     app.include_router(build_kb_router(knowledge.shared()), responses={404: NOT_FOUND})
