@@ -240,6 +240,7 @@ async def test_an_agent_reply_and_an_announcement_made_on_b_reach_the_open_socke
             try:
                 await customer.say("i need a real person, the ERP keeps logging me out every 5 min!!")
                 await customer.say("/human_handoff")
+                await customer.say("Dara Sok, dara.sok@example.com")  # how to reach them: the handoff asks
                 opened = await eventually(
                     lambda: _ticket_in(customer), within=20, what="the ticket number in the bot's replies"
                 )
