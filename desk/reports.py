@@ -2,8 +2,10 @@
 
 Data only: the Slack layer formats it. Everything is aggregated in the database (GROUP BY with
 conditional counts) so a report costs a few index scans whatever the size of the history; the
-median first response uses `percentile_cont` on PostgreSQL and a Python median on SQLite, which
-has neither ordered-set aggregates nor time zones.
+stats read covering indexes (ix_tickets_created_stats, ix_tickets_resolved_stats) without touching
+the table. On PostgreSQL medians are percentile_cont's, from the two middle values the database
+picks (see `_middles`); SQLite, which has neither ordered-set aggregates nor time zones, gets the
+window's rows and a Python median.
 
 Definitions (the same everywhere):
 - open: status open, acknowledged or waiting_customer;
@@ -29,23 +31,21 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Float,
     and_,
     bindparam,
     case,
-    cast,
-    extract,
     func,
     or_,
     select,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
@@ -191,6 +191,31 @@ def _ordered(known: Iterable[str], seen: Iterable[str]) -> list[str]:
     return names
 
 
+# percentile_cont over seconds made the database convert every row's interval to a number first
+# (EXTRACT returns numeric, turned into float8 through text), which cost more than the scans. The
+# two middle intervals are picked instead (ordered as intervals: the same order, since a difference
+# of timestamps has no months) and interpolated here exactly as percentile_cont does it:
+# `lower + (upper - lower) * 0.5`, where for an odd count both are the middle value.
+# percentile_disc(p) takes the row at ceil(p * n): n/2 and n/2 + 1 for an even n, the middle twice
+# for an odd one (the 1e-12 moves ceil past n/2 without reaching n/2 + 1 for any n below 5e11).
+_MIDDLES = [0.5, 0.5 + 1e-12]
+
+
+def _middles(interval: ColumnElement[Any]) -> ColumnElement[Any]:
+    fractions = bindparam("middles", _MIDDLES, type_=ARRAY(Float), unique=True)
+    return func.percentile_disc(fractions).within_group(interval)
+
+
+def _median_of(middles: Sequence[timedelta | None] | None) -> float | None:
+    """percentile_cont's median from the two middle intervals (None when there were no values)."""
+    lower, upper = middles or (None, None)
+    if lower is None or upper is None:
+        return None
+    # Whole microseconds divided once: the same rounding as numeric to float8.
+    low, high = lower / timedelta(seconds=1), upper / timedelta(seconds=1)
+    return low + (high - low) * 0.5
+
+
 # -- status and SLA --------------------------------------------------------------------------------
 
 
@@ -293,52 +318,71 @@ class _Group:
 _ALL = ("all", None)
 
 
+def _local_midnights(since: datetime, days: int, tz: tzinfo) -> list[datetime]:
+    """The UTC instants at which each of the window's local days begins, first day included."""
+    first_day = since.astimezone(tz).date()
+    return [
+        datetime.combine(first_day + timedelta(days=offset), time(0), tzinfo=tz).astimezone(UTC)
+        for offset in range(days)
+    ]
+
+
 async def _cohort_postgres(
-    session: AsyncSession, *, since: datetime, now: datetime, policy: Policy
+    session: AsyncSession, *, since: datetime, now: datetime, policy: Policy, days: int
 ) -> dict[tuple[str, Any], _Group]:
-    """One pass over the window's tickets with GROUPING SETS: per category, priority, day, all."""
+    """Two index-only passes over the window's tickets (ix_tickets_created_stats): the counts per
+    category, priority and local day (a hash aggregate, rolled up here), then the medians of the
+    answered ones per category, priority and all (GROUPING SETS; medians need sorting, so the
+    30-odd days are left out of it: no report shows a day's median). The local day is found with
+    width_bucket against the window's local midnights: converting every row with timezone() cost
+    more than the rest of the query."""
+    midnights = _local_midnights(since, days, policy.tz)
+    first_day = midnights[0].astimezone(policy.tz).date()
+    thresholds = bindparam("midnights", midnights, type_=ARRAY(TIMESTAMP(timezone=True)))
+    in_window = and_(Ticket.created_at >= since, Ticket.created_at <= now)
     decided = or_(Ticket.first_response_at.is_not(None), Ticket.response_due_at <= now)
     met = Ticket.first_response_at <= Ticket.response_due_at
-    window = (
+    day = func.width_bucket(Ticket.created_at, thresholds)
+    counts = (
         select(
-            Ticket.category.label("category"),
-            Ticket.priority.label("priority"),
-            cast(func.timezone(policy.timezone, Ticket.created_at), Date).label("day"),
-            case((decided, 1), else_=0).label("decided"),
-            case((met, 1), else_=0).label("met"),
-            cast(extract("epoch", Ticket.first_response_at - Ticket.created_at), Float).label("wait"),
+            Ticket.category,
+            Ticket.priority,
+            day,
+            func.count(),
+            func.count().filter(decided),
+            func.count().filter(met),
         )
-        .where(Ticket.created_at >= since, Ticket.created_at <= now)
-        .subquery()
+        .where(in_window)
+        .group_by(Ticket.category, Ticket.priority, day)
     )
-    c = window.c
-    query = select(
-        func.grouping(c.category, c.priority, c.day),
-        c.category,
-        c.priority,
-        c.day,
-        func.count(),
-        func.sum(c.decided),
-        func.sum(c.met),
-        func.percentile_cont(0.5).within_group(c.wait),
-    ).group_by(func.grouping_sets(tuple_(c.category), tuple_(c.priority), tuple_(c.day), tuple_()))
     groups: dict[tuple[str, Any], _Group] = {}
-    # grouping() bits, left to right: category, priority, day (1 = rolled up).
-    kinds = {0b011: "category", 0b101: "priority", 0b110: "day", 0b111: "all"}
-    for bits, category, priority, day, opened, n_decided, n_met, median in await session.execute(query):
-        kind = kinds[bits]
-        key = {"category": category, "priority": priority, "day": day, "all": None}[kind]
-        groups[(kind, key)] = _Group(
-            opened=int(opened),
-            decided=int(n_decided or 0),
-            met=int(n_met or 0),
-            median=float(median) if median is not None else None,
+    for category, priority, bucket, opened, n_decided, n_met in await session.execute(counts):
+        # width_bucket counts the midnights at or before the ticket's creation: 1 on the first day.
+        local_day = first_day + timedelta(days=int(bucket) - 1)
+        for key in (("category", category), ("priority", priority), ("day", local_day), _ALL):
+            group = groups.setdefault(key, _Group())
+            group.opened += int(opened)
+            group.decided += int(n_decided)
+            group.met += int(n_met)
+    medians = (
+        select(
+            func.grouping(Ticket.category, Ticket.priority),
+            Ticket.category,
+            Ticket.priority,
+            _middles(Ticket.first_response_at - Ticket.created_at),
         )
+        .where(in_window, Ticket.first_response_at.is_not(None))
+        .group_by(func.grouping_sets(tuple_(Ticket.category), tuple_(Ticket.priority), tuple_()))
+    )
+    # grouping() bits, left to right: category, priority (1 = rolled up).
+    for bits, category, priority, middles in await session.execute(medians):
+        key = {0b01: ("category", category), 0b10: ("priority", priority), 0b11: _ALL}[bits]
+        groups.setdefault(key, _Group()).median = _median_of(middles)
     return groups
 
 
 async def _cohort_python(
-    session: AsyncSession, *, since: datetime, now: datetime, policy: Policy
+    session: AsyncSession, *, since: datetime, now: datetime, policy: Policy, days: int
 ) -> dict[tuple[str, Any], _Group]:
     """The same figures from the window's rows, for SQLite (no percentile_cont, no time zones)."""
     query = select(
@@ -374,37 +418,27 @@ async def stats_report(session: AsyncSession, *, now: datetime, days: int, polic
     since_utc = since.astimezone(UTC)
 
     cohort = _cohort_postgres if session.get_bind().dialect.name == "postgresql" else _cohort_python
-    groups = await cohort(session, since=since_utc, now=now, policy=policy)
+    groups = await cohort(session, since=since_utc, now=now, policy=policy, days=days)
 
-    resolved_rows = (
-        await session.execute(
-            select(Ticket.category, Ticket.priority, func.count())
-            .where(Ticket.resolved_at >= since_utc, Ticket.resolved_at <= now)
-            .group_by(Ticket.category, Ticket.priority)
-        )
-    ).all()
-    resolved_by: dict[tuple[str, str], int] = {}
-    for category, priority, count in resolved_rows:
-        resolved_by[("category", category)] = resolved_by.get(("category", category), 0) + count
-        resolved_by[("priority", priority)] = resolved_by.get(("priority", priority), 0) + count
-    resolved = sum(count for _, _, count in resolved_rows)
+    resolved_by, resolution = await _resolved_figures(session, since=since_utc, now=now)
+    resolved = sum(count for (kind, _), count in resolved_by.items() if kind == "category")
 
-    csat_count, csat_average = (
+    # Ratings and self-service in one round trip: two small index scans.
+    self_service_count = (
+        select(func.count())
+        .select_from(SelfServiceResolution)
+        .where(SelfServiceResolution.at >= since_utc, SelfServiceResolution.at <= now)
+        .scalar_subquery()
+    )
+    csat_count, csat_average, self_service = (
         await session.execute(
-            select(func.count(Feedback.rating), func.avg(Feedback.rating)).where(
+            select(func.count(Feedback.rating), func.avg(Feedback.rating), self_service_count).where(
                 Feedback.created_at >= since_utc, Feedback.created_at <= now
             )
         )
     ).one()
-    self_service = (
-        await session.execute(
-            select(func.count())
-            .select_from(SelfServiceResolution)
-            .where(SelfServiceResolution.at >= since_utc, SelfServiceResolution.at <= now)
-        )
-    ).scalar_one()
 
-    life = await _life_figures(session, since=since_utc, now=now, resolved=resolved)
+    life = await _life_figures(session, since=since_utc, now=now, resolution=resolution)
 
     def breakdown(kind: str, name: str) -> Breakdown:
         group = groups.get((kind, name), _Group())
@@ -461,7 +495,13 @@ class _Life:
     agents: list[AgentCounts]
 
 
-async def _life_figures(session: AsyncSession, *, since: datetime, now: datetime, resolved: int) -> _Life:
+async def _life_figures(
+    session: AsyncSession,
+    *,
+    since: datetime,
+    now: datetime,
+    resolution: dict[tuple[str, str], float | None],
+) -> _Life:
     """Articles that solved problems, reopenings, resolution times and agents' work in the window."""
     solved_by = func.count().label("solved")
     articles = (
@@ -501,7 +541,6 @@ async def _life_figures(session: AsyncSession, *, since: datetime, now: datetime
         for actor, c in per_agent.items()
     ]
     agents.sort(key=lambda a: (-(a.acknowledged + a.replies + a.resolved), a.actor))
-    resolution = await _resolution_medians(session, since=since, now=now) if resolved else {}
     return _Life(
         top_articles=[(str(slug), int(n)) for slug, n in articles],
         reopened=int(reopened),
@@ -511,35 +550,41 @@ async def _life_figures(session: AsyncSession, *, since: datetime, now: datetime
     )
 
 
-async def _resolution_medians(
+async def _resolved_figures(
     session: AsyncSession, *, since: datetime, now: datetime
-) -> dict[tuple[str, str], float | None]:
-    """Median seconds from creation to resolution of the tickets resolved in the window."""
+) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], float | None]]:
+    """Of the tickets resolved in the window, by category and by priority: how many, and the
+    median seconds from creation to resolution. One index-only scan of ix_tickets_resolved_stats."""
     window = and_(Ticket.resolved_at >= since, Ticket.resolved_at <= now)
-    out: dict[tuple[str, str], float | None] = {}
+    counts: dict[tuple[str, str], int] = {}
+    medians: dict[tuple[str, str], float | None] = {}
     if session.get_bind().dialect.name == "postgresql":
-        # One scan for both breakdowns: GROUPING SETS gives the category rows (priority NULL), then
-        # the priority rows (category NULL).
-        seconds = extract("epoch", Ticket.resolved_at - Ticket.created_at)
-        median = func.percentile_cont(0.5).within_group(seconds)
         query = (
-            select(Ticket.category, Ticket.priority, median)
+            select(
+                func.grouping(Ticket.category),
+                Ticket.category,
+                Ticket.priority,
+                func.count(),
+                _middles(Ticket.resolved_at - Ticket.created_at),
+            )
             .where(window)
             .group_by(func.grouping_sets(tuple_(Ticket.category), tuple_(Ticket.priority)))
         )
-        for category, priority, value in await session.execute(query):
-            key = ("category", str(category)) if category is not None else ("priority", str(priority))
-            out[key] = float(value) if value is not None else None
-        return out
+        for by_priority, category, priority, count, middles in await session.execute(query):
+            key = ("priority", str(priority)) if by_priority else ("category", str(category))
+            counts[key] = int(count)
+            medians[key] = _median_of(middles)
+        return counts, medians
     waits: dict[tuple[str, str], list[float]] = {}
-    query = select(Ticket.category, Ticket.priority, Ticket.created_at, Ticket.resolved_at).where(window)
-    for category, priority, created, done in await session.execute(query):
+    rows = select(Ticket.category, Ticket.priority, Ticket.created_at, Ticket.resolved_at).where(window)
+    for category, priority, created, done in await session.execute(rows):
         if done is None:  # never: the window filters on it; says so to the type checker
             continue
         seconds_taken = (done - created).total_seconds()
-        waits.setdefault(("category", category), []).append(seconds_taken)
-        waits.setdefault(("priority", priority), []).append(seconds_taken)
-    return {key: statistics.median(values) for key, values in waits.items()}
+        for key in (("category", category), ("priority", priority)):
+            counts[key] = counts.get(key, 0) + 1
+            waits.setdefault(key, []).append(seconds_taken)
+    return counts, {key: statistics.median(values) for key, values in waits.items()}
 
 
 # -- one ticket ----------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 from sqlalchemy import event
 
 from bot.services import Services
 from bot.slack.commands import stats_text
 from desk import relay
 from desk.chart import BAR, sla_chart_png
+from desk.policy import SHIPPED_POLICY, parse_policy
 from desk.reports import (
     AgentCounts,
     Breakdown,
@@ -35,6 +37,7 @@ from storage.models import (
     Feedback,
     OutboxMessage,
     SelfServiceResolution,
+    Ticket,
 )
 from tests.helpers import FrozenClock
 
@@ -317,6 +320,52 @@ async def test_stats_days(services: Services, clock: FrozenClock) -> None:
     assert year.daily_sla_met[-1][0] == date(2026, 11, 30)
     assert (year.opened, year.resolved, year.csat_count) == (8, 5, 4)
     assert year.sla_met_pct == pytest.approx(100 * 4 / 7)  # adds T0 (met) and the old ticket (breached)
+
+
+async def test_stats_local_days_across_a_clock_change_and_exact_medians(
+    services: Services, clock: FrozenClock
+) -> None:
+    """Local days follow the policy's time zone through a daylight-saving change (Santiago skips
+    midnight on 6 Sep 2026), and an even count's median is the mean of the two middle values."""
+    data = yaml.safe_load(SHIPPED_POLICY.read_text(encoding="utf-8"))
+    policy = parse_policy({**data, "timezone": "America/Santiago"})
+    desk = Desk(services, clock)
+    # (created, seconds to the first response, seconds to resolution); the deadline is 30 minutes.
+    tickets = [
+        (datetime(2026, 9, 5, 3, 59, tzinfo=UTC), None, None),  # 4 Sep 23:59: before the window
+        (datetime(2026, 9, 6, 3, 59, tzinfo=UTC), 61.5, 61.25),  # 5 Sep 23:59 (UTC-4): met
+        (datetime(2026, 9, 6, 4, 0, tzinfo=UTC), 2700.25, 100.5),  # 6 Sep 01:00 (UTC-3): late
+        (datetime(2026, 9, 7, 2, 59, tzinfo=UTC), 900.0, None),  # 6 Sep 23:59: met
+        (datetime(2026, 9, 7, 3, 0, tzinfo=UTC), 3600.000001, None),  # 7 Sep 00:00: late
+    ]
+    for created, wait, took in tickets:
+        ticket_id = await desk.open(created, "critical")
+        async with services.db.session() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            assert ticket is not None
+            ticket.response_due_at = created + timedelta(minutes=30)
+            if wait is not None:
+                ticket.first_response_at = created + timedelta(seconds=wait)
+            if took is not None:
+                ticket.resolved_at = created + timedelta(seconds=took)
+    now = datetime(2026, 9, 7, 15, 0, tzinfo=UTC)  # 7 Sep 12:00 in Santiago
+    async with services.db.reader() as session:
+        stats = await stats_report(session, now=now, days=3, policy=policy)
+        today = await stats_report(session, now=now, days=1, policy=policy)
+    assert stats.since == datetime(2026, 9, 5, 4, 0, tzinfo=UTC)
+    assert stats.daily_sla_met == [
+        (date(2026, 9, 5), 100.0),
+        (date(2026, 9, 6), 50.0),
+        (date(2026, 9, 7), 0.0),
+    ]
+    assert stats.opened == 4
+    assert stats.median_first_response_seconds == 1800.125  # (900 + 2700.25) / 2
+    assert stats.by_priority["critical"].median_first_response_seconds == 1800.125
+    assert stats.by_category["technical"].median_first_response_seconds == 1800.125
+    assert stats.resolved == 2
+    assert stats.resolution_median_by_priority["critical"] == 80.875  # (61.25 + 100.5) / 2
+    assert (today.opened, today.daily_sla_met) == (1, [(date(2026, 9, 7), 0.0)])
+    assert today.median_first_response_seconds == 3600.000001
 
 
 async def test_stats_report_the_life_of_tickets(services: Services, clock: FrozenClock) -> None:
