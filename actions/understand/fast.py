@@ -112,6 +112,11 @@ _WORDS = re.compile(r"\w+")
 _INDEXES: dict[str, dict[str, list[int]]] = {}
 
 
+def forget() -> None:
+    """Drop the remembered word indexes (a benchmark times building them)."""
+    _INDEXES.clear()
+
+
 def _word_index(text: str) -> dict[str, list[int]]:
     """Word starts of a text by their first three characters, kept for the few texts last searched
     (every pattern of a turn searches the same message)."""

@@ -8,16 +8,11 @@ above 95 % per function; calm messages must never read as frustrated.
 from __future__ import annotations
 
 import csv
-import timeit
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from actions.understand import (
     facts_from_description,
-    fast,
     read_confirmation,
     read_feelings,
     read_step_answer,
@@ -121,30 +116,3 @@ def test_description_facts() -> None:
 def test_there_are_enough_held_out_rows() -> None:
     total = sum(len(rows(k)) for k in ("answers", "confirm", "feelings", "calm", "prefill"))
     assert total >= 150
-
-
-LONG = (
-    "Hello team, since the update yesterday Outlook keeps crashing on every computer in the finance "
-    'department. I reinstalled it twice and rebooted, and it says "Microsoft Outlook has stopped working". '
-    "Other websites work fine. The accountants are waiting for the month-end close, please look at it. "
-) * 20
-
-
-@pytest.mark.parametrize(
-    ("name", "call"),
-    [
-        ("read_step_answer", lambda: read_step_answer("yes " + LONG[:3996], STEPS["error_message"])),
-        ("read_confirmation", lambda: read_confirmation(LONG[:4000])),
-        ("facts_from_description", lambda: facts_from_description(LONG[:4000], list(STEPS.values()))),
-        ("read_feelings", lambda: read_feelings(LONG[:4000])),
-    ],
-)
-def test_fast_on_a_4000_character_message(name: str, call: Callable[[], object]) -> None:
-    # Best of several runs, so a busy machine does not fail it; the bound is loose on purpose (the
-    # measured figures are in the report of the change).
-    def fresh() -> None:
-        fast._INDEXES.clear()  # a new message each time: its word index is built again
-        call()
-
-    best = min(timeit.repeat(fresh, number=3, repeat=10)) / 3
-    assert best < 0.005, (name, best)

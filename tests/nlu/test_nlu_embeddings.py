@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import numpy as np
@@ -252,18 +251,14 @@ def test_load_or_train_reuses_a_model_with_embeddings(
     assert load_or_train(nlu_dir, path, embeddings=True).fingerprint == first.fingerprint
 
 
-def test_project_training_and_parsing_stay_fast(with_extra: None, training_data: TrainingData) -> None:
-    sentence_embeddings.shared_encoder()
-    start = time.perf_counter()
+def test_the_project_trains_with_embeddings_and_parses_its_own_examples(
+    with_extra: None, training_data: TrainingData
+) -> None:
+    # How fast it trains and parses is measured by `make bench-nlu` (bench/nlu_engines.py).
     model = EmbeddedNlu.train(training_data, embeddings=True)
-    assert time.perf_counter() - start < 30  # about 5 s on two idle cores; CI shares them
-    texts = [text for text, _ in training_data.examples][:200]
-    timings = []
-    for text in texts:
-        begin = time.perf_counter()
-        model.parse_sync(text)
-        timings.append(time.perf_counter() - begin)
-    assert float(np.median(timings)) < 0.05
+    examples = training_data.examples[:200]
+    right = sum(model.parse_sync(text)["intent"]["name"] == intent for text, intent in examples)
+    assert right >= 0.95 * len(examples)
 
 
 @pytest.mark.usefixtures("with_extra")
