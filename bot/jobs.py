@@ -15,7 +15,9 @@ Every job takes its time from `services.engine.now`, so tests drive time with th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from typing import Any
 
 import structlog
 
@@ -55,31 +57,51 @@ def digest_key(now: datetime, services: Services) -> str:
     return f"digest:{now.astimezone(services.policy.tz).date().isoformat()}"
 
 
-async def run_digest(services: Services) -> bool:
-    """Post the managers' daily digest; False when today's was already posted (another replica)."""
+async def _managers_report(
+    services: Services,
+    key: str,
+    days: int,
+    payload: Callable[[reports.StatusReport, reports.StatsReport], dict[str, Any]],
+) -> bool:
+    """Queue a report of the last `days` whole local days for the managers' channel, once per
+    `key`; False when it was already queued (by another replica, or before a restart)."""
     policy = services.policy
     now = services.engine.now()
-    key = digest_key(now, services)
     async with services.db.session() as session:
         if await outbox_rows.has_key(session, key):
             return False
         status = await reports.status_report(session, now=now)
-        # Yesterday's whole day: the window of `days=1` ends at `now`, so end it at local midnight.
+        # The window of `days` ends at `now`: end it at local midnight, for whole days.
         midnight = datetime.combine(now.astimezone(policy.tz).date(), time.min, tzinfo=policy.tz)
         stats = await reports.stats_report(
-            session, now=midnight - timedelta(microseconds=1), days=1, policy=policy
+            session, now=midnight - timedelta(microseconds=1), days=days, policy=policy
         )
-        text = reports.digest_text(status, stats, policy=policy)
         row = {
             "kind": outbox.AGENT,
             "target": policy.escalation.managers_channel,
-            "payload": {"event": "digest", "date": key.removeprefix("digest:"), "text": text},
+            "payload": payload(status, stats),
             "dedupe_key": key,
             "now": now,
         }
-        sent = bool(await enqueue_once(session, [row]))
+        return bool(await enqueue_once(session, [row]))
+
+
+async def run_digest(services: Services) -> bool:
+    """Post the managers' daily digest (yesterday); False when today's was already posted."""
+    key = digest_key(services.engine.now(), services)
+    day = key.removeprefix("digest:")
+    sent = await _managers_report(
+        services,
+        key,
+        1,
+        lambda status, stats: {
+            "event": "digest",
+            "date": day,
+            "text": reports.digest_text(status, stats, policy=services.policy),
+        },
+    )
     if sent:
-        log.info("daily_digest", date=key.removeprefix("digest:"))
+        log.info("daily_digest", date=day)
     return sent
 
 
@@ -90,34 +112,23 @@ def weekly_key(now: datetime, services: Services) -> str:
 
 async def run_weekly_report(services: Services) -> bool:
     """Post the managers' weekly report (the last 7 whole local days); False when this week's was
-    already posted (another replica, or a restart)."""
-    policy = services.policy
-    now = services.engine.now()
-    key = weekly_key(now, services)
-    async with services.db.session() as session:
-        if await outbox_rows.has_key(session, key):
-            return False
-        status = await reports.status_report(session, now=now)
-        midnight = datetime.combine(now.astimezone(policy.tz).date(), time.min, tzinfo=policy.tz)
-        stats = await reports.stats_report(
-            session, now=midnight - timedelta(microseconds=1), days=7, policy=policy
-        )
-        row = {
-            "kind": outbox.AGENT,
-            "target": policy.escalation.managers_channel,
-            "payload": {
-                "event": "weekly_report",
-                "week": key.removeprefix("weekly:"),
-                "text": reports.weekly_text(status, stats, policy=policy),
-                # The chart is drawn when the post is sent, from these figures.
-                "daily_sla_met": [[day.isoformat(), pct] for day, pct in stats.daily_sla_met],
-            },
-            "dedupe_key": key,
-            "now": now,
-        }
-        sent = bool(await enqueue_once(session, [row]))
+    already posted."""
+    key = weekly_key(services.engine.now(), services)
+    week = key.removeprefix("weekly:")
+    sent = await _managers_report(
+        services,
+        key,
+        7,
+        lambda status, stats: {
+            "event": "weekly_report",
+            "week": week,
+            "text": reports.weekly_text(status, stats, policy=services.policy),
+            # The chart is drawn when the post is sent, from these figures.
+            "daily_sla_met": [[day.isoformat(), pct] for day, pct in stats.daily_sla_met],
+        },
+    )
     if sent:
-        log.info("weekly_report", week=key.removeprefix("weekly:"))
+        log.info("weekly_report", week=week)
     return sent
 
 
