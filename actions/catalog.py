@@ -302,6 +302,26 @@ EN: dict[str, str] = {
         "Ticket #{old} is closed, so I've opened ticket #{id} for this, linked to the old one. "
         "Expect an answer by {due}."
     ),
+    # the desk's notices (desk/, rendered in the customer's language by bot/notices.py)
+    "desk.acknowledged": "Good news: an engineer has picked up your ticket #{id}.",
+    "desk.resolved": "Your ticket #{id} has been resolved.",
+    "desk.resolved_note": "Your ticket #{id} has been resolved. {note}",
+    "desk.back_to_bot": "You're talking to the assistant again.",
+    "desk.agent_reply": "{agent}: {text}",
+    "maintenance.ahead": (
+        "Scheduled maintenance: {message}, from {start} to {end} ({zone}). "
+        "Some services may be unavailable then."
+    ),
+    "maintenance.under_way": (
+        "Scheduled maintenance is under way: {message}, until {end} ({zone}). "
+        "Some services may be unavailable until then."
+    ),
+    "feedback.rating_5": "{n} ★ Excellent",
+    "feedback.rating_4": "{n} ★ Good",
+    "feedback.rating_3": "{n} ★ Average",
+    "feedback.rating_2": "{n} ★ Poor",
+    "feedback.rating_1": "{n} ★ Very poor",
+    "feedback.stars": "{n} ★",
     "handoff.opened": (
         "I've opened ticket #{id} ({category}, priority {priority}) and asked a person to join. "
         "Our {team} team will answer here by {due} ({zone}) at the latest. Anything you write now "

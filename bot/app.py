@@ -17,7 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
-from bot import __version__, api, customers_api, jobs, lifecycle_api
+from bot import __version__, api, customers_api, jobs, lifecycle_api, notices
 from bot.channels import CHANNELS, FileSource
 from bot.delivery import OutboxDelivery
 from bot.kb_routes import build_kb_router
@@ -140,6 +140,8 @@ def create_app(
         async def to_customer(row: OutboxMessage) -> None:
             channel = channels.get(row.target.split(":", 1)[0]) if ":" in row.target else None
             if channel is not None:
+                # The desk's notices are catalog messages: in words, in the customer's language.
+                row.payload = notices.render(row.payload, services.policy)
                 await channel.send(row)
             else:
                 # No adapter for its channel: noted (without the customer or the text), not sent.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
@@ -38,31 +39,16 @@ CHUNK = 500  # rows per INSERT statement (well under SQLite's bound-parameter li
 UNDER_WAY = timedelta(0)  # the "lead" of the announcement sent once a window has started
 
 
-def local_time(at: datetime, policy: Policy) -> str:
-    """`Wed 2 Dec, 22:00` in the policy's timezone."""
-    local = at.astimezone(policy.tz)
-    return f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
-
-
-def zone_label(policy: Policy) -> str:
-    return policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def announcement_text(window: MaintenanceWindow, policy: Policy, *, under_way: bool) -> str:
-    message = window.message.strip().rstrip(".")
-    start, end, zone = (
-        local_time(window.starts_at, policy),
-        local_time(window.ends_at, policy),
-        zone_label(policy),
-    )
-    if under_way:
-        return (
-            f"Scheduled maintenance is under way: {message}, until {end} ({zone} time). "
-            "Some services may be unavailable until then."
-        )
-    return (
-        f"Scheduled maintenance: {message}, from {start} to {end} ({zone} time). "
-        "Some services may be unavailable then."
+def announcement(
+    window: MaintenanceWindow, *, under_way: bool, language: str | None = None
+) -> dict[str, Any]:
+    """The notice as a catalog message, rendered in the customer's language when it is sent."""
+    return outbox.notice(
+        "maintenance.under_way" if under_way else "maintenance.ahead",
+        language,
+        message=window.message.strip().rstrip("."),
+        start={"when": window.starts_at.isoformat()},
+        end={"when": window.ends_at.isoformat()},
     )
 
 
@@ -90,7 +76,7 @@ async def _announce_window(
         session, key_prefix=prefix, lasting=lasting, talked_since=now - RECENT
     )
     payload = {
-        "text": announcement_text(window, policy, under_way=lead == UNDER_WAY),
+        **announcement(window, under_way=lead == UNDER_WAY),
         "event": OutboxEvent.MAINTENANCE,
         "maintenance_id": window.id,
         # Past this the notice is stale; a transport holding it for an absent customer may drop it.
@@ -100,11 +86,11 @@ async def _announce_window(
         {
             "kind": outbox.CUSTOMER,
             "target": outbox.customer_target(channel, external_id),
-            "payload": payload,
+            "payload": {**payload, "language": language or outbox.DEFAULT_LANGUAGE},
             "dedupe_key": f"{prefix}{customer_id}",
             "now": now,
         }
-        for customer_id, channel, external_id in customers
+        for customer_id, channel, external_id, language in customers
     ]
     sent = 0
     for start in range(0, len(rows), CHUNK):

@@ -25,7 +25,6 @@ from storage.db import Database
 from storage.models import Feedback, OutboxMessage, Ticket, TicketEvent
 
 RATABLE_STATUSES = DONE_STATUSES
-LABELS = {5: "Excellent", 4: "Good", 3: "Average", 2: "Poor", 1: "Very poor"}
 MAX_COMMENT = 2000
 # A low rating whose comment never came is reported to the managers after this long.
 COMMENT_GRACE = timedelta(minutes=30)
@@ -46,14 +45,16 @@ def rate_payload(ticket_id: int, rating: int) -> str:
     return "/rate" + json.dumps({"ticket_id": ticket_id, "rating": rating}, separators=(",", ":"))
 
 
-def rating_title(rating: int, policy: Policy) -> str:
+def rating_title(rating: int, policy: Policy) -> dict[str, Any]:
+    """A rating button's title as a catalog message (`5 ★ Excellent` on the 1-5 scale, else `7 ★`)."""
     low, high = policy.feedback.scale
-    label = LABELS.get(rating) if (low, high) == (1, 5) else None
-    return f"{rating} ★ {label}" if label else f"{rating} ★"
+    named = (low, high) == (1, 5) and low <= rating <= high
+    return {"message": f"feedback.rating_{rating}" if named else "feedback.stars", "values": {"n": rating}}
 
 
-def rating_buttons(ticket_id: int, policy: Policy) -> list[dict[str, str]]:
-    """Buttons best first, in the outbox payload shape `[{"title", "payload"}]`."""
+def rating_buttons(ticket_id: int, policy: Policy) -> list[dict[str, Any]]:
+    """Buttons best first, in the outbox payload shape `[{"title", "payload"}]`; each title is a
+    catalog message the sender renders in the customer's language (bot/notices.py)."""
     low, high = policy.feedback.scale
     return [
         {"title": rating_title(r, policy), "payload": rate_payload(ticket_id, r)}

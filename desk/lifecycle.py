@@ -22,8 +22,6 @@ import structlog
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from actions.catalog import text as catalog_text
-from actions.render import duration
 from desk import outbox
 from desk.constants import OutboxEvent, TicketStatus
 from desk.tickets import TicketError, TicketService
@@ -44,10 +42,6 @@ class LifecycleResult:
     closed: int = 0
 
 
-def _language(ticket: Ticket) -> str:
-    return str(getattr(ticket, "language", None) or "en")
-
-
 def _event(session: AsyncSession, ticket: Ticket, kind: str, actor: str, now: datetime, **data: Any) -> None:
     session.add(TicketEvent(ticket_id=ticket.id, at=now, kind=kind, actor=actor, data=data))
 
@@ -66,7 +60,7 @@ def _notice(
     )
 
 
-async def _tell(session: AsyncSession, ticket: Ticket, text: str, now: datetime) -> bool:
+async def _tell(session: AsyncSession, ticket: Ticket, message: str, now: datetime, **values: Any) -> bool:
     customer = await session.get(Customer, ticket.customer_id)
     if customer is None:
         return False
@@ -76,7 +70,7 @@ async def _tell(session: AsyncSession, ticket: Ticket, text: str, now: datetime)
         now=now,
         ticket_id=ticket.id,
         target=outbox.customer_target(customer.channel, customer.external_id),
-        payload={"text": text},
+        payload=outbox.notice(message, ticket.language, **values),
     )
     return True
 
@@ -119,15 +113,9 @@ async def wait_on_customer(
     ticket.status = TicketStatus.WAITING_CUSTOMER
     ticket.sla_check_at = None  # nothing is due while the clock is held
     ticket.lifecycle_check_at = now + tickets.policy.lifecycle.nudge_after
-    lang = _language(ticket)
-    name = (agent_name or "").strip() or catalog_text("lifecycle.agent", lang)
+    name: str | dict[str, Any] = (agent_name or "").strip() or {"message": "lifecycle.agent"}
     _event(session, ticket, "waiting_customer", actor, now, question=question, clock=running)
-    await _tell(
-        session,
-        ticket,
-        catalog_text("lifecycle.question", lang, agent=name, id=ticket.id, question=question),
-        now,
-    )
+    await _tell(session, ticket, "lifecycle.question", now, agent=name, id=ticket.id, question=question)
     await _attach_conversation(session, ticket)
     _notice(session, tickets, ticket, OutboxEvent.WAITING_CUSTOMER, now, question=question, actor=actor)
     return ticket
@@ -165,12 +153,10 @@ async def _nudge(
     policy = tickets.policy.lifecycle
     customer = writes.customers.get(ticket.customer_id)  # prefetched with the batch
     if customer is not None:
-        text = catalog_text("lifecycle.nudge", _language(ticket), id=ticket.id, question=question)
+        payload = outbox.notice("lifecycle.nudge", ticket.language, id=ticket.id, question=question)
         target = outbox.customer_target(customer.channel, customer.external_id)
         writes.outbox.append(
-            outbox.row(
-                kind=outbox.CUSTOMER, target=target, now=now, ticket_id=ticket.id, payload={"text": text}
-            )
+            outbox.row(kind=outbox.CUSTOMER, target=target, now=now, ticket_id=ticket.id, payload=payload)
         )
     ticket.nudged_at = now
     assert ticket.paused_at is not None
@@ -236,9 +222,11 @@ async def _prefetch(session: AsyncSession, due: list[Ticket], writes: _Writes) -
 
 async def _auto_resolve(session: AsyncSession, tickets: TicketService, ticket: Ticket, now: datetime) -> None:
     silence = tickets.policy.lifecycle.auto_resolve_after
-    lang = _language(ticket)
-    note = catalog_text("lifecycle.auto_resolved", lang, silence=duration(silence, lang))
-    await tickets.resolve(session, ticket.id, actor=ACTOR, now=now, note=note)
+    told = {
+        "message": "lifecycle.auto_resolved",
+        "values": {"silence": {"duration": silence.total_seconds()}},
+    }
+    await tickets.resolve(session, ticket.id, actor=ACTOR, now=now, told=told)
     _notice(session, tickets, ticket, OutboxEvent.AUTO_RESOLVED, now, silence_seconds=silence.total_seconds())
 
 

@@ -18,6 +18,17 @@ from storage.models import OutboxMessage
 
 AGENT = OutboxKind.AGENT
 CUSTOMER = OutboxKind.CUSTOMER
+DEFAULT_LANGUAGE = "en"
+
+
+def notice(message: str, language: str | None, /, **values: Any) -> dict[str, Any]:
+    """A customer notice as a catalog message id, its values and the customer's language.
+
+    The desk writes no customer-facing text: the sender renders it from the catalog
+    (bot/notices.py). A value is plain, or `{"message": id, "values": {...}}` (a nested
+    message), `{"when": iso}` (a date) or `{"duration": seconds}`.
+    """
+    return {"message": message, "values": values, "language": language or DEFAULT_LANGUAGE}
 
 
 def row(

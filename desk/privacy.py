@@ -255,7 +255,13 @@ async def export_customer(
         ],
         "tickets": [ticket_json(t, service=tickets, now=now) for t in loaded if t is not None],
         "messages_to_customer": [
-            {"at": iso(m.created_at), "delivered_at": iso(m.delivered_at), "text": m.payload.get("text")}
+            {
+                "at": iso(m.created_at),
+                "delivered_at": iso(m.delivered_at),
+                "text": m.payload.get("text"),
+                # The desk's notices are catalog messages (bot/notices.py words them when sent).
+                **{k: m.payload[k] for k in ("message", "values", "language") if k in m.payload},
+            }
             for m in messages
         ],
         "attachments": [

@@ -23,7 +23,6 @@ from desk.constants import OutboxEvent
 from desk.tickets import OPEN_STATUSES, TicketError, TicketService
 from storage.models import Conversation, Ticket, TicketEvent
 
-BACK_TO_BOT_TEXT = "You're talking to the assistant again."
 DEFAULT_AGENT_NAME = "Support"
 MAX_REPLY = 4000
 # desk/privacy.py re-keys a customer who deleted their data: no chat reaches them any more.
@@ -138,7 +137,7 @@ async def agent_reply(
         target=target,
         now=now,
         ticket_id=ticket.id,
-        payload={"text": f"{agent.signature}: {text}"},
+        payload=outbox.notice("desk.agent_reply", ticket.language, agent=agent.signature, text=text),
     )
     if echo:
         _echo(session, tickets, ticket, f"{agent.signature} replied to the customer: {text}", now)
@@ -204,6 +203,6 @@ async def back_to_bot(
         target=outbox.customer_target(customer.channel, customer.external_id),
         now=now,
         ticket_id=ticket.id,
-        payload={"text": BACK_TO_BOT_TEXT},
+        payload=outbox.notice("desk.back_to_bot", ticket.language),
     )
     return True

@@ -318,9 +318,7 @@ class TicketService:
         self._first_response(ticket, now)
         ticket.status = TicketStatus.ACKNOWLEDGED
         self._event(session, ticket, "acknowledged", actor, now, sla_state=self.sla_state(ticket, now))
-        await self._tell_customer(
-            session, ticket, f"Good news: an engineer has picked up your ticket #{ticket.id}.", now
-        )
+        await self._tell_customer(session, ticket, "desk.acknowledged", now, id=ticket.id)
         return ticket
 
     @staticmethod
@@ -459,8 +457,17 @@ class TicketService:
         return ticket
 
     async def resolve(
-        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime, note: str = ""
+        self,
+        session: AsyncSession,
+        ticket_id: int,
+        *,
+        actor: str,
+        now: datetime,
+        note: str = "",
+        told: dict[str, Any] | None = None,
     ) -> Ticket:
+        """Resolve the ticket and tell the customer, with the agent's `note` (or `told`: a catalog
+        message in `outbox.notice` value form, e.g. why the desk resolved it by itself)."""
         ticket = await self._require(session, ticket_id)
         if ticket.status not in OPEN_STATUSES:
             raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
@@ -471,10 +478,14 @@ class TicketService:
         ticket.resolved_at = now
         ticket.lifecycle_check_at = now + self.policy.lifecycle.close_after
         self._event(session, ticket, "resolved", actor, now, note=note)
-        text = f"Your ticket #{ticket.id} has been resolved." + (f" {note}" if note else "")
+        said: str | dict[str, Any] | None = told or note or None
         customer = await session.get(Customer, ticket.customer_id)
         if customer is not None:
-            payload: dict[str, Any] = {"text": text}
+            payload = (
+                outbox.notice("desk.resolved_note", ticket.language, id=ticket.id, note=said)
+                if said
+                else outbox.notice("desk.resolved", ticket.language, id=ticket.id)
+            )
             if self.policy.feedback.ask_on_resolve:
                 payload["buttons"] = rating_buttons(ticket.id, self.policy)
             outbox.enqueue(
@@ -595,7 +606,9 @@ class TicketService:
         self._agent_notice(session, ticket, kind, now, **data)
         return ticket
 
-    async def _tell_customer(self, session: AsyncSession, ticket: Ticket, text: str, now: datetime) -> None:
+    async def _tell_customer(
+        self, session: AsyncSession, ticket: Ticket, message: str, now: datetime, **values: Any
+    ) -> None:
         customer = await session.get(Customer, ticket.customer_id)
         if customer is not None:
             outbox.enqueue(
@@ -604,7 +617,7 @@ class TicketService:
                 now=now,
                 ticket_id=ticket.id,
                 target=outbox.customer_target(customer.channel, customer.external_id),
-                payload={"text": text},
+                payload=outbox.notice(message, ticket.language, **values),
             )
 
     # -- listing ---------------------------------------------------------------------------

@@ -34,15 +34,22 @@ async def upcoming(session: Session, *, now: datetime, until: datetime) -> list[
 
 async def recipients(
     session: Session, *, key_prefix: str, lasting: Collection[str], talked_since: datetime
-) -> list[tuple[int, str, str]]:
-    """(id, channel, external id) of the customers to tell, by id: announcements allowed, reachable,
-    on a lasting channel or talked since `talked_since`, and without an outbox row keyed
-    `key_prefix` + their id yet."""
+) -> list[tuple[int, str, str, str | None]]:
+    """(id, channel, external id, language) of the customers to tell, by id: announcements allowed,
+    reachable, on a lasting channel or talked since `talked_since`, and without an outbox row keyed
+    `key_prefix` + their id yet. The language is their latest conversation's (None: not known)."""
     key = literal(key_prefix) + cast(Customer.id, String)
     recent = exists().where(Conversation.customer_id == Customer.id, Conversation.updated_at >= talked_since)
     already = exists().where(OutboxMessage.dedupe_key == key)
+    language = (
+        select(Conversation.state["language"].as_string())
+        .where(Conversation.customer_id == Customer.id)
+        .order_by(Conversation.updated_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     query = (
-        select(Customer.id, Customer.channel, Customer.external_id)
+        select(Customer.id, Customer.channel, Customer.external_id, language)
         .where(
             and_(
                 Customer.announcements.is_(True),
@@ -53,4 +60,4 @@ async def recipients(
         )
         .order_by(Customer.id)
     )
-    return [(row[0], row[1], row[2]) for row in (await session.execute(query)).all()]
+    return [(row[0], row[1], row[2], row[3]) for row in (await session.execute(query)).all()]

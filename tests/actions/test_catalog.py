@@ -170,6 +170,54 @@ def test_no_customer_facing_text_is_inline_in_actions_or_the_customer_channels()
     assert inline == []
 
 
+def _customer_row_texts(path: Path) -> list[str]:
+    """Customer outbox rows of the desk carrying a finished "text" (a literal, an f-string or a
+    variable): the desk queues catalog messages (`outbox.notice`), put into words by the sender."""
+    import ast
+
+    def customer(node: ast.AST) -> bool:
+        return isinstance(node, ast.Attribute) and node.attr == "CUSTOMER"
+
+    rows: list[ast.AST] = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Call) and any(k.arg == "kind" and customer(k.value) for k in node.keywords):
+            rows.append(node)
+        if isinstance(node, ast.Dict) and any(
+            isinstance(k, ast.Constant) and k.value == "kind" and customer(v)
+            for k, v in zip(node.keys, node.values, strict=True)
+        ):
+            rows.append(node)
+    return sorted(
+        {
+            f"{path}:{row.lineno}"
+            for row in rows
+            for inner in ast.walk(row)
+            if isinstance(inner, ast.Dict)
+            and any(isinstance(k, ast.Constant) and k.value == "text" for k in inner.keys)
+        }
+    )
+
+
+def test_no_customer_facing_text_is_inline_in_the_desk() -> None:
+    """desk/ sits below actions/: its customer notices are message ids, never English text (its
+    notices to agents, in Slack, are English by design)."""
+    root = Path(catalog.__file__).parent.parent
+    files = sorted((root / "desk").rglob("*.py"))
+    assert files, "no modules found: is the root right?"
+    assert [hit for path in files for hit in _customer_row_texts(path)] == []
+
+
+def test_the_desk_scan_finds_a_finished_customer_text(tmp_path: Path) -> None:
+    sample = tmp_path / "notices.py"
+    sample.write_text(
+        'outbox.enqueue(s, kind=outbox.CUSTOMER, target=t, payload={"text": said})\n'
+        'outbox.enqueue(s, kind=outbox.AGENT, target=t, payload={"event": "x"})\n'
+        'row = {"kind": outbox.CUSTOMER, "payload": {"text": said}}\n'
+        'outbox.enqueue(s, kind=outbox.CUSTOMER, payload=outbox.notice("desk.resolved", "km", id=1))\n'
+    )
+    assert _customer_row_texts(sample) == [f"{sample}:1", f"{sample}:3"]
+
+
 def test_the_scan_finds_an_inline_reply(tmp_path: Path) -> None:
     sample = tmp_path / "flow.py"
     sample.write_text(

@@ -54,6 +54,11 @@ def test_nothing_below_bot_imports_a_transport() -> None:
     assert offenders(BELOW_BOT, TRANSPORTS) == []
 
 
+def test_the_desk_and_storage_never_import_the_layers_above() -> None:
+    """desk/ → storage/ only: the desk's customer notices are catalog message ids (bot/notices.py)."""
+    assert offenders(("desk", "storage"), ("bot", "actions")) == []
+
+
 @pytest.mark.parametrize(
     ("source", "found"),
     [

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.jobs import run_announcements
+from bot.notices import render
 from bot.services import Services
 from desk import maintenance
 from desk.announce import announce_due
@@ -107,7 +108,7 @@ async def test_each_lead_time_once_per_eligible_customer(services: Services, clo
         ("webchat:sokha", f"maint:{window}:{TWO_DAYS}:{sokha}"),
     ]
     assert {r.kind for r in rows} == {"customer"}
-    assert rows[0].payload["text"] == (
+    assert render(rows[0].payload, policy)["text"] == (
         "Scheduled maintenance: Upgrade of the billing database, from Wed 2 Dec, 12:00 to Wed 2 Dec, 14:00 "
         "(Phnom Penh time). Some services may be unavailable then."
     )
@@ -129,12 +130,8 @@ async def test_each_lead_time_once_per_eligible_customer(services: Services, clo
         for lead in (str(TWO_DAYS), str(HOUR), "0")
     }
     under_way = [r for r in await announcements(db) if key_parts(r)[2] == "0"]
-    assert (
-        under_way[0]
-        .payload["text"]
-        .startswith(
-            "Scheduled maintenance is under way: Upgrade of the billing database, until Wed 2 Dec, 14:00"
-        )
+    assert render(under_way[0].payload, policy)["text"].startswith(
+        "Scheduled maintenance is under way: Upgrade of the billing database, until Wed 2 Dec, 14:00"
     )
 
 
@@ -225,4 +222,4 @@ async def test_window_rows_are_read_fresh(services: Services, clock: FrozenClock
         row.message = "Changed message."
     assert await run_announcements(services) == 1
     [announcement] = await announcements(db)
-    assert "Changed message" in announcement.payload["text"]
+    assert "Changed message" in render(announcement.payload, services.policy)["text"]

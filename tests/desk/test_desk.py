@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot.notices import render
 from bot.services import Services
 from desk import maintenance
 from desk.maintenance import MaintenanceError
@@ -138,7 +139,9 @@ async def test_acknowledge(services: Services, clock: FrozenClock) -> None:
     customer_rows = [o for o in await outbox(services, ticket_id) if o.kind == "customer"]
     [row] = customer_rows
     assert row.target == "webchat:cust-1"
-    assert f"#{ticket_id}" in row.payload["text"]
+    assert render(row.payload, services.policy)["text"] == (
+        f"Good news: an engineer has picked up your ticket #{ticket_id}."
+    )
 
     # A second acknowledgement is refused: the first response time stays, the customer is told once.
     first = ticket.first_response_at
@@ -204,7 +207,8 @@ async def test_resolve_and_reopen_rules(services: Services, clock: FrozenClock) 
     ticket = await load(services, ticket_id)
     assert ticket.status == "resolved"
     assert ticket.resolved_at == clock()
-    told = [o.payload["text"] for o in await outbox(services, ticket_id) if o.kind == "customer"]
+    rows = await outbox(services, ticket_id)
+    told = [render(o.payload, services.policy)["text"] for o in rows if o.kind == "customer"]
     assert told == [f"Your ticket #{ticket_id} has been resolved. Patched."]
 
     for change in (services.tickets.resolve, services.tickets.acknowledge, services.tickets.escalate):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.jobs import run_feedback_alerts
+from bot.notices import render
 from bot.services import Services
 from desk import feedback
 from desk.feedback import FeedbackError
@@ -89,8 +90,10 @@ async def test_resolution_message_carries_five_rating_buttons(bot: TestChannel) 
             )
         ).scalars()
     assert row.target == f"webchat:{bot.sender}"
-    assert row.payload["text"] == f"Your ticket #{ticket_id} has been resolved. We restarted the server."
-    assert [b["title"] for b in row.payload["buttons"]] == TITLES
+    assert row.payload["language"] == "en" and "text" not in row.payload  # worded when sent
+    told = render(row.payload, bot.services.policy)
+    assert told["text"] == f"Your ticket #{ticket_id} has been resolved. We restarted the server."
+    assert [b["title"] for b in told["buttons"]] == TITLES
     assert [b["payload"] for b in row.payload["buttons"]] == [rate(ticket_id, r) for r in (5, 4, 3, 2, 1)]
 
 
@@ -280,5 +283,6 @@ async def test_feedback_rules_on_both_databases(services: Services, clock: Froze
     assert await run_feedback_alerts(services) == 0  # already alerted
     clock.advance(days=30)
     assert await run_feedback_alerts(services) == 0
-    assert feedback.rating_buttons(ticket_id, policy)[0]["title"] == "5 ★ Excellent"
+    buttons = feedback.rating_buttons(ticket_id, policy)
+    assert render({"buttons": buttons}, policy)["buttons"][0]["title"] == "5 ★ Excellent"
     assert timedelta(minutes=30) == feedback.COMMENT_GRACE

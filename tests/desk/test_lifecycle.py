@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from bot.notices import render
 from desk import lifecycle, owners
 from desk.policy import SHIPPED_POLICY, Policy, parse_policy
 from desk.serialize import ticket_json
@@ -108,7 +109,8 @@ async def notices(db: Database, ticket_id: int, kind: str = "agent") -> list[dic
 
 
 async def customer_texts(db: Database, ticket_id: int) -> list[str]:
-    return [str(n.get("text")) for n in await notices(db, ticket_id, "customer")]
+    """What the customer reads: the notices worded as the sender words them (bot/notices.py)."""
+    return [str(render(n, seconds_policy()).get("text")) for n in await notices(db, ticket_id, "customer")]
 
 
 async def wrote(db: Database, rules: TicketService, ticket_id: int, text: str, now: datetime) -> Any:

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from bot.app import create_app
 from bot.delivery import OutboxDelivery
+from bot.notices import render
 from bot.services import Services
 from bot.slack import SlackDesk
 from desk.tickets import NewTicket
@@ -203,7 +204,9 @@ class Desk:
             return list((await session.execute(query)).scalars())
 
     async def customer_texts(self, target: str) -> list[str]:
-        return [str(r.payload.get("text")) for r in await self.outbox(kind="customer", target=target)]
+        """What the customer reads: the rows worded as the sender words them (bot/notices.py)."""
+        rows = await self.outbox(kind="customer", target=target)
+        return [str(render(r.payload, self.services.policy).get("text")) for r in rows]
 
     async def ticket(self, ticket_id: int) -> Ticket:
         async with self.services.db.reader() as session:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
+from typing import Any
 
+from desk import maintenance
+from desk.announce import announce_due
 from tests.bot.telegram import fake_telegram as tg
 from tests.bot.telegram.conftest import TelegramApp, keyboard_of, text_of
-from tests.helpers import pp
+from tests.helpers import eventually, pp
 
 CHAT = 555077
 KHMER = re.compile(r"[\u1780-\u17ff]")
@@ -59,3 +63,71 @@ async def test_a_group_pointer_is_in_the_language_of_the_senders_app(polling: Te
     assert "ការជជែកឯកជន" in pointer["text"]  # "a private chat"
     [[link]] = pointer["reply_markup"]["inline_keyboard"]
     assert link["url"] == "https://t.me/ionetech_support_bot"
+
+
+async def _khmer_ticket(polling: TelegramApp, chat: int, user: dict[str, Any]) -> int:
+    """A Khmer customer reports a problem in their words and opens the ticket."""
+    await polling.say(chat, "/start", from_user=user)
+    replies = await polling.say(chat, "ម៉ាស៊ីនបោះពុម្ពនៅការិយាល័យ បោះពុម្ពមិនចេញសោះតាំងពីព្រឹក", from_user=user)
+    while "ឈ្មោះអ្វី" not in text_of(replies):
+        assert keyboard_of(replies[-1]), text_of(replies)
+        replies = await polling.press(chat, keyboard_of(replies[-1])[0])
+    await polling.say(chat, "ស្រី ពៅ", from_user=user)
+    await polling.say(chat, "peou@example.com", from_user=user)
+    await polling.press(chat, "បើកសំបុត្រ")
+    [ticket] = await polling.tickets()
+    assert ticket.language == "km"
+    return ticket.id
+
+
+async def _sent_after(polling: TelegramApp, chat: int, before: int, what: str) -> list[dict[str, Any]]:
+    """The bot's messages to `chat` after the first `before`, once there are any."""
+
+    async def arrived() -> list[dict[str, Any]]:
+        await polling.asgi.fastapi.state.delivery.run_once(kind="customer")
+        return polling.api.messages(chat)[before:]
+
+    return await eventually(arrived, within=30, what=what)
+
+
+async def test_a_khmer_customer_hears_of_the_resolution_and_rates_it_in_khmer(polling: TelegramApp) -> None:
+    polling.clock.set(pp(2026, 12, 7, 10, 0))  # Monday, open
+    ticket_id = await _khmer_ticket(polling, CHAT, PEOU)
+    before = len(polling.api.messages(CHAT))
+    async with polling.services.db.session() as session:  # the agent presses Resolve in Slack
+        await polling.services.tickets.resolve(session, ticket_id, actor="agent:U0AGENT", now=polling.clock())
+    [notice] = await _sent_after(polling, CHAT, before, "the resolution notice")
+    assert notice["text"] == f"សំបុត្រលេខ #{ticket_id} របស់លោកអ្នកត្រូវបានដោះស្រាយរួចហើយ។"
+    assert keyboard_of(notice) == ["5 ★ ល្អណាស់", "4 ★ ល្អ", "3 ★ មធ្យម", "2 ★ មិនសូវល្អ", "1 ★ មិនល្អសោះ"]
+    rated = await polling.press(CHAT, "5 ★")
+    assert KHMER.search(text_of(rated)) and "English" not in text_of(rated), text_of(rated)
+
+
+async def test_a_maintenance_announcement_reaches_a_khmer_customer_in_khmer(polling: TelegramApp) -> None:
+    english = 555078
+    polling.clock.set(pp(2026, 12, 7, 10, 0))
+    await polling.say(CHAT, "/start", from_user=PEOU)
+    await polling.say(english, "/start", from_user=tg.user(english, "Dara", "Sok", language_code="en"))
+    before = {chat: len(polling.api.messages(chat)) for chat in (CHAT, english)}
+    now = polling.clock()
+    async with polling.services.db.session() as session:
+        await maintenance.schedule(
+            session,
+            starts_at=now + timedelta(minutes=30),
+            ends_at=now + timedelta(hours=2, minutes=30),
+            message="Core switch firmware upgrade",
+            created_by="slack:U0MANAGER",
+            now=now,
+        )
+    assert await announce_due(polling.services.db, policy=polling.services.policy, now=now) == 2
+    [khmer] = await _sent_after(polling, CHAT, before[CHAT], "the Khmer announcement")
+    assert khmer["text"] == (
+        "ការថែទាំប្រព័ន្ធតាមកាលវិភាគ៖ Core switch firmware upgrade ចាប់ពី ថ្ងៃច័ន្ទ ទី7 ខែធ្នូ ម៉ោង 10:30 "
+        "ដល់ ថ្ងៃច័ន្ទ ទី7 ខែធ្នូ ម៉ោង 12:30 (ម៉ោងភ្នំពេញ)។ "
+        "សេវាកម្មមួយចំនួនប្រហែលជាមិនអាចប្រើបាននៅពេលនោះទេ។"
+    )
+    [plain] = await _sent_after(polling, english, before[english], "the English announcement")
+    assert plain["text"] == (
+        "Scheduled maintenance: Core switch firmware upgrade, from Mon 7 Dec, 10:30 to Mon 7 Dec, 12:30 "
+        "(Phnom Penh time). Some services may be unavailable then."
+    )
