@@ -154,7 +154,7 @@ async def test_a_khmer_customer_gets_the_khmer_text(desk: Desk, fake_slack: Fake
     assert f"#{ticket_id}" in prefilled
     await submit(desk, view, prefilled)
     texts = await eventually(lambda: desk.customer_texts("webchat:web-saved-km"), what="the Khmer reply")
-    assert texts == [f"Dara Sok: {prefilled}"]
+    assert texts == [f"Dara Sok៖ {prefilled}"]  # an agent's reply framed the Khmer way
 
 
 async def test_an_empty_reply_is_refused_in_the_modal(desk: Desk, fake_slack: FakeSlack) -> None:
