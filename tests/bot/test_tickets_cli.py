@@ -47,7 +47,8 @@ async def test_an_agent_answers_and_resolves_from_the_terminal(served: Served) -
 
         listed = await supportbot("tickets", "list", "--status", "open")
         assert listed.exit_code == 0, listed.output
-        [line] = listed.output.splitlines()
+        # stdout only: the server shares this process, and its log lines go to stderr meanwhile.
+        [line] = listed.stdout.splitlines()
         assert line.startswith(f"#{ticket_id} ") and "open" in line and "Dara Sok" in line
         assert "payroll export stopped" in line
 
@@ -96,7 +97,7 @@ async def test_an_agent_answers_and_resolves_from_the_terminal(served: Served) -
         assert "agent_reply" in trail and "cli:Sokha: Which payroll period?" in trail
         assert "internal_note" in trail and "known bug 4411" in trail
         assert "resolved" in trail
-        assert (await supportbot("tickets", "list", "--status", "open")).output.strip() == "no tickets"
+        assert (await supportbot("tickets", "list", "--status", "open")).stdout.strip() == "no tickets"
     finally:
         await customer.close()
 
