@@ -84,7 +84,7 @@ class Router:
         t.state.clear()
         return self.articles.offer(t, await self.idle.turn(t))
 
-    def _opened_text(
+    def opened_text(
         self,
         ticket: Ticket,
         now: datetime,

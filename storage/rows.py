@@ -69,10 +69,8 @@ def attach(session: AsyncSession, model: type[M], values: dict[str, Any]) -> M:
     held = session.sync_session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
     if held is not None:
         return cast(M, held)
-    # As the ORM's own loading does: a bare instance, its attributes set in its __dict__, then
-    # marked clean (going through the constructor's instrumented setters costs twice as much).
-    instance: M = mapper.class_manager.new_instance()
-    instance.__dict__.update(values)
+    # Built with the row's values, then marked clean: as if loaded, nothing of it is pending.
+    instance = model(**values)
     make_transient_to_detached(instance)
     session.add(instance)
     return instance

@@ -1,13 +1,12 @@
-"""The conversation turn's own storage path: few round trips, straight on the database driver.
+"""The conversation turn's own storage path: few round trips, plain SQL on the turn's connection.
 
 A customer message reads and writes the same rows every time: the stored answer to a retried
 message id, the conversation (locked on PostgreSQL, so replicas never interleave its turns) with
-its customer, then the new state and the message id. Through the ORM's unit of work and the
-async adapters, loading and saving a conversation took 1.2-1.4 ms of CPU (on SQLite each
-statement is several hand-offs to aiosqlite's thread); the same statements on the driver take
-0.2-0.4 ms. So here they are plain SQL on the pooled connection's driver, inside the same
-transaction as the `AsyncSession` the flows use: a ticket opened in the turn still commits with
-the state, or not at all.
+its customer, then the new state and the message id. Through the ORM's unit of work, loading and
+saving a conversation took 1.2-1.4 ms of CPU; so here they are a few statements of driver SQL
+(`AsyncConnection.exec_driver_sql`: no compilation, no unit of work), in the same transaction as
+the `AsyncSession` the flows use: a ticket opened in the turn still commits with the state, or not
+at all.
 
 The loaded conversation and customer are ORM objects in that session (the flows and the desk
 see one identity map); the turn's changes to them are written with one UPDATE each at the end.
@@ -17,25 +16,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-from asyncpg.exceptions import IntegrityConstraintViolationError
 from sqlalchemy import event
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, configure_mappers
 
 from storage.db import TURN_CONNECTIONS, Database
 from storage.models import Conversation, Customer, InboundMessage
 from storage.rows import Columns, attach, placeholder, use_driver
-
-# The drivers' own errors for a duplicate row, raised as SQLAlchemy's (the engine retries on it).
-_INTEGRITY = (sqlite3.IntegrityError, IntegrityConstraintViolationError)
-
 
 _USED = "supportbot.turn_session_used"
 
@@ -65,8 +57,8 @@ class TurnStore:
         self.conversations = Columns(Conversation.__table__, dialect)  # type: ignore[arg-type]
         self.customers = Columns(Customer.__table__, dialect)  # type: ignore[arg-type]
         self.replies = InboundMessage.__table__.c.replies.type.dialect_impl(dialect)
-        self._replies_bind = self.replies.bind_processor(dialect)
-        self._replies_result = self.replies.result_processor(dialect, None)
+        self.replies_bind = self.replies.bind_processor(dialect)
+        self.replies_result = self.replies.result_processor(dialect, None)
         p = self.placeholder
         conv_cols = ", ".join(f"c.{n}" for n in self.conversations.names)
         cust_cols = ", ".join(f"u.{n}" for n in self.customers.names)
@@ -108,64 +100,43 @@ class TurnStore:
 
 
 class _Statements:
-    """Runs statements on the turn's connection: asyncpg's, or SQLite's right here (see `begin`)."""
+    """Runs the turn's own statements as driver SQL on its connection, inside its transaction."""
 
-    def __init__(self, driver: Any, sqlite: Any) -> None:
-        self.driver = driver
-        self.sqlite = sqlite
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
-        try:
-            if self.sqlite is None:
-                return list(await self.driver.fetch(sql, *args))
-            return list(self.sqlite.execute(sql, tuple(args)).fetchall())
-        except _INTEGRITY as exc:
-            raise IntegrityError(sql, args, exc) from exc
+        """The statement's rows; none for a statement that returns none (an INSERT)."""
+        result = await self.conn.exec_driver_sql(sql, tuple(args))
+        return list(result.all()) if result.returns_rows else []
 
     async def execute(self, sql: str, args: Sequence[Any]) -> None:
-        try:
-            if self.sqlite is None:
-                await self.driver.execute(sql, *args)
-            else:
-                self.sqlite.execute(sql, tuple(args))
-        except _INTEGRITY as exc:
-            raise IntegrityError(sql, args, exc) from exc
+        await self.conn.exec_driver_sql(sql, tuple(args))
 
 
 class TurnTransaction:
-    """The turn's connection, its driver, and the session the flows and the desk write through."""
+    """The turn's connection and transaction, and the session the flows and the desk write through."""
 
     def __init__(self, store: TurnStore, conn: AsyncConnection) -> None:
         self.store = store
         self.conn = conn
-        self.session = AsyncSession(bind=conn, expire_on_commit=False, sync_session_class=_TurnSession)
-        self._driver: Any = None
-        self._sqlite: Any = None
-        self._adapter: Any = None
+        # The session joins the connection's transaction, which the turn begins and ends: its
+        # commit only flushes, its rollback (a failed flush) rolls the whole turn back.
+        self.session = AsyncSession(
+            bind=conn,
+            expire_on_commit=False,
+            sync_session_class=_TurnSession,
+            join_transaction_mode="rollback_only",
+        )
         self._loaded: dict[int, tuple[Any, dict[str, Any]]] = {}
-        self._statements: _Statements
+        self._statements = _Statements(conn)
 
     async def begin(self) -> None:
-        fairy = await self.conn.get_raw_connection()
-        self._adapter = fairy.dbapi_connection
-        self._driver = fairy.driver_connection
-        if not self.store.postgres:
-            # aiosqlite runs each call in its thread and wakes the event loop for the answer; these
-            # few indexed statements take microseconds, less than the two thread switches, so they
-            # run here on its sqlite3 connection (made with check_same_thread=False), while the
-            # turn holds the connection and the write lock and aiosqlite's thread has nothing to do.
-            self._sqlite = self._driver._conn
-        self._statements = _Statements(self._driver, self._sqlite)
+        await self.conn.begin()
         # Rows the desk writes in the turn (a new ticket) take the same way. What the session
-        # keeps refers to the driver only, never back to the session: a cycle would leave each
+        # keeps refers to the connection only, never back to the session: a cycle would leave each
         # turn's session and objects to the garbage collector, whose full passes then stall the loop.
         use_driver(self.session, self._statements.fetch)
-        if self.store.postgres:
-            # The adapter's own transaction object: SQLAlchemy's statements on this connection
-            # (the flows' session) join it instead of beginning another, and its commit ends it.
-            await self._adapter._start_transaction()
-        # SQLite (pysqlite's transaction handling) begins at the first write, as the ORM path
-        # does; the process's write lock (`Database.writing`) keeps other writers out meanwhile.
 
     async def _fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
         return await self._statements.fetch(sql, args)
@@ -181,7 +152,7 @@ class TurnTransaction:
     def _replies(self, value: Any) -> list[Any] | None:
         if value is None:
             return None
-        process = self.store._replies_result
+        process = self.store.replies_result
         replies: Any = process(value) if process is not None else value
         return list(replies)
 
@@ -281,7 +252,7 @@ class TurnTransaction:
         self, *, channel: str, sender: str, message_id: str, replies: list[Any], now: datetime
     ) -> None:
         """Store the answer to `message_id`; a second insert of it fails the transaction."""
-        process = self.store._replies_bind
+        process = self.store.replies_bind
         received = self.store.conversations.bind("updated_at", now)
         await self._execute(
             self.store.inbound_sql,
@@ -291,18 +262,12 @@ class TurnTransaction:
     async def commit(self) -> None:
         await self.save()
         if self._session_used():
-            # Flushes what the flows added, then commits the connection (and so the turn).
-            await self.session.commit()
-        # A session that wrote nothing never touched the connection: the turn commits here.
-        if self.store.postgres:
-            if self._adapter._transaction is not None:
-                await self._adapter._call_and_discard(self._adapter._transaction.commit)
-        elif self._sqlite.in_transaction:
-            self._sqlite.commit()
+            await self.session.commit()  # flushes what the flows added
+        await self.conn.commit()
 
     def _session_used(self) -> bool:
         """The flows ran a statement through the session or left objects for it to flush (most
-        turns do neither: its transaction then holds no connection and has nothing to commit)."""
+        turns do neither: its transaction then holds no connection and has nothing to flush)."""
         sync = self.session.sync_session
         return bool(sync.info.get(_USED) or sync.new or sync.dirty or sync.deleted)
 
@@ -315,8 +280,5 @@ class TurnTransaction:
     async def rollback(self) -> None:
         if self._session_used():
             await self.session.rollback()
-        if self.store.postgres:
-            if self._adapter._transaction is not None and not self._driver.is_closed():
-                await self._adapter._call_and_discard(self._adapter._transaction.rollback)
-        elif self._sqlite is not None and self._sqlite.in_transaction:
-            self._sqlite.rollback()
+        if self.conn.in_transaction():
+            await self.conn.rollback()

@@ -185,7 +185,7 @@ class IntakeFlow(Flow):
         )
         metrics.TICKETS_OPENED.labels(ticket.category, ticket.priority, ticket.channel).inc()
         t.state.clear()
-        return [Reply(self.router._opened_text(ticket, t.now, name=i.name, lang=t.lang, digits=t.digits))]
+        return [Reply(self.router.opened_text(ticket, t.now, name=i.name, lang=t.lang, digits=t.digits))]
 
     @staticmethod
     def description(t: Turn) -> str:

@@ -3,6 +3,9 @@
 Nothing in `bot/` or `actions/` imports SQLAlchemy (queries live in `storage/repositories/`), and
 nothing below `bot/` imports a web framework or a chat platform's SDK. Imports are read with
 `ast`, so one inside a function or under `TYPE_CHECKING` counts too.
+
+No code reaches into another object's private attributes (`obj._name`), which for a library's
+objects means its internals: a minor release of the library may change them without notice.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 NO_SQLALCHEMY = ("bot", "actions")
+PACKAGES = ("bot", "actions", "nlu", "desk", "storage")
+LOOKUPS = ("getattr", "setattr", "hasattr", "delattr")
 BELOW_BOT = ("actions", "desk", "nlu", "storage")
 TRANSPORTS = ("fastapi", "starlette", "slack_bolt", "slack_sdk", "telegram", "socketio", "engineio")
 
@@ -73,3 +78,52 @@ def test_imports_are_read_wherever_they_are(tmp_path: Path, source: str, found: 
     module = tmp_path / "module.py"
     module.write_text(source, encoding="utf-8")
     assert imported(module) == found
+
+
+def private_reaches(source: str) -> list[str]:
+    """`obj._name` (or `getattr(obj, "_name")`) on anything but `self` or `cls`, and any use of another object's `__dict__` or a
+    write to its `__class__`, each with its line number."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in LOOKUPS:
+            named = node.args[1] if len(node.args) > 1 else None
+            if isinstance(named, ast.Constant) and str(named.value).startswith("_"):
+                found.append(f"{node.lineno}: {ast.unparse(node)}")
+        if not isinstance(node, ast.Attribute):
+            continue
+        own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
+        private = node.attr.startswith("_") and not node.attr.startswith("__")
+        swapped = node.attr == "__class__" and not isinstance(node.ctx, ast.Load)
+        if (private and not own) or swapped or (node.attr == "__dict__" and not own):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
+    return found
+
+
+def test_no_private_attribute_of_another_object_is_used() -> None:
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in modules(*PACKAGES, "bench")
+        for line in private_reaches(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("source", "reached"),
+    [
+        ("engine._connection.close()", True),
+        ("conn.driver_connection._conn", True),
+        ("def f(x):\n    return getattr(x, 'name')._private", True),
+        ("getattr(conn, '_connection', None)", True),
+        ("setattr(obj, '__class__', Other)", True),
+        ("getattr(settings, 'name')", False),
+        ("obj.__class__ = Other", True),
+        ("obj.__dict__.update(values)", True),
+        ("self._lock", False),
+        ("cls._cache", False),
+        ("type(obj).__name__", False),
+        ("print(obj.__class__)", False),
+    ],
+)
+def test_private_reaches_are_read(source: str, reached: bool) -> None:
+    assert bool(private_reaches(source)) is reached

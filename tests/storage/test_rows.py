@@ -158,12 +158,12 @@ async def test_a_turn_that_fails_after_opening_its_ticket_leaves_no_ticket(
     for text in [*INTAKE, "Sokha Chan", "sokha@example.com"]:
         await bot.say(text)
     flows = services.engine.flows
-    opened_text = flows._opened_text
+    opened_text = flows.opened_text
 
     def fail(*args: Any, **kwargs: Any) -> str:
         raise RuntimeError("rendering broke after the ticket's rows were written")
 
-    monkeypatch.setattr(flows, "_opened_text", fail)
+    monkeypatch.setattr(flows, "opened_text", fail)
     with pytest.raises(RuntimeError):
         await bot.say("/affirm", message_id="confirm")
     assert (
@@ -176,7 +176,7 @@ async def test_a_turn_that_fails_after_opening_its_ticket_leaves_no_ticket(
         0,
     )
     # Telegram or the widget sends the message again: this time one ticket, one event, one notice.
-    monkeypatch.setattr(flows, "_opened_text", opened_text)
+    monkeypatch.setattr(flows, "opened_text", opened_text)
     replies: list[Reply] = await bot.say("/affirm", message_id="confirm")
     assert "is open" in replies[0].text
     assert (

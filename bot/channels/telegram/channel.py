@@ -27,6 +27,7 @@ import asyncio
 import hmac
 import json
 import time
+import warnings
 from datetime import timedelta
 from typing import Any
 
@@ -36,6 +37,7 @@ from fastapi.responses import JSONResponse, Response
 from telegram import Bot, BotCommand, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram import error as tg
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from actions import catalog
 from actions.messages import Incoming, Reply
@@ -69,8 +71,11 @@ KEEP_UPDATES = timedelta(days=1)  # handled updates kept (a late redelivery is r
 
 
 def _seconds(exc: tg.RetryAfter) -> float:
-    # A timedelta in every 22.x release (an int before); the public property warns.
-    return retry_after.seconds(exc._retry_after)
+    # An int in 22.x unless PTB_TIMEDELTA is set, then a timedelta (the future default): either is
+    # read, and the property's notice of that coming change is no news to an operator.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return retry_after.seconds(exc.retry_after)
 
 
 def _markup(data: dict[str, Any] | None) -> InlineKeyboardMarkup | None:
