@@ -48,13 +48,13 @@ test: lint typecheck tests/node/node_modules/.installed
 	$(BIN)/pytest -q
 
 # The storage tests (SQLite and PostgreSQL) with the newest releases pyproject.toml's ranges allow,
-# in a venv of their own: a new SQLAlchemy, asyncpg or aiosqlite is tried before users get it.
+# in a venv of their own: a new SQLAlchemy or asyncpg is tried before users get it.
 NEWEST := .venv-newest
 test-newest:
 	rm -rf $(NEWEST) && $(PYTHON) -m venv $(NEWEST)
 	$(NEWEST)/bin/pip install --quiet --upgrade pip
 	$(NEWEST)/bin/pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
-	$(NEWEST)/bin/pip list 2>/dev/null | grep -iE '^(sqlalchemy|asyncpg|aiosqlite|greenlet) '
+	$(NEWEST)/bin/pip list 2>/dev/null | grep -iE '^(sqlalchemy|asyncpg|greenlet) '
 	$(NEWEST)/bin/pytest -q -p no:cacheprovider tests/storage
 
 bench: dev

@@ -13,6 +13,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from storage import sqlite_driver
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; busy_timeout makes writers wait, not fail.
@@ -36,15 +38,20 @@ TURN_CONNECTIONS = 16
 
 
 def make_engine(url: str) -> AsyncEngine:
-    """An engine for `url`, creating the folder of a SQLite file when needed."""
+    """An engine for `url`, creating the folder of a SQLite file when needed. SQLite URLs (any
+    driver named, `sqlite+aiosqlite` in most settings) are served by storage/sqlite_driver.py."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # pool_reset_on_return=None: every user rolls back or commits before giving a connection
         # back (SQLAlchemy's Connection closes its transaction, the turn path its own), so the
-        # pool's extra ROLLBACK, one more trip to aiosqlite's thread per turn, does nothing.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
+        # pool's extra ROLLBACK, one more trip to a worker thread per reader, does nothing.
+        engine = create_async_engine(
+            parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}"),
+            connect_args={"timeout": 30},
+            pool_reset_on_return=None,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     # No pre-ping: on asyncpg it is three round trips (BEGIN, a ping, ROLLBACK) before every
@@ -85,7 +92,8 @@ class Database:
             yield
         else:
             async with self._write_lock:
-                yield
+                with sqlite_driver.writer():
+                    yield
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:

@@ -4,7 +4,7 @@ A ticket opened in a customer's turn writes three rows: the ticket, its audit ev
 agents' notice. Through the ORM's unit of work that was two flushes, about half of that turn's
 CPU: one to learn the ticket's id (the other two rows carry it), then the commit's. Here each row
 is one INSERT, its SQL built once per table, sent on the session's connection (straight to the
-driver in a turn, as storage/turns.py does for the conversation, else with `exec_driver_sql`): the
+turn's connection in a turn, as storage/turns.py does for the conversation): the
 same transaction, so the rows commit with the rest of the turn or not at all.
 The values go through each column's own type conversions, as the ORM would send them.
 """

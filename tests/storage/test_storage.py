@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +17,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import make_engine
+from storage import sqlite_driver
+from storage.db import Database, make_engine
 from storage.migrate import downgrade, upgrade
 from storage.models import Base, Customer, MaintenanceWindow, OutboxMessage
 
@@ -172,3 +175,42 @@ async def test_json_columns_keep_unicode(sessions: async_sessionmaker[AsyncSessi
         loaded = await session.get(OutboxMessage, row_id)
         assert loaded is not None
         assert loaded.payload == payload
+
+
+async def test_sqlite_writers_run_on_the_loop_thread_and_readers_in_a_worker(sqlite_url: str) -> None:
+    """A writer holds the one write lock, so its statements skip the hand-off to a thread; a
+    reader (a report, the API) runs in a worker thread, so a long query never stalls the loop."""
+    db = Database(sqlite_url)
+    loop_thread = threading.get_ident()
+
+    async def executing_thread(session: AsyncSession) -> int:
+        raw = await (await session.connection()).get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, sqlite_driver.Connection)
+        driver.sqlite.create_function("executing_thread", 0, threading.get_ident)
+        return int((await session.execute(text("SELECT executing_thread()"))).scalar_one())
+
+    try:
+        async with db.session() as session:
+            assert await executing_thread(session) == loop_thread
+            session.add(Customer(channel="webchat", external_id="on-loop", created_at=datetime.now(UTC)))
+        async with db.reader() as session:
+            assert await executing_thread(session) != loop_thread
+            found = await session.execute(select(Customer.external_id))
+            assert found.scalars().all() == ["on-loop"]
+        # After a writer, the same pooled connection serves readers from a worker again.
+        async with db.reader() as session:
+            assert await executing_thread(session) != loop_thread
+    finally:
+        await db.dispose()
+
+
+async def test_any_sqlite_driver_named_in_the_url_is_served_by_ours(tmp_path: Path) -> None:
+    for driver in ("sqlite+aiosqlite", "sqlite", "sqlite+pysqlite"):
+        engine = make_engine(f"{driver}:///{tmp_path}/any.db")
+        try:
+            assert engine.dialect.driver == sqlite_driver.DRIVER
+            async with engine.connect() as conn:
+                assert (await conn.execute(text("SELECT 41 + 1"))).scalar_one() == 42
+        finally:
+            await engine.dispose()
