@@ -6,9 +6,10 @@
 
 Each target runs as its own uvicorn process (one worker, as `supportbot serve` does; on
 PostgreSQL also `--workers N` processes); the load comes from this process with aiohttp.
-`--baseline DIR` runs the same targets again from another source tree (for example
-`git archive <commit> src nlu policy.yml | tar -x -C DIR`), so a change is measured before and after in one run
-on the same machine. Every customer runs a real intake (free text, priority
+`--baseline DIR` runs the same targets again from another source tree (a whole one, for example
+`git archive <commit> | tar -x -C DIR`; older trees with their code under `src/supportbot/` too),
+with its own policy and its own trained NLU model, so a change is measured before and after in one
+run on the same machine. Every customer runs a real intake (free text, priority
 button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
 and every tenth message opens a ticket. Prints messages/s and latency percentiles side by side
 (`--steps`: also per message of the script, which shows which turns make the tail).
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -101,8 +103,35 @@ async def wait_ready(url: str, within: float = 90) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def start(target: str, port: int, env: dict[str, str], workers: int = 1) -> subprocess.Popen[bytes]:
-    app = ["bench.bare:app"] if target == "bare" else ["bot.app:create_app", "--factory"]
+@dataclass(frozen=True)
+class Tree:
+    """A source tree to serve: this one, or a baseline (its own folder, policy and packages)."""
+
+    root: Path
+    package: str  # "bot", or "supportbot.bot" in trees from before the top-level packages
+
+    @classmethod
+    def at(cls, root: Path) -> Tree:
+        old = (root / "src" / "supportbot").is_dir()
+        return cls(root.resolve(), "supportbot.bot" if old else "bot")
+
+    @property
+    def env(self) -> dict[str, str]:
+        # The tree's folder comes first on the path (`python -m` runs with it as the working folder).
+        path = self.root / "src" if self.package.startswith("supportbot.") else self.root
+        return {"PYTHONPATH": str(path)}
+
+    def command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", f"{self.package}.cli", *args]
+
+
+THIS_TREE = Tree(ROOT, "bot")
+
+
+def start(
+    target: str, port: int, env: dict[str, str], workers: int = 1, tree: Tree = THIS_TREE
+) -> subprocess.Popen[bytes]:
+    app = ["bench.bare:app"] if target == "bare" else [f"{tree.package}.app:create_app", "--factory"]
     if workers > 1:
         app += ["--workers", str(workers)]
     command = [
@@ -119,8 +148,9 @@ def start(target: str, port: int, env: dict[str, str], workers: int = 1) -> subp
         "--no-access-log",
     ]
     # Scripted load from one address is what the abuse limits refuse: off for the benchmark.
-    env = {**os.environ, "SUPPORTBOT_RATE_LIMITS": "off", **env}
-    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    env = {**os.environ, "SUPPORTBOT_RATE_LIMITS": "off", **tree.env, **env}
+    cwd = ROOT if target == "bare" else tree.root
+    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
 
 
 async def customer(
@@ -192,9 +222,10 @@ async def run_target(
     seconds: float,
     workers: int = 1,
     by_step: list[list[float]] | None = None,
+    tree: Tree = THIS_TREE,
 ) -> dict[str, float]:
     port = free_port()
-    process = start("bare" if name == "bare endpoint" else "app", port, env, workers)
+    process = start("bare" if name == "bare endpoint" else "app", port, env, workers, tree)
     try:
         await wait_ready(f"http://127.0.0.1:{port}/healthz")
         return await load(port, clients, seconds, by_step)
@@ -225,22 +256,14 @@ def main() -> None:
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
-    model = workdir / "nlu.joblib"
-    subprocess.run(
-        [sys.executable, "-m", "bot.cli", "nlu", "train"],
-        cwd=ROOT,
-        check=True,
-        env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)},
-        stdout=subprocess.DEVNULL,
-    )
-    trees = [("", {})]
+    trees = [("", THIS_TREE)]
     if args.baseline is not None:
-        # PYTHONPATH comes before the editable install, so the baseline's package is imported.
-        trees.append((" (baseline)", {"PYTHONPATH": str(args.baseline.resolve() / "src")}))
-    targets: list[tuple[str, dict[str, str], int]] = [("bare endpoint", {}, 1)]
+        trees.append((" (baseline)", Tree.at(args.baseline)))
+    models = {tree: train_model(workdir, tree) for _, tree in trees}
+    targets: list[tuple[str, dict[str, str], int, Tree]] = [("bare endpoint", {}, 1, THIS_TREE)]
     for database in args.databases.split(","):
         for workers in (1, args.workers) if database == "postgres" and args.workers > 1 else (1,):
-            for suffix, tree_env in trees:
+            for suffix, tree in trees:
                 if database == "sqlite":
                     url = f"sqlite+aiosqlite:///{workdir}/bench-{len(targets)}.db"
                 else:
@@ -248,22 +271,24 @@ def main() -> None:
                 label = database if workers == 1 else f"{database} x{workers}"
                 env = {
                     "DATABASE_URL": url,
-                    "SUPPORTBOT_NLU_MODEL": str(model),
+                    "SUPPORTBOT_NLU_MODEL": str(models[tree]),
                     "SUPPORTBOT_LOG_LEVEL": "WARNING",
-                    **tree_env,
                 }
-                targets.append((f"supportbot, {label}{suffix}", env, workers))
+                targets.append((f"supportbot, {label}{suffix}", env, workers, tree))
     results = []
     steps: list[tuple[str, list[list[float]]]] = []
-    for name, env, workers in targets:
+    for name, env, workers, tree in targets:
         print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
         if workers > 1:  # workers start at once: migrate first, so they do not race to create tables
-            command = [sys.executable, "-m", "bot.cli", "db", "upgrade"]
             subprocess.run(
-                command, cwd=ROOT, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL
+                tree.command("db", "upgrade"),
+                cwd=tree.root,
+                check=True,
+                env={**os.environ, **tree.env, **env},
+                stdout=subprocess.DEVNULL,
             )
         by_step: list[list[float]] = [[] for _ in SCRIPT]
-        result = asyncio.run(run_target(name, env, args.clients, args.seconds, workers, by_step))
+        result = asyncio.run(run_target(name, env, args.clients, args.seconds, workers, by_step, tree))
         results.append((name, result))
         steps.append((name, by_step))
     shutil.rmtree(workdir, ignore_errors=True)
@@ -284,13 +309,14 @@ def main() -> None:
         print_steps(steps[1:])  # the bare endpoint answers every step alike
 
 
-def train_model(workdir: Path) -> Path:
-    model = workdir / "nlu.joblib"
+def train_model(workdir: Path, tree: Tree = THIS_TREE) -> Path:
+    """The tree's NLU model, trained by its own code on its own data."""
+    model = workdir / f"nlu-{abs(hash(tree.root))}.joblib"
     subprocess.run(
-        [sys.executable, "-m", "bot.cli", "nlu", "train"],
-        cwd=ROOT,
+        tree.command("nlu", "train"),
+        cwd=tree.root,
         check=True,
-        env={**os.environ, "SUPPORTBOT_NLU_MODEL": str(model)},
+        env={**os.environ, **tree.env, "SUPPORTBOT_NLU_MODEL": str(model)},
         stdout=subprocess.DEVNULL,
     )
     return model
