@@ -1,8 +1,8 @@
 """`/support` for managers: status, one ticket, SLA risk, statistics (with a chart), escalation and
 maintenance windows.
 
-Parsing and formatting live here; the figures come from `desk.reports`, the changes
-from the ticket service and `desk.maintenance`. Answers are ephemeral (only the
+Parsing and formatting live here; the figures come from `desk.reports` and `desk.stats`, the
+changes from the ticket service and `desk.maintenance`. Answers are ephemeral (only the
 manager sees them); times are Slack date tokens, shown in each reader's own timezone.
 """
 
@@ -21,11 +21,11 @@ import structlog
 from actions.render import duration
 from bot.jobs import run_announcements
 from bot.slack import blocks as bk
-from desk import lifecycle, maintenance, outbox, owners, reports, ticket_ids
+from desk import lifecycle, maintenance, outbox, owners, reports, stats, ticket_ids
 from desk.chart import sla_chart_png
+from desk.digest import percent, span
 from desk.maintenance import MaintenanceError
 from desk.policy import Policy
-from desk.reports import percent, span
 from desk.tickets import TicketError
 from storage.models import MaintenanceWindow
 from storage.repositories import outbox as outbox_rows
@@ -219,14 +219,14 @@ def sla_text(report: reports.SlaReport, policy: Policy, now: datetime) -> str:
     return "\n".join(lines + breached + at_risk)
 
 
-def _breakdown_line(name: str, b: reports.Breakdown) -> str:
+def _breakdown_line(name: str, b: stats.Breakdown) -> str:
     return (
         f"• {name}: opened {b.opened}, resolved {b.resolved}, SLA met {percent(b.sla_met_pct)}, "
         f"first response median {span(b.median_first_response_seconds)}"
     )
 
 
-def stats_text(report: reports.StatsReport, policy: Policy) -> str:
+def stats_text(report: stats.StatsReport, policy: Policy) -> str:
     period = "today" if report.days == 1 else f"last {report.days} days"
     high = policy.feedback.scale[1]
     csat = (
@@ -248,8 +248,8 @@ def stats_text(report: reports.StatsReport, policy: Policy) -> str:
     return "\n".join(lines)
 
 
-def life_lines(report: reports.StatsReport, policy: Policy) -> list[str]:
-    """Self-service, reopenings, resolution times and the agents' work (desk/reports.py definitions)."""
+def life_lines(report: stats.StatsReport, policy: Policy) -> list[str]:
+    """Self-service, reopenings, resolution times and the agents' work (desk/stats.py definitions)."""
     lines = [
         f"*Self-service* {percent(report.self_service_rate_pct)} ({report.self_service_solved} solved without a ticket)"
     ]
@@ -444,7 +444,7 @@ class SupportCommand:
         days = days_of(rest[0] if rest else None)
         services = self.desk.services
         async with services.db.reader() as session:
-            report = await reports.stats_report(session, now=self.now, days=days, policy=services.policy)
+            report = await stats.stats_report(session, now=self.now, days=days, policy=services.policy)
         title = f"SLA met % per day, last {days} days" if days > 1 else "SLA met % today"
         daily: list[tuple[date, float | None]] = list(report.daily_sla_met)
         return Answer(
