@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
 from desk.constants import OutboxEvent
-from desk.tickets import OPEN_STATUSES, TicketError, TicketService
+from desk.ticket_transitions import TicketError
+from desk.tickets import OPEN_STATUSES, TicketService
 from storage.models import Conversation, Ticket, TicketEvent
 
 DEFAULT_AGENT_NAME = "Support"

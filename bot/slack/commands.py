@@ -26,7 +26,7 @@ from desk.chart import sla_chart_png
 from desk.digest import percent, span
 from desk.maintenance import MaintenanceError
 from desk.policy import Policy
-from desk.tickets import TicketError
+from desk.ticket_transitions import TicketError
 from storage.models import MaintenanceWindow
 from storage.repositories import outbox as outbox_rows
 from storage.repositories import ticket_posts

@@ -32,7 +32,7 @@ from bot.slack import blocks as bk
 from bot.slack.commands import REFUSAL, SELF_SERVICE, Answer, SupportCommand, UsageError
 from bot.slack.notices import enqueue_refresh, enqueue_thread_note
 from desk import lifecycle, relay, saved_replies, ticket_ids
-from desk.tickets import TicketError
+from desk.ticket_transitions import TicketError
 from storage.models import TicketPost
 from storage.repositories import Session, ticket_posts
 from storage.repositories import tickets as ticket_rows
