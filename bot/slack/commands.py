@@ -20,7 +20,7 @@ import structlog
 
 from actions.render import duration
 from bot.jobs import run_announcements
-from bot.slack import blocks as bk
+from bot.slack import mrkdwn as md
 from desk import lifecycle, maintenance, outbox, owners, reports, stats, ticket_ids
 from desk.chart import sla_chart_png
 from desk.digest import percent, span
@@ -91,7 +91,7 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def message(self) -> dict[str, Any]:
-        return {"text": bk.cut(self.text, 3000), "blocks": sections(self.text), "response_type": "ephemeral"}
+        return {"text": md.cut(self.text, 3000), "blocks": sections(self.text), "response_type": "ephemeral"}
 
 
 def sections(text: str, limit: int = 2900) -> list[dict[str, Any]]:
@@ -99,7 +99,7 @@ def sections(text: str, limit: int = 2900) -> list[dict[str, Any]]:
     chunks: list[str] = []
     current = ""
     for line in text.splitlines():
-        line = bk.cut(line, limit)
+        line = md.cut(line, limit)
         if current and len(current) + 1 + len(line) > limit:
             chunks.append(current)
             current = line
@@ -170,7 +170,7 @@ def brief_line(brief: reports.TicketBrief, policy: Policy) -> str:
     status = brief.status.replace("_", " ")
     return (
         f"• *#{brief.id}* {brief.priority} · {category_title(brief.category, policy)} · tier {brief.tier} · "
-        f"{status}: {bk.escape(bk.cut(brief.subject, 80))} (due {bk.date_token(brief.response_due_at, policy)})"
+        f"{status}: {md.escape(md.cut(brief.subject, 80))} (due {md.date_token(brief.response_due_at, policy)})"
     )
 
 
@@ -190,7 +190,7 @@ def status_text(report: reports.StatusReport, policy: Policy, now: datetime) -> 
     breached = report.breached_total if report.breached_total is not None else len(report.breached)
     at_risk = report.at_risk_total if report.at_risk_total is not None else len(report.at_risk)
     lines = [
-        f"*Support desk status* · {bk.date_token(now, policy)}",
+        f"*Support desk status* · {md.date_token(now, policy)}",
         f"*Open tickets:* {report.open_total} ({priorities})",
         f"*By tier:* {tiers}",
         f"*SLA:* {breached} breached, {at_risk} due within the hour",
@@ -201,7 +201,7 @@ def status_text(report: reports.StatusReport, policy: Policy, now: datetime) -> 
         oldest = report.oldest
         lines.append(
             f"*Oldest open:* #{oldest.id} ({oldest.priority}, {oldest.status.replace('_', ' ')}) since "
-            f"{bk.date_token(oldest.created_at, policy)}: {bk.escape(bk.cut(oldest.subject, 80))}"
+            f"{md.date_token(oldest.created_at, policy)}: {md.escape(md.cut(oldest.subject, 80))}"
         )
     dead = f"*Undelivered notifications (dead letters):* {report.dead_letters}"
     lines.append(dead + (" :warning:" if report.dead_letters else ""))
@@ -209,7 +209,7 @@ def status_text(report: reports.StatusReport, policy: Policy, now: datetime) -> 
 
 
 def sla_text(report: reports.SlaReport, policy: Policy, now: datetime) -> str:
-    lines = [f"*SLA risk* · {bk.date_token(now, policy)}"]
+    lines = [f"*SLA risk* · {md.date_token(now, policy)}"]
     breached = _risk_lines(":rotating_light: *Breached*", report.breached, report.breached_total, policy)
     at_risk = _risk_lines(
         ":warning: *At risk (due within the hour)*", report.at_risk, report.at_risk_total, policy
@@ -235,7 +235,7 @@ def stats_text(report: stats.StatsReport, policy: Policy) -> str:
         else "CSAT: no ratings"
     )
     lines = [
-        f"*Statistics, {period}* (since {bk.date_token(report.since, policy)})",
+        f"*Statistics, {period}* (since {md.date_token(report.since, policy)})",
         f"Opened {report.opened} · resolved {report.resolved} · solved by self-service {report.self_service_solved}",
         f"First response median {span(report.median_first_response_seconds)} · "
         f"SLA met {percent(report.sla_met_pct)} · {csat}",
@@ -255,7 +255,7 @@ def life_lines(report: stats.StatsReport, policy: Policy) -> list[str]:
     ]
     if report.top_articles:
         lines.append(
-            "Top articles: " + " · ".join(f"{bk.escape(slug)} {n}" for slug, n in report.top_articles)
+            "Top articles: " + " · ".join(f"{md.escape(slug)} {n}" for slug, n in report.top_articles)
         )
     lines.append(f"Reopened {report.reopened} ({percent(report.reopen_rate_pct)} of resolutions)")
     by_category = " · ".join(
@@ -272,7 +272,7 @@ def life_lines(report: stats.StatsReport, policy: Policy) -> list[str]:
     if report.agents:
         lines.append("*Agents*")
         lines += [
-            f"• {bk.actor_label(a.actor)}: {a.acknowledged} acknowledged · {a.replies} replies · {a.resolved} resolved"
+            f"• {md.actor_label(a.actor)}: {a.acknowledged} acknowledged · {a.replies} replies · {a.resolved} resolved"
             for a in report.agents[:MAX_AGENTS]
         ]
     return lines
@@ -295,7 +295,7 @@ def _event_detail(kind: str, data: dict[str, Any]) -> str:
         return f" (tier {data.get('from_tier')} → {data.get('to_tier')}{reason})"
     for key in ("text", "note", "reason", "comment"):
         if data.get(key):
-            return f": {bk.cut(str(data[key]), 120)}"
+            return f": {md.cut(str(data[key]), 120)}"
     if kind == "created":
         return f" ({data.get('priority')}, {data.get('category')}, via {data.get('channel')})"
     if data.get("sla_state"):
@@ -309,15 +309,15 @@ def ticket_text(timeline: dict[str, Any], policy: Policy, link: str | None) -> s
 
     def token(key: str, empty: str) -> str:
         at = _at(timeline.get(key))
-        return bk.date_token(at, policy) if at else empty
+        return md.date_token(at, policy) if at else empty
 
     head = f"#{timeline['id']} {category_title(str(timeline['category']), policy)} · {str(timeline['priority']).capitalize()}"
     lines = [
-        f"*{bk.escape(head)}*: {bk.escape(str(timeline.get('subject') or ''))}",
+        f"*{md.escape(head)}*: {md.escape(str(timeline.get('subject') or ''))}",
         f"Status {str(timeline['status']).replace('_', ' ')} · tier {timeline['tier']} · via {timeline['channel']}"
         + (f" · <{link}|Slack thread>" if link else ""),
-        f"Customer: {bk.escape(who) or 'no contact details'}",
-        f"Owner: {bk.actor_label(str(timeline['owner'])) if timeline.get('owner') else 'nobody yet'}"
+        f"Customer: {md.escape(who) or 'no contact details'}",
+        f"Owner: {md.actor_label(str(timeline['owner'])) if timeline.get('owner') else 'nobody yet'}"
         + (f" · clock {str(timeline['clock']).replace('_', ' ')}" if timeline.get("clock") else "")
         + (
             f" · next response due {token('next_response_due_at', '?')}"
@@ -341,17 +341,17 @@ def ticket_text(timeline: dict[str, Any], policy: Policy, link: str | None) -> s
         at = _at(event.get("at"))
         kind = str(event.get("kind"))
         data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        when_ = bk.date_token(at, policy) if at else "?"
-        actor = bk.actor_label(str(event.get("actor") or ""))
-        lines.append(f"• {when_} {kind.replace('_', ' ')} by {actor}{bk.escape(_event_detail(kind, data))}")
+        when_ = md.date_token(at, policy) if at else "?"
+        actor = md.actor_label(str(event.get("actor") or ""))
+        lines.append(f"• {when_} {kind.replace('_', ' ')} by {actor}{md.escape(_event_detail(kind, data))}")
     return "\n".join(lines)
 
 
 def window_line(window: MaintenanceWindow, policy: Policy, now: datetime) -> str:
     state = ":construction: under way" if window.starts_at <= now else "scheduled"
     return (
-        f"• *#{window.id}* {state}: {bk.date_token(window.starts_at, policy)} to "
-        f"{bk.date_token(window.ends_at, policy)}: {bk.escape(window.message)} (by {bk.actor_label(window.created_by)})"
+        f"• *#{window.id}* {state}: {md.date_token(window.starts_at, policy)} to "
+        f"{md.date_token(window.ends_at, policy)}: {md.escape(window.message)} (by {md.actor_label(window.created_by)})"
     )
 
 
@@ -386,7 +386,7 @@ class SupportCommand:
             "assign": self._assign,
         }.get(sub)
         if handler is None:
-            raise UsageError(f"I don't know `{bk.escape(sub)}`. Try `/support help`.")
+            raise UsageError(f"I don't know `{md.escape(sub)}`. Try `/support help`.")
         return await handler(rest, user)
 
     @property
@@ -400,7 +400,7 @@ class SupportCommand:
             reasons = await outbox_rows.dead_by_reason(session)
         text = status_text(report, self.desk.services.policy, now)
         if reasons:
-            by_reason = ", ".join(f"{bk.escape(name)} {count}" for name, count in reasons.items())
+            by_reason = ", ".join(f"{md.escape(name)} {count}" for name, count in reasons.items())
             text += f"\n*Dead letters by reason:* {by_reason} (`/support outbox retry` sends them again)"
         return Answer(text)
 
@@ -465,7 +465,7 @@ class SupportCommand:
             raise UsageError(f"I couldn't escalate it: {exc}") from None
         await self.desk.deliver_now(ticket_id)
         config = services.policy.escalation.tiers.get(tier)
-        where = f" ({bk.escape(config.name)}, {bk.channel_link(config.slack_channel)})" if config else ""
+        where = f" ({md.escape(config.name)}, {md.channel_link(config.slack_channel)})" if config else ""
         return Answer(f":arrow_up: Ticket #{ticket_id} is escalated to tier {tier}{where}.")
 
     async def _assign(self, rest: list[str], user: str) -> Answer:
@@ -509,7 +509,7 @@ class SupportCommand:
         async with self.desk.services.db.session() as session:
             await owners.set_shift(session, agent=f"slack:{user}", tier=tier, on=state == "on", now=self.now)
             present = await owners.on_shift(session, tier)
-        names = ", ".join(bk.actor_label(s.agent) for s in present) or "nobody"
+        names = ", ".join(md.actor_label(s.agent) for s in present) or "nobody"
         verb = "You're on shift" if state == "on" else "You're off shift"
         robin = (
             "" if self.desk.services.policy.lifecycle.round_robin else " (round-robin is off in the policy)"
@@ -536,7 +536,7 @@ class SupportCommand:
                     message = window.message
             except MaintenanceError as exc:
                 raise UsageError(str(exc)) from None
-            return Answer(f"Cancelled maintenance #{window_id}: {bk.escape(message)}")
+            return Answer(f"Cancelled maintenance #{window_id}: {md.escape(message)}")
         raise UsageError(
             'use `maintenance add START END "MESSAGE"`, `maintenance list` or `maintenance cancel ID`'
         )
@@ -568,6 +568,6 @@ class SupportCommand:
         leads = " and ".join(duration(d) for d in policy.maintenance.announce_before)
         told = f" Customers are told {leads} before it starts." if leads else ""
         return Answer(
-            f":construction: Scheduled maintenance #{window_id}: {bk.date_token(starts_at, policy)} to "
-            f"{bk.date_token(ends_at, policy)}: {bk.escape(message)}.{told}"
+            f":construction: Scheduled maintenance #{window_id}: {md.date_token(starts_at, policy)} to "
+            f"{md.date_token(ends_at, policy)}: {md.escape(message)}.{told}"
         )

@@ -29,6 +29,8 @@ from slack_sdk.signature import SignatureVerifier
 from bot.channels.keyed import Seen
 from bot.ratelimit import Limit, RateLimits
 from bot.slack import blocks as bk
+from bot.slack import modals
+from bot.slack import mrkdwn as md
 from bot.slack.commands import REFUSAL, SELF_SERVICE, Answer, SupportCommand, UsageError
 from bot.slack.notices import enqueue_refresh, enqueue_thread_note
 from desk import lifecycle, relay, saved_replies, ticket_ids
@@ -315,7 +317,7 @@ class Inbound:
         thread_ts = (body.get("message") or {}).get("ts")
         try:
             await self.desk.client.views_open(
-                trigger_id=trigger, view=bk.waiting_modal(ticket_id, channel, thread_ts)
+                trigger_id=trigger, view=modals.waiting_modal(ticket_id, channel, thread_ts)
             )
         except SlackApiError as exc:
             log.warning("slack_views_open_failed", ticket_id=ticket_id, error=str(exc))
@@ -386,13 +388,13 @@ class Inbound:
                     session,
                     tickets=services.tickets,
                     ticket_id=post.ticket_id,
-                    text=bk.plain_text(NOTE.sub("", text, count=1)),
+                    text=md.plain_text(NOTE.sub("", text, count=1)),
                     agent=agent,
                     now=now,
                 )
             log.info("slack_internal_note", ticket_id=post.ticket_id, actor=agent.actor)
             return
-        reply = bk.plain_text(text, self.desk.names)
+        reply = md.plain_text(text, self.desk.names)
         if not reply:
             return
         await self._relay(post, user, reply)
@@ -439,8 +441,8 @@ class Inbound:
                         target=target,
                         tier=post.tier,
                         now=now,
-                        text=f":outbox_tray: <@{user}> sent the saved reply “{bk.escape(saved)}”:\n"
-                        + bk.quote(reply, 2800),
+                        text=f":outbox_tray: <@{user}> sent the saved reply “{md.escape(saved)}”:\n"
+                        + md.quote(reply, 2800),
                     )
         except TicketError as exc:
             await self._ephemeral(
@@ -490,7 +492,7 @@ class Inbound:
         try:
             await self.desk.client.views_open(
                 trigger_id=str(trigger_id),
-                view=bk.saved_reply_modal(
+                view=modals.saved_reply_modal(
                     title=f"{title} · ticket #{ticket_id}", text=text, metadata=metadata
                 ),
             )
