@@ -1,7 +1,7 @@
 """The managers' daily digest and weekly report as plain text, from the status and the stats.
 
 bot/jobs.py queues them for the managers' channel; Slack's richer answers to `/support` are
-bot/slack/commands.py's. `span` and `percent` write durations and shares the same way in both.
+bot/slack/report_texts.py's. `span` and `percent` write durations and shares the same way in both.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import event
 
 from bot.services import Services
-from bot.slack.commands import stats_text
+from bot.slack.report_texts import stats_text
 from desk import relay
 from desk.chart import BAR, sla_chart_png
 from desk.digest import digest_text
