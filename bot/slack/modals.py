@@ -1,7 +1,7 @@
 """The modals the card opens: the question of "Waiting on customer", a saved reply to edit.
 
 Their callback, block and input ids are blocks.py's, beside the card's action ids: the listeners
-(bot/slack/inbound.py) read what was submitted by them.
+(bot/slack/buttons.py, bot/slack/agent_replies.py) read what was submitted by them.
 """
 
 from __future__ import annotations
