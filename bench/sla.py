@@ -44,8 +44,9 @@ from sqlalchemy import event, select, text
 from sqlalchemy.engine import make_url
 
 from desk.policy import load_policy
-from desk.reports import sla_report, stats_report, status_report, ticket_timeline
+from desk.reports import sla_report, status_report, ticket_timeline
 from desk.sla import SlaClock
+from desk.stats import stats_report
 from desk.tickets import TicketService
 from storage.db import Database
 from storage.migrate import upgrade

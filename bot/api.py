@@ -15,7 +15,7 @@ from bot.channels import CHANNELS
 from bot.services import Services
 from desk import relay
 from desk.serialize import ticket_json
-from desk.tickets import TicketError
+from desk.ticket_transitions import TicketError
 from storage.repositories import tickets as ticket_rows
 
 log = structlog.get_logger(__name__)

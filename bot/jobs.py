@@ -27,8 +27,10 @@ from bot.scheduler import Scheduler
 from bot.services import Services
 from desk import outbox, privacy, reports
 from desk.announce import announce_due
+from desk.digest import digest_text, weekly_text
 from desk.feedback import alert_stale_low_ratings
 from desk.outbox import enqueue_once
+from desk.stats import StatsReport, stats_report
 from desk.sweep import SweepResult, sweep
 from storage.repositories import outbox as outbox_rows
 
@@ -61,7 +63,7 @@ async def _managers_report(
     services: Services,
     key: str,
     days: int,
-    payload: Callable[[reports.StatusReport, reports.StatsReport], dict[str, Any]],
+    payload: Callable[[reports.StatusReport, StatsReport], dict[str, Any]],
 ) -> bool:
     """Queue a report of the last `days` whole local days for the managers' channel, once per
     `key`; False when it was already queued (by another replica, or before a restart)."""
@@ -73,7 +75,7 @@ async def _managers_report(
         status = await reports.status_report(session, now=now)
         # The window of `days` ends at `now`: end it at local midnight, for whole days.
         midnight = datetime.combine(now.astimezone(policy.tz).date(), time.min, tzinfo=policy.tz)
-        stats = await reports.stats_report(
+        stats = await stats_report(
             session, now=midnight - timedelta(microseconds=1), days=days, policy=policy
         )
         row = {
@@ -97,7 +99,7 @@ async def run_digest(services: Services) -> bool:
         lambda status, stats: {
             "event": "digest",
             "date": day,
-            "text": reports.digest_text(status, stats, policy=services.policy),
+            "text": digest_text(status, stats, policy=services.policy),
         },
     )
     if sent:
@@ -122,7 +124,7 @@ async def run_weekly_report(services: Services) -> bool:
         lambda status, stats: {
             "event": "weekly_report",
             "week": week,
-            "text": reports.weekly_text(status, stats, policy=services.policy),
+            "text": weekly_text(status, stats, policy=services.policy),
             # The chart is drawn when the post is sent, from these figures.
             "daily_sla_met": [[day.isoformat(), pct] for day, pct in stats.daily_sla_met],
         },

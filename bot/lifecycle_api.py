@@ -16,7 +16,7 @@ from bot.api import MAX_ID, ServicesDep, require_token
 from bot.services import Services
 from desk import lifecycle
 from desk.serialize import ticket_json
-from desk.tickets import TicketError
+from desk.ticket_transitions import TicketError
 
 router = APIRouter(prefix="/api", tags=["tickets"], dependencies=[Depends(require_token)])
 

@@ -20,7 +20,8 @@ from desk import lifecycle
 from desk.policy import load_policy
 from desk.serialize import ticket_json
 from desk.sla import SlaClock
-from desk.tickets import TicketError, TicketService
+from desk.ticket_transitions import TicketError
+from desk.tickets import TicketService
 from storage.db import Database
 from storage.models import utcnow
 

@@ -21,7 +21,8 @@ from bot.settings import SettingsError, load_settings
 from desk import relay, saved_replies
 from desk.policy import PRIORITIES, Policy, PolicyError, load_policy
 from desk.serialize import ticket_json
-from desk.tickets import TicketError, TicketService
+from desk.ticket_transitions import TicketError
+from desk.tickets import TicketService
 from storage.db import Database
 from storage.models import utcnow
 from storage.repositories import tickets as ticket_rows

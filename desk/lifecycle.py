@@ -1,7 +1,7 @@
 """The life of a ticket after the first response: waiting on the customer, owners, closing.
 
 - `wait_on_customer`: an agent's question goes to the customer, the running response clock is
-  held (desk/tickets.py moves its deadline on when they answer), and the conversation is the
+  held (desk/ticket_clocks.py moves its deadline on when they answer), and the conversation is the
   agents' so the answer reaches the ticket. After `lifecycle.nudge_after` of silence the customer
   is nudged; after `lifecycle.auto_resolve_after` the ticket resolves itself, telling both sides.
 - A resolved ticket closes after `lifecycle.close_after` (until then the customer's message
@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
 from desk.constants import OutboxEvent, TicketStatus
-from desk.tickets import TicketError, TicketService
+from desk.ticket_transitions import TicketError
+from desk.tickets import TicketService
 from storage.db import Database
 from storage.models import Conversation, Customer, OutboxMessage, Ticket, TicketEvent
 

@@ -6,7 +6,7 @@ caller's transaction. While an agent handles a conversation (`Conversation.hando
 set, state `handoff_acknowledged`), the bot stays quiet and relays what the customer writes to
 the ticket's agents (actions/flows/handoff.py), acknowledging each message.
 
-Every agents' tool gives the same result: Slack thread replies (bot/slack/inbound.py),
+Every agents' tool gives the same result: Slack thread replies (bot/slack/agent_replies.py),
 `POST /api/tickets/{id}/replies` (bot/api.py) and `supportbot tickets reply` (bot/tickets_cli.py).
 """
 
@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk import outbox
 from desk.constants import OutboxEvent
-from desk.tickets import OPEN_STATUSES, TicketError, TicketService
+from desk.ticket_transitions import TicketError
+from desk.tickets import OPEN_STATUSES, TicketService
 from storage.models import Conversation, Ticket, TicketEvent
 
 DEFAULT_AGENT_NAME = "Support"

@@ -22,7 +22,8 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from desk.policy import Policy
-from desk.tickets import TicketError, TicketService
+from desk.ticket_transitions import TicketError
+from desk.tickets import TicketService
 from storage.models import Ticket
 
 LANGUAGES = ("en", "km")

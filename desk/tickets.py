@@ -1,13 +1,9 @@
-"""Tickets: open, acknowledge, escalate, resolve, reopen, and the response clocks.
+"""Tickets: open one, find and list them, and what a customer's message or file does to one.
 
-The first response has its clock from creation; after it, each customer message on an open
-ticket starts the next-response clock (round 1, 2, ...) with the priority's target on the same
-clocks. Any answer from a person (acknowledge, a reply, a resolution) stops the running clock.
-Waiting on the customer (desk/lifecycle.py) holds the running clock: its deadline moves on by
-the time spent waiting when the customer answers, so paused time never counts.
-
-Each change writes its audit event and the notifications it causes in the caller's
-transaction, so a ticket never exists without its trail or its agent notice.
+TicketService is the one service callers hold: it builds on the people's changes
+(desk/ticket_transitions.py) and the response clocks (desk/ticket_clocks.py). Each change writes
+its audit event and the notifications it causes in the caller's transaction, so a ticket never
+exists without its trail or its agent notice.
 """
 
 from __future__ import annotations
@@ -20,19 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from desk import outbox, owners
-from desk.constants import DONE_STATUSES, Clock, OutboxEvent, TicketStatus
 from desk.constants import OPEN_STATUSES as OPEN_STATUSES  # re-exported: callers import it from here
-from desk.feedback import rating_buttons
+from desk.constants import OutboxEvent, TicketStatus
 from desk.maintenance import active_window
-from desk.policy import Policy
-from desk.sla import SlaClock
+from desk.ticket_transitions import TicketError, TicketTransitions
 from storage import rows
 from storage.models import Attachment, Customer, OutboxMessage, Ticket, TicketEvent
-
-
-class TicketError(ValueError):
-    """A change that the ticket's state does not allow (the message says why)."""
 
 
 class TicketLimitReached(TicketError):
@@ -69,12 +58,8 @@ class CustomerWrote:
     next_due: datetime | None = None  # a clock started or resumed: the next answer is due then
 
 
-class TicketService:
+class TicketService(TicketTransitions):
     """The ticket rules of the policy, free of any transport."""
-
-    def __init__(self, policy: Policy, clock: SlaClock | None = None) -> None:
-        self.policy = policy
-        self.clock = clock or SlaClock(policy)
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -84,84 +69,7 @@ class TicketService:
             query = query.options(selectinload(Ticket.events))
         return (await session.execute(query)).scalar_one_or_none()
 
-    async def _require(self, session: AsyncSession, ticket_id: int, *, lock: bool = True) -> Ticket:
-        query = select(Ticket).where(Ticket.id == ticket_id)
-        if lock:
-            query = query.with_for_update()
-        ticket = (await session.execute(query)).scalar_one_or_none()
-        if ticket is None:
-            raise TicketError(f"ticket #{ticket_id} does not exist")
-        return ticket
-
-    async def locked(self, session: AsyncSession, ticket_id: int) -> Ticket:
-        """The ticket, locked for a change in the caller's transaction (TicketError if missing)."""
-        return await self._require(session, ticket_id)
-
-    @staticmethod
-    def current(ticket: Ticket) -> tuple[datetime, datetime, datetime | None]:
-        """The due time, warning time and answer time of the ticket's current (latest) clock."""
-        if ticket.response_round > 0 and ticket.next_response_due_at is not None:
-            assert ticket.next_warn_at is not None
-            return ticket.next_response_due_at, ticket.next_warn_at, ticket.next_response_at
-        return ticket.response_due_at, ticket.warn_due_at, ticket.first_response_at
-
-    def running_clock(self, ticket: Ticket) -> str | None:
-        """`first_response`, `next_response`, `paused` (waiting on the customer) or None."""
-        if ticket.status == TicketStatus.WAITING_CUSTOMER:
-            return Clock.PAUSED
-        if ticket.status not in OPEN_STATUSES:
-            return None
-        if ticket.first_response_at is None:
-            return Clock.FIRST_RESPONSE
-        if ticket.response_round > 0 and ticket.next_response_at is None:
-            return Clock.NEXT_RESPONSE
-        return None
-
-    def sla_state(self, ticket: Ticket, now: datetime) -> str:
-        """The state of the current clock; a held clock stays as it was when the wait began."""
-        due, warn, answered = self.current(ticket)
-        at = now
-        if ticket.status == TicketStatus.WAITING_CUSTOMER and ticket.paused_at is not None:
-            at = min(now, ticket.paused_at)
-        return self.clock.sla_state(due=due, warn=warn, first_response_at=answered, now=at)
-
-    def _rule_clock(self, ticket: Ticket) -> str:
-        rule = self.policy.sla.priorities.get(ticket.priority)
-        return rule.clock if rule is not None else "24x7"
-
-    # -- changes ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _event_row(ticket: Ticket, kind: str, actor: str, now: datetime, **data: Any) -> dict[str, Any]:
-        return {"ticket_id": ticket.id, "at": now, "kind": kind, "actor": actor, "data": data}
-
-    def _event(
-        self, session: AsyncSession, ticket: Ticket, kind: str, actor: str, now: datetime, **data: Any
-    ) -> None:
-        session.add(TicketEvent(**self._event_row(ticket, kind, actor, now, **data)))
-
-    def _notice_row(
-        self, ticket: Ticket, event: str, now: datetime, channel: str | None = None, **data: Any
-    ) -> dict[str, Any]:
-        """The outbox row of a notice to the agents (the tier's Slack channel unless `channel`)."""
-        return outbox.row(
-            kind=outbox.AGENT,
-            target=channel or self.policy.escalation.tiers[ticket.tier].slack_channel,
-            now=now,
-            ticket_id=ticket.id,
-            payload={"event": event, "ticket_id": ticket.id, **data},
-        )
-
-    def _agent_notice(
-        self,
-        session: AsyncSession,
-        ticket: Ticket,
-        event: str,
-        now: datetime,
-        channel: str | None = None,
-        **data: Any,
-    ) -> None:
-        session.add(OutboxMessage(**self._notice_row(ticket, event, now, channel, **data)))
+    # -- opening ---------------------------------------------------------------------------
 
     async def open(
         self,
@@ -303,214 +211,7 @@ class TicketService:
         )
         self._agent_notice(session, ticket, OutboxEvent.CUSTOMER_ATTACHMENT, now, attachment_id=attachment.id)
 
-    async def acknowledge(
-        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
-    ) -> Ticket:
-        """The first response: the SLA clock stops and the customer hears a person has it."""
-        ticket = await self._require(session, ticket_id)
-        if ticket.status not in OPEN_STATUSES:
-            raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
-        if ticket.status == TicketStatus.ACKNOWLEDGED:
-            # Telling the customer twice helps nobody; the first response time stays.
-            raise TicketError(f"ticket #{ticket.id} is already acknowledged")
-        if ticket.status == TicketStatus.WAITING_CUSTOMER:
-            raise TicketError(f"ticket #{ticket.id} is waiting on the customer")
-        self._first_response(ticket, now)
-        ticket.status = TicketStatus.ACKNOWLEDGED
-        self._event(session, ticket, "acknowledged", actor, now, sla_state=self.sla_state(ticket, now))
-        await self._tell_customer(session, ticket, "desk.acknowledged", now, id=ticket.id)
-        return ticket
-
-    @staticmethod
-    def _first_response(ticket: Ticket, now: datetime) -> str | None:
-        """A person answered: stop whichever response clock runs and take the ticket off the sweep.
-
-        Returns the clock stopped now (`first_response` / `next_response`), None when none ran.
-        """
-        ticket.sla_check_at = None
-        if ticket.first_response_at is None:
-            ticket.first_response_at = now
-            return Clock.FIRST_RESPONSE
-        if ticket.response_round > 0 and ticket.next_response_at is None:
-            ticket.next_response_at = now
-            return Clock.NEXT_RESPONSE
-        return None
-
-    async def record_first_response(
-        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime
-    ) -> Ticket:
-        """An agent's reply to the customer answers the running clock (first or next response)."""
-        ticket = await self._require(session, ticket_id)
-        if ticket.status == TicketStatus.WAITING_CUSTOMER:
-            return ticket  # the clock is held until the customer answers; a reply does not restart it
-        stopped = self._first_response(ticket, now)
-        if stopped == Clock.FIRST_RESPONSE:
-            self._event(session, ticket, "first_response", actor, now, sla_state=self.sla_state(ticket, now))
-        elif stopped == Clock.NEXT_RESPONSE:
-            self._event(
-                session,
-                ticket,
-                "next_response",
-                actor,
-                now,
-                round=ticket.response_round,
-                sla_state=self.sla_state(ticket, now),
-            )
-        return ticket
-
-    def _start_next_response(self, ticket: Ticket, now: datetime) -> datetime:
-        """The customer wrote after an answer: a new round with the priority's full target."""
-        ticket.response_round += 1
-        ticket.next_response_due_at = self.clock.deadline(priority=ticket.priority, created=now)
-        ticket.next_warn_at = self.clock.warn_at(priority=ticket.priority, created=now)
-        ticket.next_response_at = None
-        ticket.reminded_tier = 0
-        ticket.breached_tier = 0
-        ticket.sla_check_at = ticket.next_warn_at
-        return ticket.next_response_due_at
-
-    def _resume(self, ticket: Ticket, now: datetime) -> datetime | None:
-        """The customer answered a wait: the held clock runs again with the time it had left.
-
-        Time left is counted on the priority's clock from the pause to the old deadline, then
-        added from now on the same clock: the wait itself (nights, holidays included) never counts.
-        """
-        paused_at = ticket.paused_at or now
-        ticket.paused_seconds += max(0, int((now - paused_at).total_seconds()))
-        ticket.paused_at = None
-        ticket.nudged_at = None
-        ticket.lifecycle_check_at = None
-        held = ticket.clock_paused
-        ticket.clock_paused = False
-        if not held:
-            return None
-        kind = self._rule_clock(ticket)
-        due, warn, _ = self.current(ticket)
-        new_due = self.resumed_deadline(due, paused_at=paused_at, resumed_at=now, clock=kind)
-        new_warn = self.resumed_deadline(warn, paused_at=paused_at, resumed_at=now, clock=kind)
-        if ticket.response_round > 0 and ticket.next_response_due_at is not None:
-            ticket.next_response_due_at, ticket.next_warn_at = new_due, new_warn
-        else:
-            ticket.response_due_at, ticket.warn_due_at = new_due, new_warn
-        ticket.sla_check_at = new_warn if ticket.reminded_tier < ticket.tier else new_due
-        return new_due
-
-    def resumed_deadline(
-        self, due: datetime, *, paused_at: datetime, resumed_at: datetime, clock: str
-    ) -> datetime:
-        """A deadline held from `paused_at` to `resumed_at`: what was left of it, from `resumed_at`."""
-        left = self.clock.elapsed(paused_at, due, clock=clock)
-        if left <= timedelta(0):
-            return due  # already due when the wait began: the wait cannot make it less late
-        return self.clock.add(resumed_at, left, clock=clock)
-
-    async def _assign_in_turn(self, session: AsyncSession, ticket: Ticket, now: datetime) -> None:
-        """Round-robin: the tier's next agent on shift owns the ticket (nobody on shift: no owner)."""
-        agent = await owners.next_agent(session, tier=ticket.tier, now=now)
-        if agent is None:
-            return
-        previous = ticket.owner
-        ticket.owner = agent
-        await rows.add(
-            session,
-            TicketEvent,
-            self._event_row(ticket, "owner", "round_robin", now, owner=agent, previous=previous),
-        )
-
-    async def escalate(
-        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime, reason: str = ""
-    ) -> Ticket:
-        """Move the ticket one tier up (up to the top tier) and notify that tier's channel."""
-        ticket = await self._require(session, ticket_id)
-        if ticket.status not in OPEN_STATUSES:
-            raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
-        if ticket.tier >= self.policy.max_tier:
-            raise TicketError(f"ticket #{ticket.id} is already at tier {ticket.tier}, the top tier")
-        previous = ticket.tier
-        ticket.tier += 1
-        running = self.running_clock(ticket)
-        if running == Clock.FIRST_RESPONSE:
-            # Still unanswered: the new tier gets the priority's full response target from now.
-            ticket.response_due_at = self.clock.deadline(priority=ticket.priority, created=now)
-            ticket.warn_due_at = self.clock.warn_at(priority=ticket.priority, created=now)
-            ticket.sla_check_at = ticket.warn_due_at
-        elif running == Clock.NEXT_RESPONSE:
-            ticket.next_response_due_at = self.clock.deadline(priority=ticket.priority, created=now)
-            ticket.next_warn_at = self.clock.warn_at(priority=ticket.priority, created=now)
-            ticket.sla_check_at = ticket.next_warn_at
-        if self.policy.lifecycle.round_robin:
-            await self._assign_in_turn(session, ticket, now)
-        self._event(
-            session,
-            ticket,
-            "escalated",
-            actor,
-            now,
-            from_tier=previous,
-            to_tier=ticket.tier,
-            reason=reason,
-            response_due_at=self.current(ticket)[0].isoformat(),
-        )
-        self._agent_notice(
-            session, ticket, OutboxEvent.TICKET_ESCALATED, now, from_tier=previous, reason=reason
-        )
-        return ticket
-
-    async def resolve(
-        self,
-        session: AsyncSession,
-        ticket_id: int,
-        *,
-        actor: str,
-        now: datetime,
-        note: str = "",
-        told: dict[str, Any] | None = None,
-    ) -> Ticket:
-        """Resolve the ticket and tell the customer, with the agent's `note` (or `told`: a catalog
-        message in `outbox.notice` value form, e.g. why the desk resolved it by itself)."""
-        ticket = await self._require(session, ticket_id)
-        if ticket.status not in OPEN_STATUSES:
-            raise TicketError(f"ticket #{ticket.id} is {ticket.status}")
-        self._first_response(ticket, now)  # a resolution answers the customer too
-        if ticket.status == TicketStatus.WAITING_CUSTOMER:
-            self._resume(ticket, now)  # the wait ends here; its time is on record
-        ticket.status = TicketStatus.RESOLVED
-        ticket.resolved_at = now
-        ticket.lifecycle_check_at = now + self.policy.lifecycle.close_after
-        self._event(session, ticket, "resolved", actor, now, note=note)
-        said: str | dict[str, Any] | None = told or note or None
-        customer = await session.get(Customer, ticket.customer_id)
-        if customer is not None:
-            payload = (
-                outbox.notice("desk.resolved_note", ticket.language, id=ticket.id, note=said)
-                if said
-                else outbox.notice("desk.resolved", ticket.language, id=ticket.id)
-            )
-            if self.policy.feedback.ask_on_resolve:
-                payload["buttons"] = rating_buttons(ticket.id, self.policy)
-            outbox.enqueue(
-                session,
-                kind=outbox.CUSTOMER,
-                now=now,
-                ticket_id=ticket.id,
-                target=outbox.customer_target(customer.channel, customer.external_id),
-                payload=payload,
-            )
-        return ticket
-
-    async def reopen(
-        self, session: AsyncSession, ticket_id: int, *, actor: str, now: datetime, reason: str = ""
-    ) -> Ticket:
-        ticket = await self._require(session, ticket_id)
-        if ticket.status not in DONE_STATUSES:
-            raise TicketError(f"ticket #{ticket.id} is {ticket.status}, not resolved")
-        ticket.status = TicketStatus.OPEN
-        ticket.resolved_at = None
-        ticket.closed_at = None
-        ticket.lifecycle_check_at = None
-        self._event(session, ticket, "reopened", actor, now, reason=reason)
-        self._agent_notice(session, ticket, OutboxEvent.TICKET_REOPENED, now, reason=reason)
-        return ticket
+    # -- the customer's side ---------------------------------------------------------------
 
     async def add_customer_message(
         self, session: AsyncSession, ticket_id: int, *, text: str, actor: str, now: datetime
@@ -605,20 +306,6 @@ class TicketService:
         self._event(session, ticket, kind, actor, now, **data)
         self._agent_notice(session, ticket, kind, now, **data)
         return ticket
-
-    async def _tell_customer(
-        self, session: AsyncSession, ticket: Ticket, message: str, now: datetime, **values: Any
-    ) -> None:
-        customer = await session.get(Customer, ticket.customer_id)
-        if customer is not None:
-            outbox.enqueue(
-                session,
-                kind=outbox.CUSTOMER,
-                now=now,
-                ticket_id=ticket.id,
-                target=outbox.customer_target(customer.channel, customer.external_id),
-                payload=outbox.notice(message, ticket.language, **values),
-            )
 
     # -- listing ---------------------------------------------------------------------------
 

@@ -1,18 +1,22 @@
-"""Block Kit and mrkdwn for the agents' desk: ticket posts, thread notices, date tokens.
+"""Block Kit for the agents' desk: ticket posts with their buttons, thread notes, and the ids of
+the actions, modals and inputs Slack sends back.
 
 Pure functions of the ticket and the policy, so every post and every `chat.update` of it render
-the same way. Text that comes from customers or agents is escaped (`&`, `<`, `>`), so nobody can
-smuggle a `<!channel>` mention or a disguised link into the agents' channels.
+the same way. The text in them is written with mrkdwn.py (customers' and agents' words escaped);
+the modals are modals.py's.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from bot.channels import CHANNELS
+from bot.slack.mrkdwn import actor_label, channel_link, cut, escape, quote
+
+# tests/bot/slack/test_blocks.py reads these two through this module.
+from bot.slack.mrkdwn import date_token as date_token
+from bot.slack.mrkdwn import plain_text as plain_text
 from desk import saved_replies
 from desk.policy import Policy
 from desk.tickets import OPEN_STATUSES
@@ -60,50 +64,6 @@ SLA_LABELS = {
     "breached": ":rotating_light: breached",
     "met": ":white_check_mark: met",
 }
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters, escaped as its docs ask."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def quote(text: str, limit: int) -> str:
-    """A block quote of escaped text, every line prefixed (mrkdwn quotes one line at a time)."""
-    return "\n".join(f"&gt; {line}" for line in cut(escape(text.strip()), limit).splitlines() or [""])
-
-
-def local_fallback(at: datetime, policy: Policy) -> str:
-    local = at.astimezone(policy.tz)
-    city = policy.timezone.rsplit("/", 1)[-1].replace("_", " ")
-    return f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M} ({city} time)"
-
-
-def date_token(at: datetime, policy: Policy) -> str:
-    """Slack shows it in each reader's own timezone; the fallback is the policy's local time."""
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} {{time}}|{local_fallback(at, policy)}>"
-
-
-def actor_label(actor: str) -> str:
-    """`slack:U123` → a mention; the SLA sweep and customers by role."""
-    kind, _, ident = actor.partition(":")
-    if kind == "slack" and re.fullmatch(r"[UW][A-Z0-9]+", ident):
-        return f"<@{ident}>"
-    if kind == "sla":
-        return "the SLA clock"
-    if kind == "customer":
-        return "the customer"
-    return escape(actor)
-
-
-def channel_link(channel: str) -> str:
-    """A channel ID as a clickable link; a `#name` as it is."""
-    if re.fullmatch(r"[CG][A-Z0-9]+", channel):
-        return f"<#{channel}>"
-    return escape(channel if channel.startswith("#") else f"#{channel}")
 
 
 def headline(ticket: Ticket, policy: Policy) -> str:
@@ -283,36 +243,6 @@ def saved_reply_menu(ticket_id: int) -> dict[str, Any] | None:
     return {"type": "overflow", "action_id": SAVED_REPLY, "options": options}
 
 
-def saved_reply_modal(*, title: str, text: str, metadata: str) -> dict[str, Any]:
-    """The modal an agent edits a saved reply in; `metadata` says which ticket and card."""
-    return {
-        "type": "modal",
-        "callback_id": SAVED_REPLY_VIEW,
-        "private_metadata": metadata,
-        "title": {"type": "plain_text", "text": "Saved reply"},
-        "submit": {"type": "plain_text", "text": "Send"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": SAVED_REPLY_BLOCK,
-                "label": {"type": "plain_text", "text": cut(title, 2000)},
-                "hint": {
-                    "type": "plain_text",
-                    "text": "Edit it as you like; Send delivers it to the customer.",
-                },
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": SAVED_REPLY_INPUT,
-                    "multiline": True,
-                    "max_length": saved_replies.MAX_TEXT,
-                    "initial_value": text[: saved_replies.MAX_TEXT],
-                },
-            }
-        ],
-    }
-
-
 def _due_field(view: PostView) -> str:
     """The due time of the clock that runs (or ran last), which clock it is, and its SLA state."""
     ticket, policy = view.ticket, view.policy
@@ -333,36 +263,6 @@ def _due_field(view: PostView) -> str:
     if ticket.sla_breaches:
         text += f" · {ticket.sla_breaches} breach{'es' if ticket.sla_breaches > 1 else ''} on record"
     return text
-
-
-def waiting_modal(ticket_id: int, channel: str, thread_ts: str | None) -> dict[str, Any]:
-    """The modal of "Waiting on customer": the question the customer is asked."""
-    return {
-        "type": "modal",
-        "callback_id": WAITING_VIEW,
-        "private_metadata": f"{ticket_id}|{channel}|{thread_ts or ''}",
-        "title": {"type": "plain_text", "text": cut(f"Ask about #{ticket_id}", 24)},
-        "submit": {"type": "plain_text", "text": "Ask and wait"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": QUESTION_BLOCK,
-                "label": {"type": "plain_text", "text": "Your question to the customer"},
-                "hint": {
-                    "type": "plain_text",
-                    "text": "The SLA clock pauses until they answer; they are nudged, then the ticket "
-                    "resolves itself if they stay silent.",
-                },
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": QUESTION_INPUT,
-                    "multiline": True,
-                    "max_length": 2000,
-                },
-            }
-        ],
-    }
 
 
 def ticket_blocks(view: PostView) -> list[dict[str, Any]]:
@@ -474,31 +374,3 @@ def back_to_bot_blocks(ticket_id: int, text: str) -> list[dict[str, Any]]:
             ],
         },
     ]
-
-
-_LINK = re.compile(r"<([^<>|]+)(?:\|([^<>]*))?>")
-
-
-def plain_text(text: str, names: dict[str, str] | None = None) -> str:
-    """Slack mrkdwn as a customer should read it: links spelled out, mentions named, entities undone."""
-    names = names or {}
-
-    def one(match: re.Match[str]) -> str:
-        target, label = match.group(1), match.group(2)
-        if target.startswith("@"):
-            name = label or names.get(target[1:])
-            return f"@{name}" if name else "a colleague"
-        if target.startswith("#"):
-            return f"#{label}" if label else "a channel"
-        if target.startswith("!"):
-            if target.startswith(("!date", "!subteam")):
-                return label or ""
-            return ""  # <!here>, <!channel>, <!everyone>
-        if target.startswith("mailto:"):
-            return label or target.removeprefix("mailto:")
-        if label and label != target:
-            return f"{label} ({target})"
-        return target
-
-    out = _LINK.sub(one, text)
-    return out.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()

@@ -1,9 +1,10 @@
 """`/support` for managers: status, one ticket, SLA risk, statistics (with a chart), escalation and
 maintenance windows.
 
-Parsing and formatting live here; the figures come from `desk.reports`, the changes
-from the ticket service and `desk.maintenance`. Answers are ephemeral (only the
-manager sees them); times are Slack date tokens, shown in each reader's own timezone.
+Parsing lives here, the reports' text in bot/slack/report_texts.py; the figures come from
+`desk.reports` and `desk.stats`, the changes from the ticket service and `desk.maintenance`.
+Answers are ephemeral (only the manager sees them); times are Slack date tokens, shown in each
+reader's own timezone.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import structlog
 
 from actions.render import duration
 from bot.jobs import run_announcements
-from bot.slack import blocks as bk
-from desk import lifecycle, maintenance, outbox, owners, reports, ticket_ids
+from bot.slack import mrkdwn as md
+from bot.slack.report_texts import sla_text, stats_text, status_text, ticket_text
+from desk import lifecycle, maintenance, outbox, owners, reports, stats, ticket_ids
 from desk.chart import sla_chart_png
 from desk.maintenance import MaintenanceError
 from desk.policy import Policy
-from desk.reports import percent, span
-from desk.tickets import TicketError
+from desk.ticket_transitions import TicketError
 from storage.models import MaintenanceWindow
 from storage.repositories import outbox as outbox_rows
 from storage.repositories import ticket_posts
@@ -37,9 +38,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 DEFAULT_DAYS = 7
-MAX_AGENTS = 15  # lines of agents in `/support stats`
 MAX_DAYS = 365
-MAX_EVENTS = 25
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
 _USER = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -91,7 +90,7 @@ class Answer:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def message(self) -> dict[str, Any]:
-        return {"text": bk.cut(self.text, 3000), "blocks": sections(self.text), "response_type": "ephemeral"}
+        return {"text": md.cut(self.text, 3000), "blocks": sections(self.text), "response_type": "ephemeral"}
 
 
 def sections(text: str, limit: int = 2900) -> list[dict[str, Any]]:
@@ -99,7 +98,7 @@ def sections(text: str, limit: int = 2900) -> list[dict[str, Any]]:
     chunks: list[str] = []
     current = ""
     for line in text.splitlines():
-        line = bk.cut(line, limit)
+        line = md.cut(line, limit)
         if current and len(current) + 1 + len(line) > limit:
             chunks.append(current)
             current = line
@@ -161,197 +160,11 @@ def when(tokens: Sequence[str], at: int, policy: Policy, what: str) -> tuple[dat
 # -- formatting --------------------------------------------------------------------------------------
 
 
-def category_title(name: str, policy: Policy) -> str:
-    category = policy.categories.get(name)
-    return category.title if category else name
-
-
-def brief_line(brief: reports.TicketBrief, policy: Policy) -> str:
-    status = brief.status.replace("_", " ")
-    return (
-        f"• *#{brief.id}* {brief.priority} · {category_title(brief.category, policy)} · tier {brief.tier} · "
-        f"{status}: {bk.escape(bk.cut(brief.subject, 80))} (due {bk.date_token(brief.response_due_at, policy)})"
-    )
-
-
-def _risk_lines(
-    title: str, briefs: list[reports.TicketBrief], total: int | None, policy: Policy
-) -> list[str]:
-    if not briefs:
-        return []
-    count = total if total is not None else len(briefs)
-    more = f" (showing {len(briefs)})" if count > len(briefs) else ""
-    return [f"{title}: {count}{more}", *(brief_line(b, policy) for b in briefs)]
-
-
-def status_text(report: reports.StatusReport, policy: Policy, now: datetime) -> str:
-    priorities = " · ".join(f"{name} {count}" for name, count in report.open_by_priority.items())
-    tiers = " · ".join(f"tier {tier}: {count}" for tier, count in report.open_by_tier.items()) or "none"
-    breached = report.breached_total if report.breached_total is not None else len(report.breached)
-    at_risk = report.at_risk_total if report.at_risk_total is not None else len(report.at_risk)
-    lines = [
-        f"*Support desk status* · {bk.date_token(now, policy)}",
-        f"*Open tickets:* {report.open_total} ({priorities})",
-        f"*By tier:* {tiers}",
-        f"*SLA:* {breached} breached, {at_risk} due within the hour",
-    ]
-    lines += _risk_lines(":rotating_light: *Breached*", report.breached, report.breached_total, policy)
-    lines += _risk_lines(":warning: *At risk*", report.at_risk, report.at_risk_total, policy)
-    if report.oldest is not None:
-        oldest = report.oldest
-        lines.append(
-            f"*Oldest open:* #{oldest.id} ({oldest.priority}, {oldest.status.replace('_', ' ')}) since "
-            f"{bk.date_token(oldest.created_at, policy)}: {bk.escape(bk.cut(oldest.subject, 80))}"
-        )
-    dead = f"*Undelivered notifications (dead letters):* {report.dead_letters}"
-    lines.append(dead + (" :warning:" if report.dead_letters else ""))
-    return "\n".join(lines)
-
-
-def sla_text(report: reports.SlaReport, policy: Policy, now: datetime) -> str:
-    lines = [f"*SLA risk* · {bk.date_token(now, policy)}"]
-    breached = _risk_lines(":rotating_light: *Breached*", report.breached, report.breached_total, policy)
-    at_risk = _risk_lines(
-        ":warning: *At risk (due within the hour)*", report.at_risk, report.at_risk_total, policy
-    )
-    if not breached and not at_risk:
-        lines.append(":white_check_mark: No unanswered ticket is breached or due within the hour.")
-    return "\n".join(lines + breached + at_risk)
-
-
-def _breakdown_line(name: str, b: reports.Breakdown) -> str:
-    return (
-        f"• {name}: opened {b.opened}, resolved {b.resolved}, SLA met {percent(b.sla_met_pct)}, "
-        f"first response median {span(b.median_first_response_seconds)}"
-    )
-
-
-def stats_text(report: reports.StatsReport, policy: Policy) -> str:
-    period = "today" if report.days == 1 else f"last {report.days} days"
-    high = policy.feedback.scale[1]
-    csat = (
-        f"CSAT {report.csat_average:.2f} of {high} ({report.csat_count} ratings)"
-        if report.csat_count and report.csat_average is not None
-        else "CSAT: no ratings"
-    )
-    lines = [
-        f"*Statistics, {period}* (since {bk.date_token(report.since, policy)})",
-        f"Opened {report.opened} · resolved {report.resolved} · solved by self-service {report.self_service_solved}",
-        f"First response median {span(report.median_first_response_seconds)} · "
-        f"SLA met {percent(report.sla_met_pct)} · {csat}",
-        "*By category*",
-        *(_breakdown_line(category_title(n, policy), b) for n, b in report.by_category.items()),
-        "*By priority*",
-        *(_breakdown_line(n.capitalize(), b) for n, b in report.by_priority.items()),
-        *life_lines(report, policy),
-    ]
-    return "\n".join(lines)
-
-
-def life_lines(report: reports.StatsReport, policy: Policy) -> list[str]:
-    """Self-service, reopenings, resolution times and the agents' work (desk/reports.py definitions)."""
-    lines = [
-        f"*Self-service* {percent(report.self_service_rate_pct)} ({report.self_service_solved} solved without a ticket)"
-    ]
-    if report.top_articles:
-        lines.append(
-            "Top articles: " + " · ".join(f"{bk.escape(slug)} {n}" for slug, n in report.top_articles)
-        )
-    lines.append(f"Reopened {report.reopened} ({percent(report.reopen_rate_pct)} of resolutions)")
-    by_category = " · ".join(
-        f"{category_title(n, policy)} {span(s)}" for n, s in report.resolution_median_by_category.items()
-    )
-    by_priority = " · ".join(
-        f"{n.capitalize()} {span(s)}" for n, s in report.resolution_median_by_priority.items()
-    )
-    lines += [f"*Resolution time* (median) by category: {by_category}", f"by priority: {by_priority}"]
-    if report.next_response_met_pct is not None:
-        lines.append(f"Next responses on time {percent(report.next_response_met_pct)}")
-    if report.waiting_customer_seconds is not None:
-        lines.append(f"Time waiting on customers {span(report.waiting_customer_seconds)}")
-    if report.agents:
-        lines.append("*Agents*")
-        lines += [
-            f"• {bk.actor_label(a.actor)}: {a.acknowledged} acknowledged · {a.replies} replies · {a.resolved} resolved"
-            for a in report.agents[:MAX_AGENTS]
-        ]
-    return lines
-
-
-def _at(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _event_detail(kind: str, data: dict[str, Any]) -> str:
-    if kind == "escalated":
-        reason = f": {data['reason']}" if data.get("reason") else ""
-        return f" (tier {data.get('from_tier')} → {data.get('to_tier')}{reason})"
-    for key in ("text", "note", "reason", "comment"):
-        if data.get(key):
-            return f": {bk.cut(str(data[key]), 120)}"
-    if kind == "created":
-        return f" ({data.get('priority')}, {data.get('category')}, via {data.get('channel')})"
-    if data.get("sla_state"):
-        return f" (SLA {data['sla_state']})"
-    return ""
-
-
-def ticket_text(timeline: dict[str, Any], policy: Policy, link: str | None) -> str:
-    customer = timeline.get("customer") or {}
-    who = ", ".join(str(x) for x in (customer.get("name"), customer.get("email"), customer.get("phone")) if x)
-
-    def token(key: str, empty: str) -> str:
-        at = _at(timeline.get(key))
-        return bk.date_token(at, policy) if at else empty
-
-    head = f"#{timeline['id']} {category_title(str(timeline['category']), policy)} · {str(timeline['priority']).capitalize()}"
-    lines = [
-        f"*{bk.escape(head)}*: {bk.escape(str(timeline.get('subject') or ''))}",
-        f"Status {str(timeline['status']).replace('_', ' ')} · tier {timeline['tier']} · via {timeline['channel']}"
-        + (f" · <{link}|Slack thread>" if link else ""),
-        f"Customer: {bk.escape(who) or 'no contact details'}",
-        f"Owner: {bk.actor_label(str(timeline['owner'])) if timeline.get('owner') else 'nobody yet'}"
-        + (f" · clock {str(timeline['clock']).replace('_', ' ')}" if timeline.get("clock") else "")
-        + (
-            f" · next response due {token('next_response_due_at', '?')}"
-            if timeline.get("next_response_due_at")
-            else ""
-        )
-        + (f" · {timeline['sla_breaches']} SLA breach(es) on record" if timeline.get("sla_breaches") else ""),
-        f"Created {token('created_at', '?')} · response due {token('response_due_at', '?')} · "
-        f"first response {token('first_response_at', 'none yet')}"
-        + (f" · resolved {token('resolved_at', '')}" if timeline.get("resolved_at") else ""),
-        f"SLA {timeline.get('sla_state')} · time used on the SLA clock {span(timeline.get('business_time_used_seconds'))}"
-        + (f" ({timeline['sla_clock']})" if timeline.get("sla_clock") else ""),
-    ]
-    events = list(timeline.get("events") or [])
-    lines.append(
-        f"*Timeline* ({len(events)} event{'' if len(events) == 1 else 's'}"
-        + (f", the last {MAX_EVENTS}" if len(events) > MAX_EVENTS else "")
-        + ")"
-    )
-    for event in events[-MAX_EVENTS:]:
-        at = _at(event.get("at"))
-        kind = str(event.get("kind"))
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
-        when_ = bk.date_token(at, policy) if at else "?"
-        actor = bk.actor_label(str(event.get("actor") or ""))
-        lines.append(f"• {when_} {kind.replace('_', ' ')} by {actor}{bk.escape(_event_detail(kind, data))}")
-    return "\n".join(lines)
-
-
 def window_line(window: MaintenanceWindow, policy: Policy, now: datetime) -> str:
     state = ":construction: under way" if window.starts_at <= now else "scheduled"
     return (
-        f"• *#{window.id}* {state}: {bk.date_token(window.starts_at, policy)} to "
-        f"{bk.date_token(window.ends_at, policy)}: {bk.escape(window.message)} (by {bk.actor_label(window.created_by)})"
+        f"• *#{window.id}* {state}: {md.date_token(window.starts_at, policy)} to "
+        f"{md.date_token(window.ends_at, policy)}: {md.escape(window.message)} (by {md.actor_label(window.created_by)})"
     )
 
 
@@ -386,7 +199,7 @@ class SupportCommand:
             "assign": self._assign,
         }.get(sub)
         if handler is None:
-            raise UsageError(f"I don't know `{bk.escape(sub)}`. Try `/support help`.")
+            raise UsageError(f"I don't know `{md.escape(sub)}`. Try `/support help`.")
         return await handler(rest, user)
 
     @property
@@ -400,7 +213,7 @@ class SupportCommand:
             reasons = await outbox_rows.dead_by_reason(session)
         text = status_text(report, self.desk.services.policy, now)
         if reasons:
-            by_reason = ", ".join(f"{bk.escape(name)} {count}" for name, count in reasons.items())
+            by_reason = ", ".join(f"{md.escape(name)} {count}" for name, count in reasons.items())
             text += f"\n*Dead letters by reason:* {by_reason} (`/support outbox retry` sends them again)"
         return Answer(text)
 
@@ -444,7 +257,7 @@ class SupportCommand:
         days = days_of(rest[0] if rest else None)
         services = self.desk.services
         async with services.db.reader() as session:
-            report = await reports.stats_report(session, now=self.now, days=days, policy=services.policy)
+            report = await stats.stats_report(session, now=self.now, days=days, policy=services.policy)
         title = f"SLA met % per day, last {days} days" if days > 1 else "SLA met % today"
         daily: list[tuple[date, float | None]] = list(report.daily_sla_met)
         return Answer(
@@ -465,7 +278,7 @@ class SupportCommand:
             raise UsageError(f"I couldn't escalate it: {exc}") from None
         await self.desk.deliver_now(ticket_id)
         config = services.policy.escalation.tiers.get(tier)
-        where = f" ({bk.escape(config.name)}, {bk.channel_link(config.slack_channel)})" if config else ""
+        where = f" ({md.escape(config.name)}, {md.channel_link(config.slack_channel)})" if config else ""
         return Answer(f":arrow_up: Ticket #{ticket_id} is escalated to tier {tier}{where}.")
 
     async def _assign(self, rest: list[str], user: str) -> Answer:
@@ -509,7 +322,7 @@ class SupportCommand:
         async with self.desk.services.db.session() as session:
             await owners.set_shift(session, agent=f"slack:{user}", tier=tier, on=state == "on", now=self.now)
             present = await owners.on_shift(session, tier)
-        names = ", ".join(bk.actor_label(s.agent) for s in present) or "nobody"
+        names = ", ".join(md.actor_label(s.agent) for s in present) or "nobody"
         verb = "You're on shift" if state == "on" else "You're off shift"
         robin = (
             "" if self.desk.services.policy.lifecycle.round_robin else " (round-robin is off in the policy)"
@@ -536,7 +349,7 @@ class SupportCommand:
                     message = window.message
             except MaintenanceError as exc:
                 raise UsageError(str(exc)) from None
-            return Answer(f"Cancelled maintenance #{window_id}: {bk.escape(message)}")
+            return Answer(f"Cancelled maintenance #{window_id}: {md.escape(message)}")
         raise UsageError(
             'use `maintenance add START END "MESSAGE"`, `maintenance list` or `maintenance cancel ID`'
         )
@@ -568,6 +381,6 @@ class SupportCommand:
         leads = " and ".join(duration(d) for d in policy.maintenance.announce_before)
         told = f" Customers are told {leads} before it starts." if leads else ""
         return Answer(
-            f":construction: Scheduled maintenance #{window_id}: {bk.date_token(starts_at, policy)} to "
-            f"{bk.date_token(ends_at, policy)}: {bk.escape(message)}.{told}"
+            f":construction: Scheduled maintenance #{window_id}: {md.date_token(starts_at, policy)} to "
+            f"{md.date_token(ends_at, policy)}: {md.escape(message)}.{told}"
         )

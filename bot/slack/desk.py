@@ -28,8 +28,9 @@ from bot.delivery import NotReady, OutboxDelivery, log_agent_notice
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack import blocks as bk
-from bot.slack.inbound import Inbound, handled, refusal
+from bot.slack.inbound import Inbound
 from bot.slack.outbound import Notifier
+from bot.slack.requests import handled, refusal
 from bot.tasks import Tasks
 from desk.relay import Agent
 from storage.models import OutboxMessage

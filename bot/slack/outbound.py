@@ -18,6 +18,7 @@ from bot.channels import FileSource
 from bot.delivery import NotReady, Transient, Undeliverable
 from bot.services import Services
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn as md
 from bot.slack.notices import THREAD_NOTE, UPDATED
 from bot.slack.posts import NOT_READY_SECONDS, TicketPosts, rate_limited, sending
 from desk.chart import sla_chart_png
@@ -131,14 +132,14 @@ class Notifier(TicketPosts):
         if origin is None or origin is new:
             return
         moved = [e for e in ticket.events if e.kind == "escalated" and e.data.get("to_tier") == to_tier]
-        by = f" by {bk.actor_label(moved[-1].actor)}" if moved else ""
+        by = f" by {md.actor_label(moved[-1].actor)}" if moved else ""
         reason = str(row.payload.get("reason") or "")
         tier = self.policy.escalation.tiers.get(to_tier)
-        name = f" ({bk.escape(tier.name)})" if tier else ""
+        name = f" ({md.escape(tier.name)})" if tier else ""
         text = f":arrow_up: Escalated to tier {to_tier}{name}{by}" + (
-            f": {bk.escape(reason)}" if reason else ""
+            f": {md.escape(reason)}" if reason else ""
         )
-        await self._reply(origin, f"{text}. It continues in {bk.channel_link(new.channel)}.")
+        await self._reply(origin, f"{text}. It continues in {md.channel_link(new.channel)}.")
 
     async def _on_call(self, row: OutboxMessage) -> None:
         loaded = await self._load_for(row)
@@ -150,8 +151,8 @@ class Notifier(TicketPosts):
         ticket = loaded.ticket
         link = await self.permalink(root) if root is not None else None
         text = (
-            f":rotating_light: <!here> Critical ticket {bk.escape(bk.headline(ticket, self.policy))} arrived "
-            f"outside working hours: {bk.escape(ticket.subject)}. Response due {bk.date_token(ticket.response_due_at, self.policy)}."
+            f":rotating_light: <!here> Critical ticket {md.escape(bk.headline(ticket, self.policy))} arrived "
+            f"outside working hours: {md.escape(ticket.subject)}. Response due {md.date_token(ticket.response_due_at, self.policy)}."
         )
         if link:
             text += f" <{link}|Open the ticket thread>"
@@ -165,13 +166,13 @@ class Notifier(TicketPosts):
     async def _reopened(self, row: OutboxMessage) -> None:
         reason = str(row.payload.get("reason") or "")
         text = ":arrows_counterclockwise: The ticket was reopened" + (
-            f": {bk.escape(reason)}" if reason else "."
+            f": {md.escape(reason)}" if reason else "."
         )
         await self._thread_notice(row, text, refresh=True)
 
     async def _customer_message(self, row: OutboxMessage) -> None:
         text = str(row.payload.get("text") or "")
-        await self._thread_notice(row, f"Customer: {bk.escape(text)}")
+        await self._thread_notice(row, f"Customer: {md.escape(text)}")
 
     async def _customer_attachment(self, row: OutboxMessage) -> None:
         """The customer's file, fetched from their platform and uploaded into the ticket's thread."""
@@ -181,8 +182,8 @@ class Notifier(TicketPosts):
             return
         loaded = await self._load_for(row)
         post = await self._thread_for(row, loaded) if loaded is not None else None
-        caption = f": {bk.escape(attachment.caption)}" if attachment.caption else ""
-        comment = f"Customer sent {bk.escape(attachment.file_name)}{caption}"
+        caption = f": {md.escape(attachment.caption)}" if attachment.caption else ""
+        comment = f"Customer sent {md.escape(attachment.file_name)}{caption}"
         source = self.files.get(attachment.channel)
         content: bytes | None = None
         if source is not None and post is not None:
@@ -225,7 +226,7 @@ class Notifier(TicketPosts):
             else "has no first response yet"
         )
         text = (
-            f"{who} {bk.channel_link(row.target)}: :alarm_clock: ticket #{self._ticket_id(row)} ({priority}) "
+            f"{who} {md.channel_link(row.target)}: :alarm_clock: ticket #{self._ticket_id(row)} ({priority}) "
             f"{what}; the response is due {self._due(row, ticket)}."
         )
         await self._thread_notice(row, text, broadcast=True, refresh=True, loaded=loaded)
@@ -247,7 +248,7 @@ class Notifier(TicketPosts):
         )
         if isinstance(escalating, int):
             tier = self.policy.escalation.tiers.get(escalating)
-            where = f" ({bk.channel_link(tier.slack_channel)})" if tier else ""
+            where = f" ({md.channel_link(tier.slack_channel)})" if tier else ""
             text += f" It has been escalated to tier {escalating}{where}."
         else:
             text += " It is at the top tier; the managers have been alerted."
@@ -256,7 +257,7 @@ class Notifier(TicketPosts):
     async def _managers(self, row: OutboxMessage) -> None:
         """Plain posts in the managers' channel, with a link to the ticket's thread when there is one."""
         event = row.payload.get("event")
-        text = bk.escape(str(row.payload.get("text") or event or "notice"))
+        text = md.escape(str(row.payload.get("text") or event or "notice"))
         if event == "digest":
             text = f":bar_chart: *Daily digest*\n```{text}```"
         elif event == "low_rating":
@@ -274,7 +275,7 @@ class Notifier(TicketPosts):
 
     async def _weekly_report(self, row: OutboxMessage) -> None:
         """The weekly figures in the managers' channel, and the SLA chart in the post's thread."""
-        text = f":calendar: *Weekly report*\n```{bk.escape(str(row.payload.get('text') or ''))}```"
+        text = f":calendar: *Weekly report*\n```{md.escape(str(row.payload.get('text') or ''))}```"
         posted = await self.client.chat_postMessage(
             channel=row.target, text=text, unfurl_links=False, unfurl_media=False
         )
@@ -291,8 +292,8 @@ class Notifier(TicketPosts):
         )
 
     async def _waiting_customer(self, row: OutboxMessage) -> None:
-        who = bk.actor_label(str(row.payload.get("actor") or ""))
-        question = bk.quote(str(row.payload.get("question") or ""), 2000)
+        who = md.actor_label(str(row.payload.get("actor") or ""))
+        question = md.quote(str(row.payload.get("question") or ""), 2000)
         text = f":hourglass_flowing_sand: {who} asked the customer; the SLA clock is paused until they answer:\n{question}"
         await self._thread_notice(row, text, refresh=True)
 
@@ -310,12 +311,12 @@ class Notifier(TicketPosts):
         await self._thread_notice(row, text, refresh=True)
 
     async def _owner_changed(self, row: OutboxMessage) -> None:
-        owner = bk.actor_label(str(row.payload.get("owner") or ""))
+        owner = md.actor_label(str(row.payload.get("owner") or ""))
         actor = str(row.payload.get("actor") or "")
         if actor == row.payload.get("owner"):
             text = f":raised_hand: {owner} took the ticket."
         else:
-            text = f":bust_in_silhouette: {bk.actor_label(actor)} assigned the ticket to {owner}."
+            text = f":bust_in_silhouette: {md.actor_label(actor)} assigned the ticket to {owner}."
         await self._thread_notice(row, text, refresh=True)
 
     async def _updated(self, row: OutboxMessage) -> None:
@@ -331,7 +332,7 @@ class Notifier(TicketPosts):
 
     async def _other(self, row: OutboxMessage) -> None:
         """A notice this desk does not know yet: its text, in the ticket's thread or the channel."""
-        text = bk.escape(str(row.payload.get("text") or f"Notice: {row.payload.get('event') or 'update'}"))
+        text = md.escape(str(row.payload.get("text") or f"Notice: {row.payload.get('event') or 'update'}"))
         if self._ticket_id(row) is not None:
             await self._thread_notice(row, text)
         else:

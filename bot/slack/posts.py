@@ -30,6 +30,7 @@ from bot.delivery import NotReady
 from bot.retry_after import RetryAfter
 from bot.services import Services
 from bot.slack import blocks as bk
+from bot.slack import mrkdwn as md
 from desk import outbox, ticket_ids
 from storage.models import MaintenanceWindow, OutboxMessage, Ticket, TicketPost
 from storage.repositories import maintenance, ticket_posts
@@ -364,7 +365,7 @@ class TicketPosts:
         if refresh:
             await self.refresh(loaded.ticket.id)
         if post is None:
-            await self._plain(row.target, f"{bk.escape(bk.headline(loaded.ticket, self.policy))}: {text}")
+            await self._plain(row.target, f"{md.escape(bk.headline(loaded.ticket, self.policy))}: {text}")
         else:
             await self._reply(post, text, blocks=blocks, broadcast=broadcast)
 
@@ -381,6 +382,6 @@ class TicketPosts:
                 due = None
         if due is None and ticket is not None:
             due = ticket.response_due_at
-        return bk.date_token(due, self.policy) if due is not None else "soon"
+        return md.date_token(due, self.policy) if due is not None else "soon"
 
     # -- the notices ---------------------------------------------------------------------------

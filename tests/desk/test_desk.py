@@ -19,7 +19,8 @@ from desk import maintenance
 from desk.maintenance import MaintenanceError
 from desk.policy import SHIPPED_POLICY, PolicyError, load_policy, parse_policy
 from desk.serialize import ticket_json
-from desk.tickets import NewTicket, TicketError
+from desk.ticket_transitions import TicketError
+from desk.tickets import NewTicket
 from storage.models import Customer, OutboxMessage, Ticket, TicketEvent
 from tests.helpers import TICKET_KEYS, FrozenClock
 

@@ -18,7 +18,8 @@ from desk import lifecycle, owners
 from desk.policy import SHIPPED_POLICY, Policy, parse_policy
 from desk.serialize import ticket_json
 from desk.sweep import sweep
-from desk.tickets import NewTicket, TicketError, TicketService
+from desk.ticket_transitions import TicketError
+from desk.tickets import NewTicket, TicketService
 from storage.db import Database
 from storage.models import Conversation, Customer, OutboxMessage, Ticket
 from tests.helpers import FrozenClock

@@ -13,22 +13,13 @@ import yaml
 from sqlalchemy import event
 
 from bot.services import Services
-from bot.slack.commands import stats_text
+from bot.slack.report_texts import stats_text
 from desk import relay
 from desk.chart import BAR, sla_chart_png
+from desk.digest import digest_text
 from desk.policy import SHIPPED_POLICY, parse_policy
-from desk.reports import (
-    AgentCounts,
-    Breakdown,
-    StatsReport,
-    StatusReport,
-    TicketBrief,
-    digest_text,
-    sla_report,
-    stats_report,
-    status_report,
-    ticket_timeline,
-)
+from desk.reports import StatusReport, TicketBrief, sla_report, status_report, ticket_timeline
+from desk.stats import AgentCounts, Breakdown, StatsReport, stats_report
 from desk.tickets import OPEN_STATUSES, NewTicket
 from storage.models import (
     Base,
