@@ -205,3 +205,43 @@ def test_gated_search_finds_what_re_finds() -> None:
     text = "just me? no: every finance computer, also abc and $40, only me, justme, aabc"
     gated = Gated(pattern)
     assert [m.span() for m in gated.finditer(text)] == [m.span() for m in gated.regex.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "step", "kind"),
+    [
+        # Guesses are not answers: the customer cannot tell.
+        ("probably", "others_affected", "not_sure"),
+        ("most likely", "internet", "not_sure"),
+        ("yes probably", "error_message", "not_sure"),
+        # A hedge of degree after a clear answer qualifies it; alone it is a shrug.
+        ("yeah sort of, the two front desk PCs do it too", "others_affected", "yes"),
+        ("sort of", "others_affected", "not_sure"),
+        # Khmer "checked / tried already".
+        ("ឆែកហើយ គ្មានអ្វីទេ", "maintenance_window", "yes"),
+        ("សាកហើយ", "restart", "yes"),
+    ],
+)
+def test_hedges_and_done_words(text: str, step: str, kind: str) -> None:
+    assert read_step_answer(text, STEPS[step]).kind == kind
+
+
+def test_not_really_is_the_answer_not_part_of_the_note() -> None:
+    answer = read_step_answer("not really, the box closes before I can read it", ERROR)
+    assert (answer.kind, answer.note) == ("no", "the box closes before I can read it")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("rebooted it and now it loads fine, thanks", "fixed"),
+        ("restarted, it works again :)", "fixed"),
+        ("ឥឡូវដើរវិញហើយ", "fixed"),
+        # Works only somewhere, or only for a while: the restart was done, the problem is not gone.
+        ("restarted and it works on the other pc", "yes"),
+        ("restarted, it works for ten minutes and then freezes", "yes"),
+        ("rebooted and it runs fine until I open a big file", "yes"),
+    ],
+)
+def test_a_check_that_made_it_work(text: str, kind: str) -> None:
+    assert read_step_answer(text, RESTART).kind == kind
