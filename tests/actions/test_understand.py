@@ -245,3 +245,19 @@ def test_not_really_is_the_answer_not_part_of_the_note() -> None:
 )
 def test_a_check_that_made_it_work(text: str, kind: str) -> None:
     assert read_step_answer(text, RESTART).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("the badge system didn't log anybody's entry this morning", "yes"),
+        ("the shared inbox doesn't sync for any of us", "yes"),
+        ("evrybody in accounts has it", "yes"),
+        ("everone on the second floor", "yes"),
+        ("I haven't told anyone yet, the app just hangs", None),
+    ],
+)
+def test_everyone_as_customers_say_it(text: str, kind: str | None) -> None:
+    facts = facts_from_description(text, POLICY.categories["technical"].troubleshooting)
+    found = facts.by_concept.get("others_affected")
+    assert (found.kind if found else None) == kind
