@@ -261,3 +261,22 @@ def test_everyone_as_customers_say_it(text: str, kind: str | None) -> None:
     facts = facts_from_description(text, POLICY.categories["technical"].troubleshooting)
     found = facts.by_concept.get("others_affected")
     assert (found.kind if found else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "frustrated"),
+    [
+        ("WHY DOES THE BOOKING PAGE FORGET MY CART EVERY SINGLE TIME??", True),
+        ("WHY DOES THE VPN ASK FOR A PASSWORD AT EACH LOGIN??", True),
+        ("why is the sales report empty??", False),
+        ("Why does the dashboard show last year's numbers?", False),
+    ],
+)
+def test_an_exasperated_why(text: str, frustrated: bool) -> None:
+    assert read_feelings(text).frustrated is frustrated
+
+
+def test_whoever_is_in_charge_is_a_person() -> None:
+    assert read_feelings("put me through to whoever is in charge of our account").wants_person
+    assert read_feelings("I want the person in charge, not a chatbot").wants_person
+    assert not read_feelings("who is in charge of the backups?").wants_person
