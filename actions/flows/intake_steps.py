@@ -181,10 +181,29 @@ def _priority_in_words(t: Turn) -> str | None:
         return read.priority
     if read.kind == "confirm" and t.intake.suggested_priority:
         return t.intake.suggested_priority
-    for word in re.findall(r"[a-z]+", t.text.lower()):
-        close = (
-            difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=TYPO_CUTOFF) if len(word) > 3 else []
-        )
+    return misspelled_priority(t.text)
+
+
+def _swapped(word: str, target: str) -> bool:
+    """`word` is `target` with two neighbouring letters swapped ("lwo" for "low")."""
+    if len(word) != len(target) or word == target:
+        return False
+    diff = [n for n, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and word[diff[0]] == target[diff[1]]
+        and word[diff[1]] == target[diff[0]]
+    )
+
+
+def misspelled_priority(text: str) -> str | None:
+    """The priority a typo means: "meduim", "hihg", and short words with two letters swapped ("lwo")."""
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if len(word) > 3:
+            close = difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=TYPO_CUTOFF)
+        else:
+            close = [p for p in PRIORITY_WORDS if word == p or _swapped(word, p)]
         if close:
             return PRIORITY_WORDS[close[0]]
     return None

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from actions.flows.intake_steps import misspelled_priority
 from actions.understand import (
     CONCEPTS,
+    Confirmation,
     facts_from_description,
     read_confirmation,
     read_feelings,
@@ -280,3 +282,33 @@ def test_whoever_is_in_charge_is_a_person() -> None:
     assert read_feelings("put me through to whoever is in charge of our account").wants_person
     assert read_feelings("I want the person in charge, not a chatbot").wants_person
     assert not read_feelings("who is in charge of the backups?").wants_person
+
+
+@pytest.mark.parametrize(
+    ("text", "priority"),
+    [
+        ("ខ្ពស់", "high"),
+        ("មធ្យម", "medium"),
+        ("ទាប", "low"),
+        ("អត់សូវបន្ទាន់ទេ", "low"),
+        ("មិនប្រញាប់ទេ", "low"),
+        ("បន្ទាន់បំផុត", "critical"),
+    ],
+)
+def test_khmer_priorities_as_typed(text: str, priority: str) -> None:
+    assert read_confirmation(text) == Confirmation("change_priority", priority)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "priority"),
+    [
+        ("lwo", "low"),
+        ("olw please", "low"),
+        ("hgih", "high"),
+        ("mediun", "medium"),
+        ("owl", None),
+        ("the", None),
+    ],
+)
+def test_misspelled_priorities(text: str, priority: str | None) -> None:
+    assert misspelled_priority(text) == priority
