@@ -38,8 +38,9 @@ from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
 from actions.understand import Feelings, read_confirmation, read_feelings
+from actions.understand.exclusions import exclusion_in
 from desk.policy import CATEGORIES, PRIORITIES, Policy
-from desk.triage import detect_exclusion, suggest_priority
+from desk.triage import suggest_priority
 from nlu.intents import Intent
 
 # Replies at a step that answered nothing before the bot stops asking it (see intake_checks.py).
@@ -238,14 +239,14 @@ def _exclusion_pending(policy: Policy, t: Turn) -> bool:
     i = t.intake
     if i.exclusion_checked:
         return False
-    if detect_exclusion(i.description or "", policy) is not None:
+    if exclusion_in(i.description or "", policy) is not None:
         return True
     i.exclusion_checked = True
     return False
 
 
 def _ask_exclusion(policy: Policy, t: Turn) -> list[Reply]:
-    kind = detect_exclusion(t.intake.description or "", policy)
+    kind = exclusion_in(t.intake.description or "", policy)
     assert kind is not None
     exclusion = policy.exclusions[kind]
     buttons = (
@@ -262,7 +263,7 @@ def _ask_exclusion(policy: Policy, t: Turn) -> list[Reply]:
 
 def _parse_exclusion(policy: Policy, t: Turn) -> Parsed:
     if t.intent == Intent.AFFIRM:
-        return Answer(detect_exclusion(t.intake.description or "", policy))
+        return Answer(exclusion_in(t.intake.description or "", policy))
     if t.intent == Intent.DENY:
         return Outcome.DECLINED
     return Retry("intake.exclusion.retry")

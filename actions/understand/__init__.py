@@ -5,11 +5,14 @@
 - `facts_from_description(text, steps)`: what a problem description already answers -> Facts
 - `read_feelings(text)`: frustration, urgency, outage, a person or a refund asked for -> Feelings
 - `step_concept(step)`: the concept a step's text asks about (restart, others_affected, ...)
+- `exclusion_in(text, policy)`: the service exclusion a description falls under, devices named in
+  passing left out
 """
 
 from actions.understand.answers import read_step_answer
 from actions.understand.concepts import CONCEPTS, Concept, step_concept
 from actions.understand.confirm import Confirmation, read_confirmation
+from actions.understand.exclusions import exclusion_in
 from actions.understand.feelings import Feelings, read_feelings
 from actions.understand.model import AnswerKind, StepAnswer
 from actions.understand.prefill import Facts, facts_from_description
@@ -22,6 +25,7 @@ __all__ = [
     "Facts",
     "Feelings",
     "StepAnswer",
+    "exclusion_in",
     "facts_from_description",
     "read_confirmation",
     "read_feelings",

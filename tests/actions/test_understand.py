@@ -14,6 +14,7 @@ from actions.understand import (
     read_step_answer,
     step_concept,
 )
+from actions.understand.exclusions import exclusion_in
 from actions.understand.fast import Gated
 from desk.policy import load_policy
 
@@ -312,3 +313,23 @@ def test_khmer_priorities_as_typed(text: str, priority: str) -> None:
 )
 def test_misspelled_priorities(text: str, priority: str | None) -> None:
     assert misspelled_priority(text) == priority
+
+
+@pytest.mark.parametrize(
+    ("text", "exclusion"),
+    [
+        # A device named in passing: the problem is the account, the server, the app.
+        ("someone stole my laptop and our VPN profile was on it", None),
+        ("misplaced my smartphone, now the email app asks for a code I can't get", None),
+        ("the portal won't open from my smartphone", None),
+        ("our server monitor shows the disk at 98%", None),
+        ("please change my phone number on our account", None),
+        # The device itself is the problem.
+        ("my phone fell and the screen is cracked", "hardware"),
+        ("the screen on my laptop keeps flickering", "hardware"),
+        ("the keyboard of the reception PC types double letters", "hardware"),
+        ("the zoom plugin crashes", "third_party"),
+    ],
+)
+def test_exclusions_leave_out_devices_named_in_passing(text: str, exclusion: str | None) -> None:
+    assert exclusion_in(text, POLICY) == exclusion
