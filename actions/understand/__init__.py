@@ -7,6 +7,7 @@
 - `step_concept(step)`: the concept a step's text asks about (restart, others_affected, ...)
 - `exclusion_in(text, policy)`: the service exclusion a description falls under, devices named in
   passing left out
+- `category_in_words(text)`, `sounds_like_security(text)`: the category the words themselves name
 """
 
 from actions.understand.answers import read_step_answer
@@ -16,6 +17,7 @@ from actions.understand.exclusions import exclusion_in
 from actions.understand.feelings import Feelings, read_feelings
 from actions.understand.model import AnswerKind, StepAnswer
 from actions.understand.prefill import Facts, facts_from_description
+from actions.understand.topics import category_in_words, sounds_like_security
 
 __all__ = [
     "CONCEPTS",
@@ -25,10 +27,12 @@ __all__ = [
     "Facts",
     "Feelings",
     "StepAnswer",
+    "category_in_words",
     "exclusion_in",
     "facts_from_description",
     "read_confirmation",
     "read_feelings",
     "read_step_answer",
+    "sounds_like_security",
     "step_concept",
 ]

@@ -16,6 +16,7 @@ from actions.understand import (
 )
 from actions.understand.exclusions import exclusion_in
 from actions.understand.fast import Gated
+from actions.understand.topics import category_in_words
 from desk.policy import load_policy
 
 POLICY = load_policy()
@@ -333,3 +334,19 @@ def test_misspelled_priorities(text: str, priority: str | None) -> None:
 )
 def test_exclusions_leave_out_devices_named_in_passing(text: str, exclusion: str | None) -> None:
     assert exclusion_in(text, POLICY) == exclusion
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("over 200 failed password attempts from an unknown IP tonight", "security"),
+        ("my authenticator phone was stolen on the bus", "security"),
+        ("the antivirus found no virus but the PC is slow", None),
+        ("the 2FA text messages come late", None),
+        ("I'd like to talk to someone about adding 5 more seats to our plan", "billing"),
+        ("can someone check our hosting", "infrastructure"),
+        ("can a person call me back", None),
+    ],
+)
+def test_categories_the_words_name(text: str, category: str | None) -> None:
+    assert category_in_words(text) == category
