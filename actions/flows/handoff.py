@@ -18,6 +18,7 @@ from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.state import Intake
 from actions.turn import Turn
+from actions.understand.topics import category_in_words
 from desk import metrics
 from desk.announce import LASTING_CHATS
 from desk.constants import OPEN_STATUSES, TicketStatus
@@ -61,7 +62,8 @@ def says_what_about(text: str) -> bool:
 
 
 def category_in(t: Turn) -> str | None:
-    """The category the message's words suggest: the NLU's report intent, first or runner-up."""
+    """The category the message's words suggest: the NLU's report intent, first or runner-up, or
+    else the words themselves ("about our contract": billing)."""
     if t.is_payload:
         return None
     if t.intent in REPORT_CATEGORIES and t.confidence >= CATEGORY_CONFIDENCE:
@@ -70,7 +72,7 @@ def category_in(t: Turn) -> str | None:
         name = ranked.get("name")
         if name in REPORT_CATEGORIES and float(ranked.get("confidence", 0)) >= RANKED_CATEGORY_CONFIDENCE:
             return REPORT_CATEGORIES[str(name)]
-    return None
+    return category_in_words(t.text)
 
 
 def name_in(text: str) -> str | None:

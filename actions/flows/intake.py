@@ -21,6 +21,7 @@ from actions.turn import Turn
 from actions.understand import read_feelings
 from actions.understand.answers import is_fixed
 from actions.understand.text import clean
+from actions.understand.topics import sounds_like_security
 from desk import metrics
 from desk.policy import CATEGORIES, localized
 from desk.tickets import NewTicket, TicketLimitReached
@@ -46,7 +47,10 @@ class IntakeFlow(Flow):
         the rest. `category` is one the caller knows from the words (an outage, a refund)."""
         intake = t.state.start_intake()
         guessed = REPORT_CATEGORIES.get(t.intent)
-        if category in CATEGORIES:
+        if not t.is_payload and sounds_like_security(t.text):
+            # "47 failed logins on the VPN from another country": the VPN is where, an attack is what.
+            intake.category = "security"
+        elif category in CATEGORIES:
             intake.category = category
         elif guessed and (t.is_payload or t.confidence >= CATEGORY_CONFIDENCE):
             intake.category = guessed

@@ -38,8 +38,9 @@ from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
 from actions.understand import Feelings, read_confirmation, read_feelings
+from actions.understand.exclusions import exclusion_in
 from desk.policy import CATEGORIES, PRIORITIES, Policy
-from desk.triage import detect_exclusion, suggest_priority
+from desk.triage import suggest_priority
 from nlu.intents import Intent
 
 # Replies at a step that answered nothing before the bot stops asking it (see intake_checks.py).
@@ -181,10 +182,29 @@ def _priority_in_words(t: Turn) -> str | None:
         return read.priority
     if read.kind == "confirm" and t.intake.suggested_priority:
         return t.intake.suggested_priority
-    for word in re.findall(r"[a-z]+", t.text.lower()):
-        close = (
-            difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=TYPO_CUTOFF) if len(word) > 3 else []
-        )
+    return misspelled_priority(t.text)
+
+
+def _swapped(word: str, target: str) -> bool:
+    """`word` is `target` with two neighbouring letters swapped ("lwo" for "low")."""
+    if len(word) != len(target) or word == target:
+        return False
+    diff = [n for n, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+    return (
+        len(diff) == 2
+        and diff[1] == diff[0] + 1
+        and word[diff[0]] == target[diff[1]]
+        and word[diff[1]] == target[diff[0]]
+    )
+
+
+def misspelled_priority(text: str) -> str | None:
+    """The priority a typo means: "meduim", "hihg", and short words with two letters swapped ("lwo")."""
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if len(word) > 3:
+            close = difflib.get_close_matches(word, PRIORITY_WORDS, n=1, cutoff=TYPO_CUTOFF)
+        else:
+            close = [p for p in PRIORITY_WORDS if word == p or _swapped(word, p)]
         if close:
             return PRIORITY_WORDS[close[0]]
     return None
@@ -219,14 +239,14 @@ def _exclusion_pending(policy: Policy, t: Turn) -> bool:
     i = t.intake
     if i.exclusion_checked:
         return False
-    if detect_exclusion(i.description or "", policy) is not None:
+    if exclusion_in(i.description or "", policy) is not None:
         return True
     i.exclusion_checked = True
     return False
 
 
 def _ask_exclusion(policy: Policy, t: Turn) -> list[Reply]:
-    kind = detect_exclusion(t.intake.description or "", policy)
+    kind = exclusion_in(t.intake.description or "", policy)
     assert kind is not None
     exclusion = policy.exclusions[kind]
     buttons = (
@@ -243,7 +263,7 @@ def _ask_exclusion(policy: Policy, t: Turn) -> list[Reply]:
 
 def _parse_exclusion(policy: Policy, t: Turn) -> Parsed:
     if t.intent == Intent.AFFIRM:
-        return Answer(detect_exclusion(t.intake.description or "", policy))
+        return Answer(exclusion_in(t.intake.description or "", policy))
     if t.intent == Intent.DENY:
         return Outcome.DECLINED
     return Retry("intake.exclusion.retry")

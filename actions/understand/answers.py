@@ -34,7 +34,21 @@ _FIXED = gated(
     r"\bno\s+longer\s+(?:a\s+problem|an\s+issue|happening|need\s+help)\b|"
     r"\b(?:don't|do\s+not|no\s+longer)\s+need\s+(?:help|a\s+ticket|the\s+ticket|support|it)\s+(?:anymore|any\s+more|now)\b|"
     r"ជួសជុលបានហើយ|ដំណើរការវិញហើយ|ដំណើរការបានហើយ|ដំណើរការវិញ|ល្អវិញហើយ|ប្រើបានវិញ|អស់បញ្ហាហើយ|បាត់បញ្ហា|"
+    r"ដើរវិញ|ដើរធម្មតាវិញ|ប្រើកើតវិញ|ប្រើបានធម្មតាវិញ|"
     r"\b(?:ok|okay|work|works|working)\s+(?:hz|heuy|huey|hery)\b"
+)
+# "restarted and it opens fine", "rebooted, now it works": the check they just did made it work; only
+# when the sentence ends there or with thanks, not "... works fine but crashes at lunch" or "... works
+# on my colleague's laptop".
+_FIXED_BY_CHECK = gated(
+    r"\b(?:re-?start(?:ed|ing)?|re-?boot(?:ed|ing)?|reinstall(?:ed|ing)?|tried\s+(?:it\s+)?(?:again|now))"
+    r"(?:\s+(?:it|them|the\s+\w+|everything))?\s*(?:,\s*|\s+and\s+|\s+)(?:now\s+)?(?:it|that|everything|things)"
+    r"(?:'s|\s+is|\s+seems)?\s+(?:works?|working|opens?|opening|loads?|loading|runs?|running|fine|ok|okay|good)"
+    r"(?:\s+(?:fine|normally|properly|perfectly|ok|okay|again|now))*"
+)
+_DONE_TAIL = re.compile(
+    r"(?:[\s,;:]*(?:now|again|thanks?|thank\s+you(?:\s+(?:so\s+much|very\s+much))?|thx|ty|lol|haha|great|perfect|cheers|"
+    r"all\s+good|sorry|:\)|🙏|👍|[\u1780-\u17ff]+))*[\s,;:]*(?:[.!?]|$)"
 )
 _FIXED_ALONE = re.compile(
     r"^(?:ok\s+|oh\s+|great\s+|wow\s+|yes\s+|yay\s+)?(?:it|now\s+it|that)\s+works[\s!.]*(?:thanks?(?:\s+you)?|thx|ty)?[\s!.]*$"
@@ -58,9 +72,12 @@ _NOT_SURE = gated(
     r"\bdunno\b|\bidk\b|\bidnk\b|\bno\s+(?:idea|clue)\b|\bunsure\b|\b(?:can't|cannot|can\s+not)\s+(?:tell|say|remember|recall)\b|"
     r"\bnot\s+the\s+(?:one|person)\s+who\b|\bsomeone\s+else\s+(?:handles|does|did|knows)\b|\bask\s+(?:my|our)\s+(?:colleague|accountant|boss|manager|it)\b|"
     r"\b(?:don't|do\s+not|dont)\s+(?:remember|recall)\b|\bmaybe\b|\bperhaps\b|\bpossibly\b|\bprobably\s+not\b|\bhard\s+to\s+say\b|\bwho\s+knows\b|"
-    r"\bsort\s+of\b|\bkind\s+of\b|\bkinda\b|\bnot\s+that\s+i\s+(?:know|noticed)\b|\bi\s+guess\b|"
+    r"\bsort\s+of\b|\bkind\s+of\b|\bkinda\b|\bsorta\b|\bnot\s+that\s+i\s+(?:know|noticed)\b|\bi\s+guess\b|\bprobably\b|\blikely\b|"
     r"មិនដឹង|អត់ដឹង|មិនច្បាស់|អត់ច្បាស់|ប្រហែល|អត់ចាំ|មិនចាំ|\b(?:ot|ort|min|mun|orn)\s*(?:deng|dg|doeng|dung|dong)\b"
 )
+# Hedges of degree ("yeah kinda", "sort of, on two of the tablets"): after a clear yes or no they
+# qualify it; on their own they say the customer cannot tell.
+_DEGREE = re.compile(r"kinda|sorta|kind\s+of|sort\s+of")
 _LATER = re.compile(
     r"^(?:ok|okay|k|alright|sure|yes|ya|yeah|one\s+(?:sec|second|moment|min)|wait|hold\s+on|give\s+me)\b[\s,.!]*"
     r"(?:i'll|i\s+will|let\s+me|will\s+do|will\s+try|one\s+(?:sec|second|moment|min)|wait|hold\s+on|give\s+me|i'm\s+going\s+to|gonna|i\s+can\s+try|brb)\b|"
@@ -79,7 +96,28 @@ _YES = _words(
 )
 _NO = _words(*"no nope nop nah na n nay negative not never nono ot ort ote otte nvm".split())
 _WEAK_NO = _words("nothing", "nobody", "none", "noone", "neither", "nowhere")
-_KM_YES = ("បាទ", "ចាស", "បាត", "មែន", "ត្រូវហើយ", "ហ្នឹងហើយ", "រួចហើយ", "បានហើយ", "ធ្វើរួចហើយ", "ធ្លាប់", "អូខេ")
+# "ឆែកហើយ", "មើលហើយ", "សាកហើយ": checked, looked, tried already: the check is done.
+_KM_YES = (
+    "បាទ",
+    "ចាស",
+    "បាត",
+    "មែន",
+    "ត្រូវហើយ",
+    "ហ្នឹងហើយ",
+    "រួចហើយ",
+    "បានហើយ",
+    "ធ្វើរួចហើយ",
+    "ធ្លាប់",
+    "អូខេ",
+    "ឆែកហើយ",
+    "ឆែករួចហើយ",
+    "មើលហើយ",
+    "មើលរួចហើយ",
+    "ពិនិត្យហើយ",
+    "ពិនិត្យរួចហើយ",
+    "សាកហើយ",
+    "សាករួចហើយ",
+)
 # Short Khmer answers that are also the start of other words: only on their own.
 _KM_YES_ALONE = re.compile(r"^(?:ចា|ហើយ|បាន)(?:[\s,.!?]|$)")
 _KM_NO = ("អត់", "ទេ", "មិនទាន់", "មិនមែន", "មិនបាន", "គ្មាន", "ទាំងអត់", "នៅទេ")
@@ -90,7 +128,7 @@ _GENERIC_YES = gated(
     r"taken|took|made|called|asked|contacted|restarted|rebooted|changed|reset|disconnected|unplugged|looked|compared|saved|written|wrote|"
     r"copied|photographed|have\s+it|got\s+it|did\s+it|do)\b|\balready\b|\btried\s+(?:that|it|this|both|everything|all)\b|\bdone\b|"
     r"\bof\s+course\b|\bi\s+(?:think|believe)\s+so\b|\bsure\s+did\b|\byes\b|\bdid\s+(?:it|that|both)\b|\bhave\s+done\b|"
-    r"\bthey\s+are\b|\bprobably\b|\blikely\b"
+    r"\bthey\s+are\b"
 )
 _GENERIC_NO = gated(
     r"\b(?:haven't|have\s+not|havent|hadn't|didn't|did\s+not|didnt|not\s+yet|never|hasn't|has\s+not|not\s+really|not\s+at\s+all|"
@@ -102,6 +140,10 @@ def is_fixed(cleaned: str) -> bool:
     """The words say the problem went away ("that fixed it", "works now"), not negated."""
     if _FIXED_ALONE.match(cleaned):
         return True
+    for m in _FIXED_BY_CHECK.finditer(cleaned):
+        if not negated_before(cleaned, m.start()) and _DONE_TAIL.match(cleaned, m.end()):
+            if not re.search(r"\b(?:not|n't|never)\b", m.group()):
+                return True
     for m in _FIXED.finditer(cleaned):
         if _STOPPED.search(cleaned, max(0, m.start() - 12), m.start()):
             continue
@@ -144,7 +186,7 @@ def _lead(cleaned: str) -> Literal["yes", "no"] | None:
 def _rest_after_lead(shown: str) -> str:
     """The reply without its opening answer word ("yes, we reset..." -> "we reset...")."""
     m = re.match(
-        r"^\s*(?:[\u1780-\u17ff]+|[\w']+)(?:\s+(?:please|sir|madam|of\s+course|i\s+did|i\s+have))?[\s,.!:;\-–—]*",
+        r"^\s*(?:[\u1780-\u17ff]+|[\w']+)(?:\s+(?:please|sir|madam|of\s+course|i\s+did|i\s+have|really|yet|at\s+all))?[\s,.!:;\-–—]*",
         shown,
     )
     rest = shown[m.end() :] if m else shown
@@ -170,6 +212,8 @@ def read_step_answer(text: str, step: str) -> StepAnswer:
     if how and (how.start() < 40 or len(cleaned) < 160):
         return StepAnswer("how_to_check", note)
     unsure = _NOT_SURE.search(cleaned)
+    if unsure and _DEGREE.fullmatch(unsure.group()) and _lead(cleaned) is not None:
+        unsure = None
     if unsure and unsure.start() < 12:
         return StepAnswer("not_sure", note)
     if _LATER.search(cleaned):

@@ -57,7 +57,9 @@ _NO_WORDS = frozenset(squeeze(w) for w in ("no", "nope", "nah", "na", "n", "not"
 
 _LOWER = gated(
     r"\b(?:lower|lowest|decrease|reduce|less|downgrade|not\s+(?:that|so|very|too|really)?\s*(?:urgent|important|critical|serious|high)|"
-    r"no\s+(?:rush|hurry)|can\s+wait|not\s+a\s+(?:big\s+)?(?:deal|rush)|not\s+urgent|minor|whenever)\b"
+    r"no\s+(?:rush|hurry)|can\s+wait|not\s+a\s+(?:big\s+)?(?:deal|rush)|not\s+urgent|minor|whenever)\b|"
+    # Khmer "not (very) urgent", "no hurry", "can wait".
+    r"(?:មិន|អត់)(?:សូវ|ទាន់)?\s*(?:បន្ទាន់|ប្រញាប់|សំខាន់)|ចាំបាន"
 )
 _HIGHER = gated(r"\b(?:higher|highest|raise|increase|bump|upgrade|escalate|more\s+urgent)\b")
 # Priority words, most severe first; the first found in the text is the one asked for.
@@ -79,7 +81,7 @@ _LEVELS: tuple[tuple[Priority, Gated], ...] = (
 _PRIORITY_CUE = gated(
     r"\bpriority\b|\bmake\s+(?:it|this|that)\b|\bset\s+(?:it|this)\b|\bchange\b|\bmark\s+(?:it|this)\b|\bas\s+(?:a\s+)?\w+\b|"
     r"\b(?:it's|it\s+is|this\s+is|that's|its)\s+(?:\w+\s+)?(?:urgent|critical|important|an\s+emergency|high|low|medium|minor)\b|"
-    r"\b(?:urgent|critical|emergency|asap|high|low|medium|normal|minor)\b|អាទិភាព|បន្ទាន់"
+    r"\b(?:urgent|critical|emergency|asap|high|low|medium|normal|minor)\b|អាទិភាព|បន្ទាន់|ខ្ពស់|មធ្យម|ទាប"
 )
 
 

@@ -54,6 +54,15 @@ _STRONG_CUE = re.compile(r"error|says|said|reads")
 _SCREENSHOT = gated(r"\b(?:screen\s*shot|screen\s*cap|snip|photo|picture|pic|print\s*screen)s?\b|រូបថត")
 
 
+# "didn't record anyone's check-in", "doesn't work for anybody": under a negation "anyone" is
+# everyone. Not after asking or telling ("haven't asked anyone"), which says nothing about them.
+_ANYONE = gated(r"\b(?:anyone|anybody|any\s+of\s+(?:us|them|our\s+\w+|the\s+\w+))(?:'s)?\b")
+_TOLD = re.compile(
+    r"\b(?:ask|asked|tell|told|call|called|contact|contacted|check|checked|notify|notified|inform|informed|"
+    r"talk|talked|spoke|speak|see|seen|saw|know|knew|bother|bothered|email|emailed|message|messaged)\b"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     """One answer found for a concept: its kind, where it is, and the note it carries."""
@@ -106,10 +115,11 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
         (
             "yes",
             _c(
-                r"\b(?:everyone|everybody|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals))|"
+                # "evry one", "everone": the quantifiers as they are often typed.
+                r"\b(?:ev[ea]?r?y?\s?(?:one|body)|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals))|"
                 r"(?:the\s+)?whole\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"(?:the\s+)?entire\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
-                r"every\s+(?:\w+\s+)?(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
+                r"ev[ea]?ry\s+(?:\w+\s+)?(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
                 r"both\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:laptops|computers|pcs|users|machines|devices|people|printers|phones|accounts)|both\s+of\s+(?:us|them)|"
                 r"(?:several|many|multiple|some|two|three|four|five|\d+|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|shops|stores|branches|of\s+us)|"
                 r"(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|boss|team|others|other\s+people|other\s+users|friends?|staff|manager|accountant|everyone\s+else)\s+(?:\w+\s+){0,4}(?:too|also|as\s+well|same)|"
@@ -305,6 +315,12 @@ def find_concept(cleaned: str, shown: str, concept: Concept, *, reply: bool) -> 
             found.append(Found("yes", 0, len(cleaned), shorten(shown, 200)))
         return found
     found = []
+    if concept == "others_affected":
+        for anyone in _ANYONE.finditer(cleaned):
+            before = cleaned[max(0, anyone.start() - 30) : anyone.start()]
+            if negated_before(cleaned, anyone.start(), 4) and not _TOLD.search(before.split(",")[-1]):
+                found.append(Found("yes", anyone.start(), anyone.end()))
+                break
     # Only the earliest answer counts (`first`), so each rule's first match is enough.
     for kind, pattern, inside in _RULES[concept]:
         m = pattern.search(cleaned)

@@ -76,6 +76,11 @@ _WEAK = (
         ),
     ),
     (
+        "'why ...??'",
+        # An exasperated question: "why does it log us out every 2 minutes??", "WHY is it so slow".
+        _c(r"\bwhy\b[^.!?\n]{0,120}?(?:\?\s*){2,}|\bwhy\s+(?:on\s+earth|the\s+hell|again|always)\b"),
+    ),
+    (
         "losing money",
         _c(r"\blos(?:e|ing|t)\s+(?:money|customers|clients|sales|business)\b|\bcosting\s+(?:us|me)\b"),
     ),
@@ -111,6 +116,8 @@ _PERSON = _c(
     r"\b(?:speak|talk|chat)\s+(?:to|with)\s+(?:someone|somebody|a\s+human|a\s+person|an?\s+agent|a\s+technician|a\s+manager|your\s+manager|staff|support|a\s+real)|"
     r"\b(?:real|live|actual)\s+(?:person|human|agent|people)\b|\bnot\s+a\s+(?:bot|robot|machine)\b|\bare\s+you\s+a\s+(?:bot|robot|human)\b|"
     r"\b(?:manager|supervisor|human)\s*(?:now|please|asap|!)|\bcall\s+me\b|\bphone\s+me\b|\bring\s+me\b|"
+    r"\b(?:whoever|someone|somebody|the\s+person|the\s+one|anyone)\s+(?:who(?:'s|\s+is)\s+|that(?:'s|\s+is)\s+|is\s+)?in\s+charge\b|"
+    r"\b(?:whoever|someone|somebody)\s+(?:who(?:'s|\s+is)\s+)?(?:responsible|senior|higher\s+up)\b|"
     r"អ្នកគ្រប់គ្រង|មនុស្សពិត|និយាយជាមួយបុគ្គលិក|និយាយជាមួយមនុស្ស|ប្រធាន|តេមកខ្ញុំ|ខលមក"
 )
 _REFUND = _c(

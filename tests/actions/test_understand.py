@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import pytest
 
+from actions.flows.intake_steps import misspelled_priority
 from actions.understand import (
     CONCEPTS,
+    Confirmation,
     facts_from_description,
     read_confirmation,
     read_feelings,
     read_step_answer,
     step_concept,
 )
+from actions.understand.exclusions import exclusion_in
 from actions.understand.fast import Gated
+from actions.understand.topics import category_in_words
 from desk.policy import load_policy
 
 POLICY = load_policy()
@@ -205,3 +209,144 @@ def test_gated_search_finds_what_re_finds() -> None:
     text = "just me? no: every finance computer, also abc and $40, only me, justme, aabc"
     gated = Gated(pattern)
     assert [m.span() for m in gated.finditer(text)] == [m.span() for m in gated.regex.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "step", "kind"),
+    [
+        # Guesses are not answers: the customer cannot tell.
+        ("probably", "others_affected", "not_sure"),
+        ("most likely", "internet", "not_sure"),
+        ("yes probably", "error_message", "not_sure"),
+        # A hedge of degree after a clear answer qualifies it; alone it is a shrug.
+        ("yeah sort of, the two front desk PCs do it too", "others_affected", "yes"),
+        ("sort of", "others_affected", "not_sure"),
+        # Khmer "checked / tried already".
+        ("ឆែកហើយ គ្មានអ្វីទេ", "maintenance_window", "yes"),
+        ("សាកហើយ", "restart", "yes"),
+    ],
+)
+def test_hedges_and_done_words(text: str, step: str, kind: str) -> None:
+    assert read_step_answer(text, STEPS[step]).kind == kind
+
+
+def test_not_really_is_the_answer_not_part_of_the_note() -> None:
+    answer = read_step_answer("not really, the box closes before I can read it", ERROR)
+    assert (answer.kind, answer.note) == ("no", "the box closes before I can read it")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("rebooted it and now it loads fine, thanks", "fixed"),
+        ("restarted, it works again :)", "fixed"),
+        ("ឥឡូវដើរវិញហើយ", "fixed"),
+        # Works only somewhere, or only for a while: the restart was done, the problem is not gone.
+        ("restarted and it works on the other pc", "yes"),
+        ("restarted, it works for ten minutes and then freezes", "yes"),
+        ("rebooted and it runs fine until I open a big file", "yes"),
+    ],
+)
+def test_a_check_that_made_it_work(text: str, kind: str) -> None:
+    assert read_step_answer(text, RESTART).kind == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("the badge system didn't log anybody's entry this morning", "yes"),
+        ("the shared inbox doesn't sync for any of us", "yes"),
+        ("evrybody in accounts has it", "yes"),
+        ("everone on the second floor", "yes"),
+        ("I haven't told anyone yet, the app just hangs", None),
+    ],
+)
+def test_everyone_as_customers_say_it(text: str, kind: str | None) -> None:
+    facts = facts_from_description(text, POLICY.categories["technical"].troubleshooting)
+    found = facts.by_concept.get("others_affected")
+    assert (found.kind if found else None) == kind
+
+
+@pytest.mark.parametrize(
+    ("text", "frustrated"),
+    [
+        ("WHY DOES THE BOOKING PAGE FORGET MY CART EVERY SINGLE TIME??", True),
+        ("WHY DOES THE VPN ASK FOR A PASSWORD AT EACH LOGIN??", True),
+        ("why is the sales report empty??", False),
+        ("Why does the dashboard show last year's numbers?", False),
+    ],
+)
+def test_an_exasperated_why(text: str, frustrated: bool) -> None:
+    assert read_feelings(text).frustrated is frustrated
+
+
+def test_whoever_is_in_charge_is_a_person() -> None:
+    assert read_feelings("put me through to whoever is in charge of our account").wants_person
+    assert read_feelings("I want the person in charge, not a chatbot").wants_person
+    assert not read_feelings("who is in charge of the backups?").wants_person
+
+
+@pytest.mark.parametrize(
+    ("text", "priority"),
+    [
+        ("ខ្ពស់", "high"),
+        ("មធ្យម", "medium"),
+        ("ទាប", "low"),
+        ("អត់សូវបន្ទាន់ទេ", "low"),
+        ("មិនប្រញាប់ទេ", "low"),
+        ("បន្ទាន់បំផុត", "critical"),
+    ],
+)
+def test_khmer_priorities_as_typed(text: str, priority: str) -> None:
+    assert read_confirmation(text) == Confirmation("change_priority", priority)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("text", "priority"),
+    [
+        ("lwo", "low"),
+        ("olw please", "low"),
+        ("hgih", "high"),
+        ("mediun", "medium"),
+        ("owl", None),
+        ("the", None),
+    ],
+)
+def test_misspelled_priorities(text: str, priority: str | None) -> None:
+    assert misspelled_priority(text) == priority
+
+
+@pytest.mark.parametrize(
+    ("text", "exclusion"),
+    [
+        # A device named in passing: the problem is the account, the server, the app.
+        ("someone stole my laptop and our VPN profile was on it", None),
+        ("misplaced my smartphone, now the email app asks for a code I can't get", None),
+        ("the portal won't open from my smartphone", None),
+        ("our server monitor shows the disk at 98%", None),
+        ("please change my phone number on our account", None),
+        # The device itself is the problem.
+        ("my phone fell and the screen is cracked", "hardware"),
+        ("the screen on my laptop keeps flickering", "hardware"),
+        ("the keyboard of the reception PC types double letters", "hardware"),
+        ("the zoom plugin crashes", "third_party"),
+    ],
+)
+def test_exclusions_leave_out_devices_named_in_passing(text: str, exclusion: str | None) -> None:
+    assert exclusion_in(text, POLICY) == exclusion
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("over 200 failed password attempts from an unknown IP tonight", "security"),
+        ("my authenticator phone was stolen on the bus", "security"),
+        ("the antivirus found no virus but the PC is slow", None),
+        ("the 2FA text messages come late", None),
+        ("I'd like to talk to someone about adding 5 more seats to our plan", "billing"),
+        ("can someone check our hosting", "infrastructure"),
+        ("can a person call me back", None),
+    ],
+)
+def test_categories_the_words_name(text: str, category: str | None) -> None:
+    assert category_in_words(text) == category
