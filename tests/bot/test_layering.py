@@ -1,4 +1,4 @@
-"""The direction of imports (ARCHITECTURE.md): bot → actions → desk → storage.
+"""The direction of imports (README, Architecture): bot → actions → desk → storage.
 
 Nothing in `bot/` or `actions/` imports SQLAlchemy (queries live in `storage/repositories/`), and
 nothing below `bot/` imports a web framework or a chat platform's SDK. Imports are read with
@@ -127,3 +127,21 @@ def test_no_private_attribute_of_another_object_is_used() -> None:
 )
 def test_private_reaches_are_read(source: str, reached: bool) -> None:
     assert bool(private_reaches(source)) is reached
+
+
+MAX_LINES = 500
+
+
+def test_no_module_is_over_500_lines() -> None:
+    """A module a maintainer reads in one sitting; past that it is two modules."""
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in modules(*PACKAGES)
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
+def test_the_packages_are_at_the_top_level() -> None:
+    assert not (ROOT / "src").exists()
+    assert all((ROOT / package / "__init__.py").is_file() for package in PACKAGES)
