@@ -39,15 +39,18 @@ _SERVERS = gated(
 def sounds_like_security(text: str) -> bool:
     """Words of a breach, an attack, malware or a lost second factor, not negated ("no virus found"
     is not one)."""
-    cleaned = clean(text)[:4000]
+    return _attack_in(clean(text)[:4000])
+
+
+def _attack_in(cleaned: str) -> bool:
     return any(not negated_before(cleaned, m.start(), 2) for m in _ATTACK.finditer(cleaned))
 
 
 def category_in_words(text: str) -> str | None:
     """security, billing or infrastructure when the words name one (in that order), else None."""
-    if sounds_like_security(text):
-        return "security"
     cleaned = clean(text)[:4000]
+    if _attack_in(cleaned):
+        return "security"
     if _MONEY.search(cleaned):
         return "billing"
     if _SERVERS.search(cleaned):
