@@ -147,10 +147,6 @@ class Connection:
     def isolation_level(self, value: Any) -> None:
         self.sqlite.isolation_level = value
 
-    @property
-    def in_transaction(self) -> bool:
-        return self.sqlite.in_transaction
-
     def create_function(self, *args: Any, **kwargs: Any) -> None:
         self.sqlite.create_function(*args, **kwargs)
 
