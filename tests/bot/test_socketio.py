@@ -8,12 +8,14 @@ Rasa's events: `session_request` / `session_confirm`, `user_uttered` / `bot_utte
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 import socketio
 from sqlalchemy import select
 
@@ -23,8 +25,9 @@ from bot.channels.webchat.sessions import SessionIds
 from bot.services import Services
 from nlu.embedded import EmbeddedNlu
 from storage.models import Conversation, OutboxMessage, Ticket
-from tests.helpers import arrivals, served_on_loopback, settings_for, text_of, ticket_id_in
+from tests.helpers import arrivals, need, served_on_loopback, settings_for, text_of, ticket_id_in
 
+REDIS_URL = "redis://127.0.0.1:6379/0"
 ERP = "our ERP keeps crashing since this morning, this is critical"
 REPLY_TIMEOUT = 10.0  # first reply to a message
 QUIET = 0.3  # no further reply within this long: the bot has finished answering
@@ -434,3 +437,42 @@ def test_sockets_are_counted_by_the_clients_address_not_engineios_placeholder() 
     assert (
         webchat_channel._client_address({"REMOTE_ADDR": "127.0.0.1", "asgi.scope": {"client": None}}) is None
     )
+
+
+# -- order -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def shared(db_url: str, nlu: EmbeddedNlu) -> AsyncIterator[Served]:
+    """The served app as a replica runs it: limits on, counted in Redis (each check a round trip)."""
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        up = bool(await client.ping())
+    except OSError:
+        up = False
+    finally:
+        await client.aclose()
+    need(up, "Redis at 127.0.0.1:6379")
+    settings = settings_for(
+        db_url,
+        SUPPORTBOT_CORS_ORIGINS="",
+        SUPPORTBOT_RATE_LIMITS="on",
+        REDIS_URL=REDIS_URL,
+        SUPPORTBOT_REDIS_PREFIX=f"supportbot-order-{uuid.uuid4().hex[:8]}",
+    )
+    asgi = create_app(settings, nlu=nlu)
+    async with served_on_loopback(asgi) as url:
+        yield Served(asgi, url)
+
+
+async def test_messages_typed_back_to_back_are_answered_in_the_order_they_were_sent(
+    shared: Served, customers: list[SocketCustomer]
+) -> None:
+    customer = new_customer(shared, customers)
+    await customer.connect(None)
+    asked = ["hi", "what are your opening hours?"] * 4  # within the limit of ten in ten seconds
+    for message in asked:  # without waiting for an answer, as a quick typist does
+        await customer.sio.emit("user_uttered", {"message": message, "session_id": customer.session_id})
+    said = [reply["text"] for reply in await customer.replies()]
+    kinds = ["greeting" if "Hello" in text else "hours" for text in said]
+    assert kinds == ["greeting", "hours"] * 4, said

@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from actions import catalog
 from actions.messages import Incoming, Reply
 from bot.channels.base import BaseChannel, ChannelInfo
+from bot.channels.keyed import KeyedLocks
 from bot.channels.webchat.presence import LocalPresence, Presence, RedisPresence
 from bot.channels.webchat.sessions import SessionIds, session_secret
 from bot.delivery import NotReady
@@ -206,6 +207,7 @@ class WebChat(BaseChannel):
         self.sio.on("session_request", self._session_request)
         self.sio.on("user_uttered", self._user_uttered)
         self._slowed: set[str] = set()  # sockets told to slow down, on their way out
+        self._in_order: KeyedLocks[str] = KeyedLocks()  # by socket: its messages one at a time
 
     # -- REST ------------------------------------------------------------------------------------
 
@@ -325,6 +327,12 @@ class WebChat(BaseChannel):
             log.exception("webchat_delivery_failed", target=target)
 
     async def _user_uttered(self, sid: str, data: Any = None) -> None:
+        # socket.io runs each event as a task of its own; without this, a quick typist's second
+        # message could overtake the first at the first await (the limits' Redis round trip).
+        async with self._in_order[sid]:
+            await self._answer(sid, data)
+
+    async def _answer(self, sid: str, data: Any) -> None:
         if sid in self._slowed:
             return  # told to slow down and being disconnected: nothing more is answered
         saved = await self.sio.get_session(sid)
