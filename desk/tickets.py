@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -160,10 +160,16 @@ class TicketService(TicketTransitions):
 
     async def _within_daily_limit(self, session: AsyncSession, customer_id: int, now: datetime) -> None:
         limit = self.policy.limits.open_tickets_per_day
-        query = select(func.count(Ticket.id)).where(
-            Ticket.customer_id == customer_id, Ticket.created_at > now - timedelta(days=1)
+        # Plain SQL on the turn's connection (storage/rows.py): a query of the session would
+        # also flush what the turn changed so far, which the turn writes itself at its end.
+        opened = await rows.count(
+            session,
+            Ticket,
+            "customer_id = {customer_id} AND created_at > {created_at}",
+            customer_id=customer_id,
+            created_at=now - timedelta(days=1),
         )
-        if (await session.execute(query)).scalar_one() >= limit:
+        if opened >= limit:
             raise TicketLimitReached(f"at most {limit} tickets a day")
 
     async def _page_on_call(self, session: AsyncSession, ticket: Ticket, channel: str, now: datetime) -> None:

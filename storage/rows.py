@@ -160,6 +160,19 @@ async def select(
     return [attach(session, model, plan.columns.values(row)) for row in found]
 
 
+async def count(session: AsyncSession, model: type[Any], where: str, **values: Any) -> int:
+    """How many of the model's rows match `where`, in which `{column}` stands for the value given
+    for that column, converted as the column converts it:
+    `rows.count(session, Ticket, "customer_id = {customer_id}", customer_id=7)`."""
+    plan, fetch = _plan(session, model)
+    names = list(values)
+    condition = where.format(**{name: placeholder(plan.dialect, i) for i, name in enumerate(names, 1)})
+    args = [plan.columns.bind(name, values[name]) for name in names]
+    sql = f"SELECT count(*) FROM {plan.columns.table.name} WHERE {condition}"
+    [row] = await _run(session, fetch, sql, args, True)
+    return int(row[0])
+
+
 async def insert(session: AsyncSession, model: type[M], values: dict[str, Any]) -> M:
     """INSERT one row (the model's defaults fill what is not given) in the session's transaction;
     the row as stored, as a persistent object of the session."""

@@ -151,6 +151,28 @@ async def test_a_row_read_by_hand_is_the_object_the_session_already_holds(
     ]
 
 
+@pytest.mark.parametrize("path", ["session", "turn"])
+async def test_rows_are_counted_with_values_converted_as_their_columns_convert_them(
+    services: Services, path: str
+) -> None:
+    customer_id = await a_customer(services)
+    async with writer(services, path) as session:
+        for hours in (0, 5, 30):  # opened at CREATED, 5 and 30 hours before it
+            await rows.insert(
+                session,
+                Ticket,
+                {**ticket_values(customer_id), "created_at": CREATED - timedelta(hours=hours)},
+            )
+        since = CREATED - timedelta(days=1)
+        within_a_day = "customer_id = {customer_id} AND created_at > {created_at}"
+        assert await rows.count(session, Ticket, within_a_day, customer_id=customer_id, created_at=since) == 2
+        assert await rows.count(session, Ticket, "customer_id = {customer_id}", customer_id=customer_id) == 3
+        assert (
+            await rows.count(session, Ticket, "customer_id = {customer_id}", customer_id=customer_id + 1) == 0
+        )
+        assert not session.new and not session.dirty
+
+
 async def test_a_turn_that_fails_after_opening_its_ticket_leaves_no_ticket(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
