@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 from actions.catalog import DEFAULT_LANGUAGE, label, text
 from actions.messages import Button, Incoming, Reply
 from actions.render import localize_digits
 from actions.state import DialogueState, Intake
+from actions.understand.feelings import Feelings, read_feelings
 from desk.policy import localized
 from storage.models import Conversation, Customer
 from storage.repositories.conversation import ConversationTurn
@@ -47,6 +49,11 @@ class Turn:
     def intake(self) -> Intake:
         assert self.state.intake is not None
         return self.state.intake
+
+    @cached_property
+    def feelings(self) -> Feelings:
+        """How the message reads (frustration, urgency, outage...), read once for all flows."""
+        return read_feelings(self.text)
 
     @property
     def actor(self) -> str:

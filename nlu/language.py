@@ -16,6 +16,7 @@ from typing import Literal
 Language = Literal["km", "en"]
 
 _WORD = re.compile(r"[a-z]+")
+_ASCII_LETTER = re.compile(r"[A-Za-z]")
 # Addresses are no one's words ("email khnhom sokha@gmail.com" is Khmer).
 _ADDRESS = re.compile(r"\S+@\S+|\b(?:https?://|www\.)\S+")
 
@@ -88,8 +89,14 @@ def detect_language(text: str) -> Language | None:
     None means a language the desk does not speak (Thai, Chinese, Vietnamese...), and also a message
     without any letter ("#1042", "👍"), which tells nothing: the caller keeps the language it had.
     """
+    if not isinstance(text, str):
+        return None
+    if text.isascii():  # most messages: every letter Latin, none Vietnamese
+        if _ASCII_LETTER.search(text) is None:
+            return None
+        return "km" if is_romanized_khmer(text) else "en"
     counts = {"km": 0, "latin": 0, "other": 0}
-    for ch in unicodedata.normalize("NFC", text if isinstance(text, str) else ""):
+    for ch in unicodedata.normalize("NFC", text):
         if ch.isalpha():
             counts[_script(ch)] += 1
     if counts["km"] and counts["km"] >= counts["other"]:

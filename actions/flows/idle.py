@@ -18,7 +18,7 @@ from actions.flows.intake_steps import suggested_priority
 from actions.messages import Reply
 from actions.state import Intake
 from actions.turn import Turn
-from actions.understand import Feelings, read_feelings
+from actions.understand import Feelings
 from desk import maintenance
 from nlu.intents import Intent
 
@@ -73,7 +73,7 @@ class IdleFlow(Flow):
 
     async def heard(self, t: Turn) -> list[Reply] | None:
         """Where the customer's feelings send a typed message, or None to follow its intent."""
-        feelings = read_feelings(t.text)
+        feelings = t.feelings
         if feelings.refund:
             return await self.to_a_person(t, feelings, category="billing")
         if t.intent == Intent.HUMAN_HANDOFF or (feelings.wants_person and feelings.frustrated):

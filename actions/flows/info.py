@@ -10,7 +10,6 @@ from actions.flows.closures import closure_answer
 from actions.messages import Button, Reply
 from actions.payload import make_payload
 from actions.turn import Turn
-from actions.understand import read_feelings
 from desk import maintenance
 from desk.constants import DONE_STATUSES, TicketStatus
 from nlu.intents import Intent
@@ -54,7 +53,7 @@ class InfoFlow(Flow):
         windows = await maintenance.current_and_upcoming(t.repo.session, t.now)
         policy = self.policy
         if not windows:
-            if t.state.flow is None and not t.is_payload and read_feelings(t.text).outage:
+            if t.state.flow is None and not t.is_payload and t.feelings.outage:
                 # "Is the system down?": with nothing scheduled, it may be a fault, not "all is well".
                 report = Button(
                     t.say("info.maintenance.report_outage"), make_payload(Intent.REPORT_INFRASTRUCTURE_ISSUE)

@@ -18,7 +18,6 @@ from actions.flows.intake_checks import current_check, in_policy_order
 from actions.flows.intake_steps import STEP_BY_NAME, STEPS, Step, first_look
 from actions.messages import Reply
 from actions.turn import Turn
-from actions.understand import read_feelings
 from actions.understand.answers import is_fixed
 from actions.understand.text import clean
 from actions.understand.topics import sounds_like_security
@@ -73,7 +72,7 @@ class IntakeFlow(Flow):
     async def turn(self, t: Turn) -> list[Reply]:
         step = STEP_BY_NAME.get(t.state.step or "")
         if not t.is_payload and step is not None:
-            if read_feelings(t.text).frustrated:
+            if t.feelings.frustrated:
                 t.intake.sentiment = FRUSTRATED
             if step.name not in _OWN_TEXT_STEPS and is_fixed(clean(t.text)):
                 return await self.finish(t, Outcome.SOLVED)  # "restarting fixed it, thanks!"

@@ -97,7 +97,7 @@ def first_look(t: Turn, text: str) -> str | None:
     the sentence that acknowledges how the customer feels, if it calls for one."""
     i = t.intake
     i.description = text
-    feelings = read_feelings(text)
+    feelings = t.feelings if text is t.text else read_feelings(text)
     i.suggested_priority = suggested_priority(text, feelings)
     if feelings.frustrated:
         i.sentiment = "frustrated"
