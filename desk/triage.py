@@ -7,6 +7,7 @@ passed on (the ticket then carries `exclusion`).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from desk.policy import Policy
 
@@ -44,10 +45,16 @@ def detect_exclusion(text: str, policy: Policy) -> str | None:
     """The first service exclusion whose keywords the description mentions."""
     lowered = f" {text.lower()} "
     for key, exclusion in policy.exclusions.items():
-        for keyword in exclusion.keywords:
-            if re.search(rf"(?<![a-z0-9]){re.escape(keyword.lower())}(?![a-z0-9])", lowered):
-                return key
+        if exclusion.keywords and _any_of(tuple(exclusion.keywords)).search(lowered):
+            return key
     return None
+
+
+@lru_cache(maxsize=64)
+def _any_of(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern for a list of keywords, each a whole word or phrase (compiled once per list)."""
+    alternatives = "|".join(re.escape(keyword.lower()) for keyword in keywords)
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?![a-z0-9])")
 
 
 def subject_of(description: str, *, limit: int = 80) -> str:

@@ -4,6 +4,7 @@ and facts are matched to a step by the concept it names, never by its position."
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Literal
 
 from actions.understand.text import clean
@@ -65,6 +66,7 @@ _STEP_KEYWORDS: tuple[tuple[Concept, re.Pattern[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=256)  # the policy's step texts, in its languages
 def step_concept(step: str) -> Concept | None:
     """The concept a step's text asks about, or None for a step this module does not know."""
     text = clean(step)
