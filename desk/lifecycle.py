@@ -186,10 +186,11 @@ class _Writes:
         )
 
     async def flush(self, session: AsyncSession) -> None:
+        # As parameters of a cached statement (executemany), not literal VALUES compiled each time.
         if self.outbox:
-            await session.execute(insert(OutboxMessage).values(self.outbox))
+            await session.execute(insert(OutboxMessage), self.outbox)
         if self.events:
-            await session.execute(insert(TicketEvent).values(self.events))
+            await session.execute(insert(TicketEvent), self.events)
 
 
 async def _prefetch(session: AsyncSession, due: list[Ticket], writes: _Writes) -> dict[int, str]:

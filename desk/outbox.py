@@ -101,10 +101,12 @@ async def enqueue_once(session: AsyncSession, rows: list[dict[str, Any]]) -> lis
                 "attempts": 0,
             }
         )
+    # The rows as parameters of one cached statement (executemany, batched into multi-row
+    # INSERTs by SQLAlchemy), not as literal VALUES: a statement with 100 rows of VALUES is
+    # compiled anew every time, which cost a busy sweep more than its queries.
     statement = (
         _insert_for(session)(OutboxMessage)
-        .values(values)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(OutboxMessage.dedupe_key)
     )
-    return [key for key in (await session.execute(statement)).scalars() if key is not None]
+    return [key for key in (await session.execute(statement, values)).scalars() if key is not None]
