@@ -18,7 +18,7 @@ from actions.flows.intake_steps import suggested_priority
 from actions.messages import Reply
 from actions.state import Intake
 from actions.turn import Turn
-from actions.understand import Feelings
+from actions.understand import Feelings, category_in_words, sounds_like_security
 from desk import maintenance
 from nlu.intents import Intent
 
@@ -76,11 +76,17 @@ class IdleFlow(Flow):
         feelings = t.feelings
         if feelings.refund:
             return await self.to_a_person(t, feelings, category="billing")
-        if t.intent == Intent.HUMAN_HANDOFF or (feelings.wants_person and feelings.frustrated):
-            return await self.to_a_person(t, feelings, category=REPORT_CATEGORIES.get(t.intent))
+        if t.intent == Intent.HUMAN_HANDOFF or feelings.wants_person:
+            # "could I talk to someone from your accounts team?": a person, with the category the
+            # words or the NLU name.
+            category = REPORT_CATEGORIES.get(t.intent) or category_in_words(t.text)
+            return await self.to_a_person(t, feelings, category=category)
         sure_report = t.intent in REPORT_CATEGORIES and t.confidence >= CATEGORY_CONFIDENCE
         if sure_report or t.intent == Intent.REPORT_ISSUE:
             return None
+        if t.intent not in REPORT_CATEGORIES and sounds_like_security(t.text):
+            # A scam, a found USB stick, a hacked account: a security report whatever the NLU guessed.
+            return self.router.intake.start(t, category="security")
         if feelings.outage and (feelings.frustrated or not _QUESTION.search(t.text.lower())):
             # "it IS down. nothing loads.": an outage of the service, whatever the NLU guessed.
             return self.router.intake.start(t, category="infrastructure")

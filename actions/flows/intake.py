@@ -82,7 +82,9 @@ class IntakeFlow(Flow):
                     return await self.carry_out(t, step, heard)
         free_text = step is not None and step.free_text
         interrupt = t.is_payload or not free_text or t.confidence >= INTERRUPT_CONFIDENCE
-        if t.intent == Intent.CANCEL and (interrupt or t.confidence >= CANCEL_CONFIDENCE):
+        # Typed, a cancel needs a sure reading at any step: a misread answer ("restart
+        # រាប់មិនអស់ហើយ!!!", restarted more times than I can count) must not throw the intake away.
+        if t.intent == Intent.CANCEL and (t.is_payload or t.confidence >= CANCEL_CONFIDENCE):
             t.state.clear()
             return [t.reply("intake.cancelled", *menu_buttons(t))]
         if t.intent == Intent.HUMAN_HANDOFF and interrupt:

@@ -269,6 +269,16 @@ def _parse_exclusion(policy: Policy, t: Turn) -> Parsed:
     return Retry("intake.exclusion.retry")
 
 
+def _hear_exclusion(policy: Policy, t: Turn) -> Parsed | None:
+    """ "yes please pass it on to a technician" is the yes, not a request for a person."""
+    read = read_confirmation(t.text, None)
+    if read.kind == "confirm":
+        return Answer(exclusion_in(t.intake.description or "", policy))
+    if read.kind == "cancel":
+        return Outcome.DECLINED
+    return None
+
+
 def _store_exclusion(t: Turn, kind: str | None) -> None:
     t.intake.exclusion = kind
     t.intake.exclusion_checked = True
@@ -303,6 +313,7 @@ STEPS: tuple[Step, ...] = (
         pending=_exclusion_pending,
         prompt=_ask_exclusion,
         parse=_parse_exclusion,
+        hear=_hear_exclusion,
         store=_store_exclusion,
         noted="intake.exclusion.passed_on",
     ),

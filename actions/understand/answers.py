@@ -35,6 +35,8 @@ _FIXED = gated(
     r"\b(?:don't|do\s+not|no\s+longer)\s+need\s+(?:help|a\s+ticket|the\s+ticket|support|it)\s+(?:anymore|any\s+more|now)\b|"
     r"ជួសជុលបានហើយ|ដំណើរការវិញហើយ|ដំណើរការបានហើយ|ដំណើរការវិញ|ល្អវិញហើយ|ប្រើបានវិញ|អស់បញ្ហាហើយ|បាត់បញ្ហា|"
     r"ដើរវិញ|ដើរធម្មតាវិញ|ប្រើកើតវិញ|ប្រើបានធម្មតាវិញ|"
+    # "ឥឡូវឃើញហើយ", "ឥឡូវបានហើយ": now I can see it / now it works.
+    r"ឥឡូវ(?:នេះ)?\s*(?:ឃើញ|បាន|ដើរ|ដំណើរការ|ប្រើបាន|ល្អ|ចូលបាន|បើកបាន)\S{0,8}?ហើយ|"
     r"\b(?:ok|okay|work|works|working)\s+(?:hz|heuy|huey|hery)\b"
 )
 # "restarted and it opens fine", "rebooted, now it works": the check they just did made it work; only
@@ -42,12 +44,13 @@ _FIXED = gated(
 # on my colleague's laptop".
 _FIXED_BY_CHECK = gated(
     r"\b(?:re-?start(?:ed|ing)?|re-?boot(?:ed|ing)?|reinstall(?:ed|ing)?|tried\s+(?:it\s+)?(?:again|now))"
-    r"(?:\s+(?:it|them|the\s+\w+|everything))?\s*(?:,\s*|\s+and\s+|\s+)(?:now\s+)?(?:it|that|everything|things)"
-    r"(?:'s|\s+is|\s+seems)?\s+(?:works?|working|opens?|opening|loads?|loading|runs?|running|fine|ok|okay|good)"
+    r"(?:\s+(?:it|them|the\s+\w+|everything))?\s*(?:,\s*|\s+and\s+|\s+)(?:now\s+)?(?:it|that|everything|things|the\s+\w+|all\s+(?:the\s+)?\w+)"
+    r"(?:'s|\s+is|\s+seems)?\s+(?:works?|working|opens?|opening|loads?|loading|runs?|running|fine|ok|okay|good|"
+    r"shows?\s+up\s+(?:fine|normally|properly|correctly|right)|looks?\s+(?:normal|fine|ok|okay|good|right))"
     r"(?:\s+(?:fine|normally|properly|perfectly|ok|okay|again|now))*"
 )
 _DONE_TAIL = re.compile(
-    r"(?:[\s,;:]*(?:now|again|thanks?|thank\s+you(?:\s+(?:so\s+much|very\s+much))?|thx|ty|lol|haha|great|perfect|cheers|"
+    r"(?:[\s,;:]*(?:now|again|thanks?(?:\s+(?:a\s+lot|so\s+much|very\s+much))?|thank\s+you(?:\s+(?:so\s+much|very\s+much))?|thx|ty|lol|haha|great|perfect|cheers|"
     r"all\s+good|sorry|:\)|🙏|👍|[\u1780-\u17ff]+))*[\s,;:]*(?:[.!?]|$)"
 )
 _FIXED_ALONE = re.compile(
@@ -122,13 +125,16 @@ _KM_YES = (
 _KM_YES_ALONE = re.compile(r"^(?:ចា|ហើយ|បាន)(?:[\s,.!?]|$)")
 _KM_NO = ("អត់", "ទេ", "មិនទាន់", "មិនមែន", "មិនបាន", "គ្មាន", "ទាំងអត់", "នៅទេ")
 _BARE = re.compile(r"^[\W_]*$")
+_NO_PROBLEM = re.compile(r"no\s+(?:problems?|issues?)\s+(?:with|on|at)\b")
 
 _GENERIC_YES = gated(
     r"\b(?:i|we|i've|we've)(?:\s+have|\s+had)?\s+(?:already\s+|just\s+|also\s+|both\s+)?(?:did|done|tried|checked|confirmed|verified|noted|"
     r"taken|took|made|called|asked|contacted|restarted|rebooted|changed|reset|disconnected|unplugged|looked|compared|saved|written|wrote|"
     r"copied|photographed|have\s+it|got\s+it|did\s+it|do)\b|\balready\b|\btried\s+(?:that|it|this|both|everything|all)\b|\bdone\b|"
     r"\bof\s+course\b|\bi\s+(?:think|believe)\s+so\b|\bsure\s+did\b|\byes\b|\bdid\s+(?:it|that|both)\b|\bhave\s+done\b|"
-    r"\bthey\s+are\b"
+    r"\bthey\s+are\b|"
+    # Romanized Khmer "looked / checked / tried / did it already" (មើលហើយ, ឆែកហើយ, សាកហើយ, ធ្វើហើយ).
+    r"\b(?:merl|mel|mer|meul|check|chek|chhek|sak|tver|twer|restart)\s+(?:\w+\s+)?(?:hz|heuy|huey|hery|haey)\b"
 )
 _GENERIC_NO = gated(
     r"\b(?:haven't|have\s+not|havent|hadn't|didn't|did\s+not|didnt|not\s+yet|never|hasn't|has\s+not|not\s+really|not\s+at\s+all|"
@@ -166,6 +172,8 @@ def _lead(cleaned: str) -> Literal["yes", "no"] | None:
     for word in _KM_NO:
         if cleaned.startswith(word):
             return "no"
+    if _NO_PROBLEM.match(cleaned):
+        return None  # "no problem with it": not a no
     words = lead_words(cleaned, 2)
     if not words:
         return None
@@ -210,6 +218,9 @@ def read_step_answer(text: str, step: str) -> StepAnswer:
 
     how = _HOW.search(cleaned)
     if how and (how.start() < 40 or len(cleaned) < 160):
+        # "not yet, I don't know how to change it": not done is the answer; the agent helps with how.
+        if how.start() > 0 and _lead(cleaned) == "no":
+            return StepAnswer("no", note)
         return StepAnswer("how_to_check", note)
     unsure = _NOT_SURE.search(cleaned)
     if unsure and _DEGREE.fullmatch(unsure.group()) and _lead(cleaned) is not None:

@@ -59,7 +59,9 @@ _LOWER = gated(
     r"\b(?:lower|lowest|decrease|reduce|less|downgrade|not\s+(?:that|so|very|too|really)?\s*(?:urgent|important|critical|serious|high)|"
     r"no\s+(?:rush|hurry)|can\s+wait|not\s+a\s+(?:big\s+)?(?:deal|rush)|not\s+urgent|minor|whenever)\b|"
     # Khmer "not (very) urgent", "no hurry", "can wait".
-    r"(?:មិន|អត់)(?:សូវ|ទាន់)?\s*(?:បន្ទាន់|ប្រញាប់|សំខាន់)|ចាំបាន"
+    r"(?:មិន|អត់)(?:សូវ|ទាន់)?\s*(?:បន្ទាន់|ប្រញាប់|សំខាន់)|ចាំបាន|"
+    # The same in Romanized Khmer: "ot bontean te", "min sov brovap te", "cham ban".
+    r"\b(?:ot|min|mun)\s+(?:sov\s+|son\s+|toan\s+)?(?:bontean|bonteanh|bon\s+tean|brovap|brobrab|sonkhan|sam\s*khan)\b|\bcham\s+ban\b"
 )
 _HIGHER = gated(r"\b(?:higher|highest|raise|increase|bump|upgrade|escalate|more\s+urgent)\b")
 # Priority words, most severe first; the first found in the text is the one asked for.
@@ -71,17 +73,24 @@ _LEVELS: tuple[tuple[Priority, Gated], ...] = (
             r"\bvery\s+urgent\b|\bsuper\s+urgent\b|\bmost\s+urgent\b|ធ្ងន់ធ្ងរបំផុត|សំខាន់បំផុត|បន្ទាន់បំផុត"
         ),
     ),
-    ("high", gated(r"\bhigh\b|\burgent\b|\basap\b|\bimportant\b|\bp2\b|\bpriority\s+high\b|បន្ទាន់|ខ្ពស់")),
+    (
+        "high",
+        gated(r"\bhigh\b|\burgent\b|\basap\b|\bimportant\b|\bp2\b|\bpriority\s+high\b|បន្ទាន់|ខ្ពស់|\bbontean\b|\bkhpos\b|\bkhpus\b"),
+    ),
     (
         "medium",
-        gated(r"\bmedium\b|\bmed\b|\bnormal\b|\bmoderate\b|\bmid\b|\bregular\b|\bstandard\b|\bp3\b|មធ្យម"),
+        gated(
+            r"\bmedium\b|\bmed\b|\bnormal\b|\bmoderate\b|\bmid\b|\bregular\b|\bstandard\b|\bp3\b|មធ្យម|"
+            r"\bmathyum\b|\bmatyum\b|\bmatyom\b|\bmak?tyum\b"
+        ),
     ),
-    ("low", gated(r"\blow\b|\blowest\b|\bminor\b|\bp4\b|\bno\s+rush\b|\bcan\s+wait\b|ទាប")),
+    ("low", gated(r"\blow\b|\blowest\b|\bminor\b|\bp4\b|\bno\s+rush\b|\bcan\s+wait\b|ទាប|\btiab\b|\bteab\b|\bteap\b")),
 )
 _PRIORITY_CUE = gated(
     r"\bpriority\b|\bmake\s+(?:it|this|that)\b|\bset\s+(?:it|this)\b|\bchange\b|\bmark\s+(?:it|this)\b|\bas\s+(?:a\s+)?\w+\b|"
     r"\b(?:it's|it\s+is|this\s+is|that's|its)\s+(?:\w+\s+)?(?:urgent|critical|important|an\s+emergency|high|low|medium|minor)\b|"
-    r"\b(?:urgent|critical|emergency|asap|high|low|medium|normal|minor)\b|អាទិភាព|បន្ទាន់|ខ្ពស់|មធ្យម|ទាប"
+    r"\b(?:urgent|critical|emergency|asap|high|low|medium|normal|minor|bontean|khpos|khpus|tiab|teab|mathyum)\b|"
+    r"អាទិភាព|បន្ទាន់|ខ្ពស់|មធ្យម|ទាប|\bcham\s+ban\b"
 )
 
 

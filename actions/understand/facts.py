@@ -93,7 +93,11 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
                 r"(?:shut|switched|turned|powered)\s+(?:it\s+|them\s+|the\s+\w+\s+)?(?:down|off)\b[^.!?]{0,50}?\b(?:turned|switched|powered|started|booted)\s+(?:it\s+|them\s+)?(?:back\s+)?on|"
                 r"power[- ]?cycled|tried\s+(?:to\s+)?(?:restart|reboot|reinstall)\w*|did\s+a\s+(?:restart|reboot)|"
                 r"(?:a|the)\s+(?:restart|reboot)\s+(?:didn't|did\s+not|doesn't|does\s+not)\s+help)\b"
-                r"|បិទបើក|ចាប់ផ្តើមឡើងវិញ|restart\s*ហើយ|(?:បាន|ធ្លាប់)\s*restart"
+                r"|បិទបើក|ចាប់ផ្តើមឡើងវិញ|restart\s*ហើយ|(?:បាន|ធ្លាប់)\s*restart|"
+                # "restart រាប់មិនអស់ហើយ" (more times than I can count), "restart ៣ដងហើយ", and
+                # Romanized "restart 2 dong hz" (twice already).
+                r"(?:restart|reboot)\w*\s*(?:ច្រើនដង|រាប់មិនអស់|ច្រើនលើក|[0-9០-៩]+\s*(?:ដង|លើក))|"
+                r"\b(?:restart|reboot|bit\s+bek|bet\s+bek)\w*\s+(?:\w+\s+){0,3}?(?:hz|heuy|huey|hery|haey)\b"
             ),
             False,
         ),
@@ -108,6 +112,8 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
                 r"(?:\s+else)?(?:\s+(?:in|at|on)\s+(?:the\s+|my\s+|our\s+)?\w+)?\s+(?:is|are|seems?|works?|working|have\s+no|has\s+no|can\s+\w+|could\s+\w+)?\s*"
                 r"(?:fine|ok|okay|working|good|normal|normally|without\s+(?:any\s+)?(?:problems?|issues?)|not\s+affected|unaffected|no\s+problem|no\s+issue)|"
                 r"\b(?:i'm|i\s+am)\s+the\s+only\s+one\b|\bonly\s+(?:one|1)\s+(?:computer|pc|user|person|laptop|device|machine)\b|"
+                r"\b(?:only|just)\s+(?:her|his|their|the\s+one|one|1)\s+(?:\w+\s+)?(?:computer|pc|laptop|machine|device|account|phone|tablet|till|screen)\b|"
+                r"\btae\s+(?:knhom|khnhom|knom|kh?nhom)\b|"
                 r"តែខ្ញុំ|ខ្ញុំម្នាក់|តែម្នាក់"
             ),
             False,
@@ -116,17 +122,19 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             "yes",
             _c(
                 # "evry one", "everone": the quantifiers as they are often typed.
-                r"\b(?:ev[ea]?r?y?\s?(?:one|body)|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals))|"
+                r"\b(?:ev[ea]?r?y?\s?(?:one|body)|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals|tablets|tills|registers|printers|phones|screens|cashiers|counters))|"
                 r"(?:the\s+)?whole\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"(?:the\s+)?entire\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"ev[ea]?ry\s+(?:\w+\s+)?(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
-                r"both\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:laptops|computers|pcs|users|machines|devices|people|printers|phones|accounts)|both\s+of\s+(?:us|them)|"
+                r"both\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?:\w+\s+){0,2}(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals|tablets|tills|registers|printers|phones|screens|cashiers|counters)|both\s+of\s+(?:us|them)|"
                 r"(?:several|many|multiple|some|two|three|four|five|\d+|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|shops|stores|branches|of\s+us)|"
-                r"(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|boss|team|others|other\s+people|other\s+users|friends?|staff|manager|accountant|everyone\s+else)\s+(?:\w+\s+){0,4}(?:too|also|as\s+well|same)|"
+                r"(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|boss|team|others|other\s+people|other\s+users|friends?|staff|manager|accountant|everyone\s+else)(?:'s)?\s+(?:\w+\s+){0,4}(?:too|also|as\s+well|same)|"
                 r"(?:same|also)\s+(?:for|on|with)\s+(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|others|everyone|other|all)|"
                 r"(?:nobody|no\s*one)\s+(?:in|at|on|here|can|could|is\s+able)|"
                 r"not\s+just\s+me|not\s+only\s+me)"
-                r"|គ្រប់គ្នា|ទាំងអស់គ្នា|អ្នកផ្សេងក៏|គ្រប់កុំព្យូទ័រ"
+                # Khmer and Romanized "all ... the same" ("ទាំង៣នាក់ជួបដូចគ្នា", "teang ofis jub doch knea").
+                r"|គ្រប់គ្នា|ទាំងអស់គ្នា|អ្នកផ្សេងក៏|គ្រប់កុំព្យូទ័រ|ជួបដូចគ្នា|ក៏ជួបដែរ|ទាំង\S{0,20}?ដូចគ្នា|"
+                r"\b(?:teang|tang)\s+(?:\w+\s+){0,3}?(?:doch\s+(?:knea|kna)|jub|juob|jorb)\b|\bknea\s+(?:teang|tang)\s+(?:os|ors|oss)\b"
             ),
             False,
         ),
@@ -137,7 +145,18 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             _c(
                 r"\bno\s+(?:internet|wi-?fi|connection|network)\b|\b(?:internet|wi-?fi|wifi\s+connection|connection|network)\s+(?:is\s+|was\s+|keeps\s+|has\s+been\s+|seems\s+)?"
                 r"(?:down|out|off|dead|slow|unstable|cut|cutting\s+out|dropping|disconnecting|disconnected|intermittent|going\s+(?:down|off))\b|\b(?:can't|cannot|can\s+not)\s+(?:open|load|reach|access|browse)\s+(?:any|other)\b"
-                r"|អ៊ីនធឺណិតដាច់|ដាច់អ៊ីនធឺណិត|អត់អ៊ីនធឺណិត|គ្មានអ៊ីនធឺណិត"
+                r"|អ៊ីនធឺណិតដាច់|ដាច់អ៊ីនធឺណិត|អត់អ៊ីនធឺណិត|គ្មានអ៊ីនធឺណិត|"
+                r"\b(?:internet|net|wi-?fi)\s+(?:ot|min|mun)\s+(?:\w+\s+)?(?:brae|brer|bre|chol|dae|der|ban|mean)\b|\b(?:internet|net|wi-?fi)\s+dach\b"
+            ),
+            False,
+        ),
+        (
+            "yes",
+            # "internet has no problem": a negation that says it works.
+            _c(
+                r"\b(?:internet|wi-?fi|network|connection|net)\s+(?:is\s+|has\s+|got\s+)?(?:no\s+problems?|not\s+the\s+problem|no\s+issues?)\b|"
+                r"\bno\s+(?:problems?|issues?)\s+with\s+(?:the\s+|our\s+|my\s+)?(?:internet|wi-?fi|network|connection)\b|"
+                r"អ៊ីនធឺណិត\S{0,4}?(?:គ្មានបញ្ហា|អត់មានបញ្ហា|មិនមានបញ្ហា|អត់អីទេ|អត់មានអីទេ)"
             ),
             False,
         ),
@@ -148,7 +167,8 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
                 r"browsing|other\s+(?:services|apps|pages)|everything\s+else|the\s+rest|telegram)\b[^.!?]{0,25}?\b"
                 r"(?:works?|working|fine|ok|okay|good|normal|loads?|loading|opens?|is\s+up|no\s+problem)\b|"
                 r"\bi\s+can\s+(?:browse|open|use|access|load)\s+(?:other|google|youtube|facebook|websites|the\s+internet)"
-                r"|អ៊ីនធឺណិតដំណើរការ|អ៊ីនធឺណិតល្អ"
+                r"|អ៊ីនធឺណិតដំណើរការ|អ៊ីនធឺណិតល្អ|អ៊ីនធឺណិតប្រើបាន|អ៊ីនធឺណិតធម្មតា|"
+                r"\b(?:internet|net|wi-?fi|facebook|google|youtube|telegram)\s+(?:\w+\s+)?(?<!\bot\s)(?<!\bmin\s)(?:brae|brer|bre|chol|dae|der)\s+ban\b"
             ),
             True,
         ),
@@ -168,7 +188,8 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             _c(
                 r"\b(?:checked|compared|looked\s+at|verified|reviewed|went\s+through|matched|checking|double[- ]checked)\b[^.!?]{0,30}?\b(?:invoice|bill|amount|contract|order|number|quote)|"
                 r"\b(?:invoice|amount|bill|total|price|charge)s?\b[^.!?]{0,30}?\b(?:matches|match|correct|wrong|different|higher|lower|double|twice|more\s+than|less\s+than|should\s+be|instead\s+of|but\s+(?:the\s+|our\s+)?(?:contract|order|quote|agreement))\b|"
-                r"\binv[-#\s]?\d{3,}|\binvoice\s+(?:no\.?|number|#)\s*:?\s*\w*\d|\$\s?\d+|\b\d+(?:\.\d+)?\s?(?:usd|dollars|riel|khr)\b"
+                r"\binv[-#\s]?\d{3,}|\binvoice\s+(?:no\.?|number|#)\s*:?\s*\w*\d|\$\s?\d+|\b\d+(?:\.\d+)?\s?(?:usd|dollars|riel|khr)\b|"
+                r"\b(?:found|pulled\s+out|dug\s+out|got\s+out|have\s+(?:got\s+)?)\s+(?:our|the|my)\s+(?:order(?:\s+form)?|contract|agreement|quote|quotation|purchase\s+order)\b"
             ),
             False,
         ),

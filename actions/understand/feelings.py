@@ -108,7 +108,8 @@ _OUTAGE = _c(
     r"\boutage\b|\boffline\b|\bnot\s+responding\b|\bunreachable\b|\b(?:can't|cannot|can\s+not)\s+(?:access|reach|open|load|connect\s+to)\s+"
     r"(?:anything|the\s+(?:system|server|site|website|portal|service))\b|\bno\s+(?:internet|connection|network|access)\b|\b(?:50[0234]|404)\s+(?:error|bad|gateway|service)|"
     r"\bserver\s+error\b|\bnot\s+(?:working|loading)\s+(?:at\s+all|for\s+(?:anyone|everyone|all))\b|"
-    r"\beverything\s+(?:is\s+)?(?:broken|dead|frozen)\b|ដាច់|គាំង|ចូលមិនបាន|ដំណើរការមិនបាន|អត់ដំណើរការ"
+    r"\beverything\s+(?:is\s+)?(?:broken|dead|frozen)\b|\bservice\s+(?:is\s+|temporarily\s+)?unavailable\b|"
+    r"\bbad\s+gateway\b|\bgateway\s+time-?out\b|ដាច់|ដំណើរការមិនបាន|អត់ដំណើរការ"
 )
 _PERSON = _c(
     r"\b(?:want|need|demand|get|give|speak|talk|connect|put|transfer|let\s+me|call|see|escalate|bring|send)\b[^.!?\n]{0,25}?"

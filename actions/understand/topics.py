@@ -23,8 +23,18 @@ _ATTACK = gated(
     r"someone\s+(?:got|broke|logged|has\s+been\s+logging|is\s+logging|has\s+logged)\s+in(?:to)?\s+(?:our|my|the)\b|"
     # A second factor lost or stolen: whoever has it may get in, and the owner cannot.
     r"(?:lost|stolen|misplaced|stole)\b[^.!?]{0,60}?\b(?:2fa|mfa|authenticator|otp|two[- ]factor|verification\s+codes?|security\s+key)|"
-    r"(?:2fa|mfa|authenticator|otp|two[- ]factor|security\s+key)\b[^.!?]{0,60}?\b(?:lost|stolen|misplaced))"
-    r"|លួចចូល|មេរោគ|វីរុស"
+    r"(?:2fa|mfa|authenticator|otp|two[- ]factor|security\s+key)\b[^.!?]{0,60}?\b(?:lost|stolen|misplaced)|"
+    # A found USB stick plugged in, a machine acting on its own: the usual start of an infection.
+    r"(?:usb|flash\s+drive|thumb\s*drive|memory\s+stick|pen\s*drive)\b[^.!?]{0,40}?\b(?:found|picked\s+up)|"
+    r"found\b[^.!?]{0,40}?\b(?:usb|flash\s+drive|thumb\s*drive|memory\s+stick|pen\s*drive)|"
+    r"(?:opens?|opening|pops?\s+up|popping\s+up)\s+(?:strange|weird|random|unknown)\s+(?:windows|programs|pages|ads|pop-?ups|tabs)|"
+    r"(?:mouse|cursor)\s+(?:moves|moving|clicks)\s+(?:by\s+itself|on\s+its\s+own)|"
+    # Someone posing as us or a bank to get a code or a password.
+    r"scam\w*|fraudster\w*|pretend(?:ed|ing|s)?\s+to\s+be|impersonat\w+|"
+    r"(?:someone|somebody|a\s+(?:man|woman|guy|caller|person|stranger)|caller|stranger|they|he|she)\b[^.!?]{0,60}?"
+    r"\bask(?:ed|s|ing)?\s+(?:\w+\s+){0,2}?for\s+(?:the\s+|my\s+|our\s+|a\s+|her\s+|his\s+)?(?:sms\s+)?(?:code|otp|password|pin|verification)|"
+    r"\bsum\s+(?:lek\s+)?(?:code|otp|password|pin)\b|\b(?:lourch|luoch|louch)\s+(?:chol|account|password)\b)"
+    r"|លួចចូល|មេរោគ|វីរុស|បោកប្រាស់|ឆបោក|បន្លំ|សុំលេខកូដ|សុំកូដ"
 )
 _MONEY = gated(
     r"\b(?:invoices?|bill|bills|billing|billed|charged?|charges|payments?|refund\w*|subscriptions?|contract|contracts|"
