@@ -75,7 +75,9 @@ _LEVELS: tuple[tuple[Priority, Gated], ...] = (
     ),
     (
         "high",
-        gated(r"\bhigh\b|\burgent\b|\basap\b|\bimportant\b|\bp2\b|\bpriority\s+high\b|បន្ទាន់|ខ្ពស់|\bbontean\b|\bkhpos\b|\bkhpus\b"),
+        gated(
+            r"\bhigh\b|\burgent\b|\basap\b|\bimportant\b|\bp2\b|\bpriority\s+high\b|បន្ទាន់|ខ្ពស់|\bbontean\b|\bkhpos\b|\bkhpus\b"
+        ),
     ),
     (
         "medium",
@@ -84,7 +86,12 @@ _LEVELS: tuple[tuple[Priority, Gated], ...] = (
             r"\bmathyum\b|\bmatyum\b|\bmatyom\b|\bmak?tyum\b"
         ),
     ),
-    ("low", gated(r"\blow\b|\blowest\b|\bminor\b|\bp4\b|\bno\s+rush\b|\bcan\s+wait\b|ទាប|\btiab\b|\bteab\b|\bteap\b")),
+    (
+        "low",
+        gated(
+            r"\blow\b|\blowest\b|\bminor\b|\bp4\b|\bno\s+rush\b|\bcan\s+wait\b|ទាប|\btiab\b|\bteab\b|\bteap\b"
+        ),
+    ),
 )
 _PRIORITY_CUE = gated(
     r"\bpriority\b|\bmake\s+(?:it|this|that)\b|\bset\s+(?:it|this)\b|\bchange\b|\bmark\s+(?:it|this)\b|\bas\s+(?:a\s+)?\w+\b|"

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from actions.understand import category_in_words, read_confirmation, read_feelings, read_step_answer, step_concept
+from actions.understand import (
+    category_in_words,
+    read_confirmation,
+    read_feelings,
+    read_step_answer,
+    step_concept,
+)
 from desk.policy import load_policy
 
 POLICY = load_policy()
@@ -64,7 +70,10 @@ def test_romanized_priorities(text: str, priority: str) -> None:
 @pytest.mark.parametrize(
     ("text", "category"),
     [
-        ("a cashier put a USB stick she found in the car park into her PC, now it opens strange windows", "security"),
+        (
+            "a cashier put a USB stick she found in the car park into her PC, now it opens strange windows",
+            "security",
+        ),
         ("someone pretending to be from the bank asked me for the OTP", "security"),
         ("a caller asked my accountant for the sms code", "security"),
         ("mean ke pheu Telegram mok knhom tha chea staff, sum lek code pi SMS", "security"),
