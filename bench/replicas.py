@@ -110,7 +110,14 @@ def _signed_event(channel: str, thread_ts: str, text: str, n: int) -> tuple[byte
 class Customer:
     sio: socketio.AsyncClient = field(default_factory=lambda: socketio.AsyncClient(reconnection=False))
     ticket: int | None = None
+    session_id: str = ""  # the one the server confirmed: it mints its own
     awaited: dict[str, asyncio.Future[float]] = field(default_factory=dict)  # text -> its arrival time
+
+    def on_confirm(self, data: Any) -> None:
+        self.session_id = str(data.get("session_id", "")) if isinstance(data, dict) else str(data)
+
+    async def say(self, message: str) -> None:
+        await self.sio.emit("user_uttered", {"message": message, "session_id": self.session_id})
 
     def on_message(self, data: Any) -> None:
         text = str(data.get("text", "")) if isinstance(data, dict) else ""
@@ -134,11 +141,15 @@ async def cross_replica_latency(
     people = [Customer() for _ in range(customers)]
     for n, person in enumerate(people):
         person.sio.on("bot_uttered", person.on_message)
+        person.sio.on("session_confirm", person.on_confirm)
         await person.sio.connect(a_url, transports=["websocket"], wait_timeout=10)
         await person.sio.emit("session_request", {"session_id": f"bench-replicas-{n}-{time.time_ns()}"})
     await asyncio.sleep(0.5)
     for person in people:
-        await person.sio.emit("user_uttered", {"message": "/human_handoff"})
+        await person.say("I need to talk to a person: the ERP logs me out every 5 minutes")
+    await asyncio.sleep(0.5)
+    for n, person in enumerate(people):
+        await person.say(f"Dara Sok, bench{n}@example.com")  # the handoff asks how to reach them
     roots: dict[int, Any] = {}
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(roots) < customers:

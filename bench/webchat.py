@@ -50,8 +50,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("SUPPORTBOT_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 PG_DB = "supportbot_bench_webchat"
 
+# The opening answers no troubleshooting check by itself (a report "for everyone" would pre-fill
+# "others affected?" in trees that read it), so older trees run the same ten turns as this one.
 SCRIPT = [
-    "our ERP crashes for everyone since this morning",
+    "our ERP crashes since this morning",
     '/choose_priority{"priority":"high"}',
     "/affirm",
     "/deny",
