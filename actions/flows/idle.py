@@ -18,7 +18,7 @@ from actions.flows.intake_steps import suggested_priority
 from actions.messages import Reply
 from actions.state import Intake
 from actions.turn import Turn
-from actions.understand import Feelings, category_in_words, sounds_like_security
+from actions.understand import Feelings, sounds_like_security
 from desk import maintenance
 from nlu.intents import Intent
 
@@ -77,10 +77,9 @@ class IdleFlow(Flow):
         if feelings.refund:
             return await self.to_a_person(t, feelings, category="billing")
         if t.intent == Intent.HUMAN_HANDOFF or feelings.wants_person:
-            # "could I talk to someone from your accounts team?": a person, with the category the
-            # words or the NLU name.
-            category = REPORT_CATEGORIES.get(t.intent) or category_in_words(t.text)
-            return await self.to_a_person(t, feelings, category=category)
+            # "could I talk to someone from your accounts team?": a person; the handoff takes the
+            # category from the words when the NLU names none.
+            return await self.to_a_person(t, feelings, category=REPORT_CATEGORIES.get(t.intent))
         sure_report = t.intent in REPORT_CATEGORIES and t.confidence >= CATEGORY_CONFIDENCE
         if sure_report or t.intent == Intent.REPORT_ISSUE:
             return None
