@@ -14,7 +14,7 @@ from actions.understand.concepts import step_concept
 from actions.understand.facts import find_concept, first
 from actions.understand.fast import gated
 from actions.understand.model import StepAnswer
-from actions.understand.text import lead_words, negated_before, shorten, squeeze, tidy
+from actions.understand.text import ROMANIZED_ALREADY, lead_words, negated_before, shorten, squeeze, tidy
 
 __all__ = ["StepAnswer", "is_fixed", "read_step_answer"]
 
@@ -134,7 +134,7 @@ _GENERIC_YES = gated(
     r"\bof\s+course\b|\bi\s+(?:think|believe)\s+so\b|\bsure\s+did\b|\byes\b|\bdid\s+(?:it|that|both)\b|\bhave\s+done\b|"
     r"\bthey\s+are\b|"
     # Romanized Khmer "looked / checked / tried / did it already" (មើលហើយ, ឆែកហើយ, សាកហើយ, ធ្វើហើយ).
-    r"\b(?:merl|mel|mer|meul|check|chek|chhek|sak|tver|twer|restart)\s+(?:\w+\s+)?(?:hz|heuy|huey|hery|haey)\b"
+    rf"\b(?:merl|mel|mer|meul|check|chek|chhek|sak|tver|twer|restart)\s+(?:\w+\s+)?{ROMANIZED_ALREADY}\b"
 )
 _GENERIC_NO = gated(
     r"\b(?:haven't|have\s+not|havent|hadn't|didn't|did\s+not|didnt|not\s+yet|never|hasn't|has\s+not|not\s+really|not\s+at\s+all|"
@@ -216,14 +216,15 @@ def read_step_answer(text: str, step: str) -> StepAnswer:
     if is_fixed(cleaned):
         return StepAnswer("fixed", note)
 
+    lead = _lead(cleaned)
     how = _HOW.search(cleaned)
     if how and (how.start() < 40 or len(cleaned) < 160):
         # "not yet, I don't know how to change it": not done is the answer; the agent helps with how.
-        if how.start() > 0 and _lead(cleaned) == "no":
+        if how.start() > 0 and lead == "no":
             return StepAnswer("no", note)
         return StepAnswer("how_to_check", note)
     unsure = _NOT_SURE.search(cleaned)
-    if unsure and _DEGREE.fullmatch(unsure.group()) and _lead(cleaned) is not None:
+    if unsure and _DEGREE.fullmatch(unsure.group()) and lead is not None:
         unsure = None
     if unsure and unsure.start() < 12:
         return StepAnswer("not_sure", note)
@@ -231,7 +232,6 @@ def read_step_answer(text: str, step: str) -> StepAnswer:
         return StepAnswer("none", note)
 
     concept = step_concept(step)
-    lead = _lead(cleaned)
     if lead is not None:
         rest = _rest_after_lead(shown_all)
         if lead == "yes" and concept == "error_message":

@@ -10,7 +10,7 @@ from typing import Literal
 
 from actions.understand.concepts import Concept
 from actions.understand.fast import Gated, gated
-from actions.understand.text import has_negator, negated_before, shorten
+from actions.understand.text import ROMANIZED_ALREADY, has_negator, negated_before, shorten
 
 # Device and network words used by several concepts.
 _OTHER_PLACE = (
@@ -53,6 +53,13 @@ _NOTHING = re.compile(r"(?:nothing|no\s+error|no\s+message|none|anything)\b")
 _STRONG_CUE = re.compile(r"error|says|said|reads")
 _SCREENSHOT = gated(r"\b(?:screen\s*shot|screen\s*cap|snip|photo|picture|pic|print\s*screen)s?\b|រូបថត")
 
+
+# Groups of people and machines a customer counts ("all three tills", "both front desk computers").
+_GROUP = (
+    r"(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|"
+    r"offices|accounts|team|shops|stores|locations|sites|outlets|terminals|tablets|tills|registers|printers|"
+    r"phones|screens|cashiers|counters)"
+)
 
 # "didn't record anyone's check-in", "doesn't work for anybody": under a negation "anyone" is
 # everyone. Not after asking or telling ("haven't asked anyone"), which says nothing about them.
@@ -97,7 +104,7 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
                 # "restart រាប់មិនអស់ហើយ" (more times than I can count), "restart ៣ដងហើយ", and
                 # Romanized "restart 2 dong hz" (twice already).
                 r"(?:restart|reboot)\w*\s*(?:ច្រើនដង|រាប់មិនអស់|ច្រើនលើក|[0-9០-៩]+\s*(?:ដង|លើក))|"
-                r"\b(?:restart|reboot|bit\s+bek|bet\s+bek)\w*\s+(?:\w+\s+){0,3}?(?:hz|heuy|huey|hery|haey)\b"
+                r"\b(?:restart|reboot|bit\s+bek|bet\s+bek)\w*\s+(?:\w+\s+){0,3}?" + ROMANIZED_ALREADY + r"\b"
             ),
             False,
         ),
@@ -122,11 +129,15 @@ _RULES: dict[Concept, tuple[Rule, ...]] = {
             "yes",
             _c(
                 # "evry one", "everone": the quantifiers as they are often typed.
-                r"\b(?:ev[ea]?r?y?\s?(?:one|body)|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals|tablets|tills|registers|printers|phones|screens|cashiers|counters))|"
+                r"\b(?:ev[ea]?r?y?\s?(?:one|body)|all\s+(?:of\s+(?:us|them|our)|(?:the\s+|our\s+|my\s+)?(?:\w+\s+)?"
+                + _GROUP
+                + r")|"
                 r"(?:the\s+)?whole\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"(?:the\s+)?entire\s+(?:\w+\s+)?(?:office|team|company|department|floor|branch|building|staff)|"
                 r"ev[ea]?ry\s+(?:\w+\s+)?(?:computer|pc|user|one|machine|laptop|device|staff|employee|body|single)|"
-                r"both\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?:\w+\s+){0,2}(?:users|staff|computers|pcs|machines|devices|employees|colleagues|co-?workers|people|laptops|branches|offices|accounts|team|shops|stores|locations|sites|outlets|terminals|tablets|tills|registers|printers|phones|screens|cashiers|counters)|both\s+of\s+(?:us|them)|"
+                r"both\s+(?:of\s+)?(?:the\s+|our\s+|my\s+)?(?:\w+\s+){0,2}"
+                + _GROUP
+                + r"|both\s+of\s+(?:us|them)|"
                 r"(?:several|many|multiple|some|two|three|four|five|\d+|a\s+few|few)\s+(?:other\s+)?(?:people|users|colleagues|computers|pcs|machines|devices|staff|co-?workers|employees|laptops|shops|stores|branches|of\s+us)|"
                 r"(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|boss|team|others|other\s+people|other\s+users|friends?|staff|manager|accountant|everyone\s+else)(?:'s)?\s+(?:\w+\s+){0,4}(?:too|also|as\s+well|same)|"
                 r"(?:same|also)\s+(?:for|on|with)\s+(?:my\s+|our\s+)?(?:colleagues?|co-?workers?|others|everyone|other|all)|"

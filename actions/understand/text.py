@@ -24,6 +24,8 @@ _NEGATOR = re.compile(
 _KHMER = re.compile("[\u1780-\u17ff]")
 
 NOTE_MAX = 300
+# Romanized Khmer "already" (ហើយ) as it is typed after a verb: "merl hz", "restart 2 dong heuy".
+ROMANIZED_ALREADY = r"(?:hz|heuy|huey|hery|haey)"
 
 
 def tidy(text: str) -> str:
