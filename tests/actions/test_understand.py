@@ -346,6 +346,16 @@ def test_exclusions_leave_out_devices_named_in_passing(text: str, exclusion: str
         ("I'd like to talk to someone about adding 5 more seats to our plan", "billing"),
         ("can someone check our hosting", "infrastructure"),
         ("can a person call me back", None),
+        # A found USB stick, a machine acting on its own, someone posing as staff or a bank for a code.
+        (
+            "a cashier put a USB stick she found in the car park into her PC, now it opens strange windows",
+            "security",
+        ),
+        ("someone pretending to be from the bank asked me for the OTP", "security"),
+        ("a caller asked my accountant for the sms code", "security"),
+        ("mean ke pheu Telegram mok knhom tha chea staff, sum lek code pi SMS", "security"),
+        ("the app asks for a verification code every time I log in", None),
+        ("my printer is out of paper", None),
     ],
 )
 def test_categories_the_words_name(text: str, category: str | None) -> None:
@@ -401,24 +411,6 @@ def test_step_answers_of_the_fourth_batch(step: str, text: str, kind: str) -> No
 def test_romanized_khmer_priorities(text: str, priority: str) -> None:
     read = read_confirmation(text, None)
     assert (read.kind, read.priority) == ("change_priority", priority)
-
-
-@pytest.mark.parametrize(
-    ("text", "category"),
-    [
-        (
-            "a cashier put a USB stick she found in the car park into her PC, now it opens strange windows",
-            "security",
-        ),
-        ("someone pretending to be from the bank asked me for the OTP", "security"),
-        ("a caller asked my accountant for the sms code", "security"),
-        ("mean ke pheu Telegram mok knhom tha chea staff, sum lek code pi SMS", "security"),
-        ("the app asks for a verification code every time I log in", None),
-        ("my printer is out of paper", None),
-    ],
-)
-def test_signs_of_an_attack(text: str, category: str | None) -> None:
-    assert category_in_words(text) == category
 
 
 def test_an_application_crash_is_not_an_outage_but_service_unavailable_is() -> None:
