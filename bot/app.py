@@ -13,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.engine import NluBackend
@@ -107,12 +106,18 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                kind = headers.get("content-type", "")
-                if kind.startswith(("text/html", "text/css")) or "javascript" in kind:
-                    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-                    headers.setdefault("Content-Security-Policy", self.csp.decode("latin-1"))
+                # The raw (name, value) pairs, read once: every answer passes here.
+                raw = list(message.get("headers", ()))
+                names = {bytes(name).lower() for name, _ in raw}
+                if b"x-content-type-options" not in names:
+                    raw.append((b"x-content-type-options", b"nosniff"))
+                kind = next((bytes(v) for n, v in raw if bytes(n).lower() == b"content-type"), b"")
+                if kind.startswith((b"text/html", b"text/css")) or b"javascript" in kind:
+                    if b"referrer-policy" not in names:
+                        raw.append((b"referrer-policy", b"strict-origin-when-cross-origin"))
+                    if b"content-security-policy" not in names:
+                        raw.append((b"content-security-policy", self.csp))
+                message["headers"] = raw
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -18,6 +18,7 @@ from sqlalchemy import Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 M = TypeVar("M")
 
@@ -69,10 +70,19 @@ def attach(session: AsyncSession, model: type[M], values: dict[str, Any]) -> M:
     held = session.sync_session.identity_map.get(mapper.identity_key_from_primary_key([values["id"]]))
     if held is not None:
         return cast(M, held)
-    # Built with the row's values, then marked clean: as if loaded, nothing of it is pending.
-    instance = model(**values)
-    make_transient_to_detached(instance)
+    instance = detached(model, values)
     session.add(instance)
+    return instance
+
+
+def detached(model: type[M], values: dict[str, Any]) -> M:
+    """An ORM object for a row, detached with its identity as if loaded and then let go of: `add`
+    makes it persistent in a session without writing it."""
+    # As the ORM's loading does: the row's values set as committed (no change events, no history).
+    instance = model()
+    for name, value in values.items():
+        set_committed_value(instance, name, value)
+    make_transient_to_detached(instance)
     return instance
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, configure_mappers
 from storage import sqlite_driver
 from storage.db import TURN_CONNECTIONS, Database
 from storage.models import Conversation, Customer, InboundMessage
-from storage.rows import Columns, attach, placeholder, use_driver
+from storage.rows import Columns, attach, detached, placeholder, use_driver
 
 _USED = "supportbot.turn_session_used"
 
@@ -92,9 +92,8 @@ class TurnStore:
         async with self.db.writing(), self._slots:
             conn = self.db.engine.connect()
             await conn.start()
-            turn = TurnTransaction(self, conn)
+            turn = TurnTransaction(self, conn)  # its first statement begins the transaction
             try:
-                await turn.begin()
                 yield turn
                 await turn.commit()
             except BaseException:
@@ -104,9 +103,25 @@ class TurnStore:
                 await turn.close()
 
 
-def _begin(conn: Connection) -> Any:
-    conn.begin()
-    return conn.connection.driver_connection
+def _begin(conn: Connection, sql: str, args: Sequence[Any]) -> tuple[Any, list[Any] | None]:
+    """Begin the turn's transaction; give the driver's connection and, on asyncpg, the rows of the
+    turn's first statement, run through the DBAPI cursor (PEP 249) in the same call into the
+    synchronous core. SQLAlchemy's asyncpg adapter opens the transaction with its first statement,
+    and that way it costs no second call (`exec_driver_sql` adds a result object and about 60 µs)."""
+    if not conn.in_transaction():
+        conn.begin()
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, asyncpg.Connection) or driver.is_in_transaction():
+        return driver, None
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(sql, tuple(args))
+        rows = list(cursor.fetchall()) if cursor.description is not None else []
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, tuple(args), exc, conn.dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+    return driver, rows
 
 
 def _commit_and_close(conn: Connection) -> None:
@@ -118,19 +133,30 @@ class _Statements:
     """Runs the turn's own statements as driver SQL on its connection, inside its transaction.
 
     On SQLite straight on the standard library's connection, on the loop's thread (the turn
-    holds the write lock, see storage/sqlite_driver.py). On asyncpg through SQLAlchemy's
-    `exec_driver_sql` until the transaction is open (SQLAlchemy's adapter opens it with the
-    first statement), then straight on asyncpg's connection, in that transaction. Either way a
-    statement costs 10-20 µs of CPU where SQLAlchemy's execution of driver SQL adds about 60.
-    Errors are raised as SQLAlchemy raises them."""
+    holds the write lock, see storage/sqlite_driver.py). On asyncpg straight on asyncpg's
+    connection, in the transaction SQLAlchemy's adapter opened with the turn's first statement
+    (`_begin`). Either way a statement costs 10-20 µs of CPU where SQLAlchemy's execution of
+    driver SQL adds about 60. Another driver, or asyncpg outside a transaction, goes through
+    `exec_driver_sql`. Errors are raised as SQLAlchemy raises them."""
 
-    def __init__(self, conn: AsyncConnection, driver: Any) -> None:
+    def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-        self.sqlite = driver.sqlite if isinstance(driver, sqlite_driver.Connection) else None
-        self.asyncpg = driver if isinstance(driver, asyncpg.Connection) else None
+        self.begun = False
+        self.sqlite: sqlite3.Connection | None = None
+        self.asyncpg: asyncpg.Connection | None = None
 
     async def fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
         """The statement's rows; none for a statement that returns none (an INSERT)."""
+        if not self.begun:
+            # The first statement begins the transaction. Each call into SQLAlchemy's synchronous
+            # core is a greenlet switch: begin, the driver's connection and (on asyncpg) this
+            # statement in one, commit and close in another.
+            driver, first = await self.conn.run_sync(_begin, sql, args)
+            self.begun = True
+            self.sqlite = driver.sqlite if isinstance(driver, sqlite_driver.Connection) else None
+            self.asyncpg = driver if isinstance(driver, asyncpg.Connection) else None
+            if first is not None:
+                return first
         if self.sqlite is not None:
             try:
                 return self.sqlite.execute(sql, tuple(args)).fetchall()
@@ -147,9 +173,6 @@ class _Statements:
         result = await self.conn.exec_driver_sql(sql, tuple(args))
         return list(result.all()) if result.returns_rows else []
 
-    async def execute(self, sql: str, args: Sequence[Any]) -> None:
-        await self.fetch(sql, args)
-
 
 class TurnTransaction:
     """The turn's connection and transaction, and the session the flows and the desk write through."""
@@ -157,33 +180,37 @@ class TurnTransaction:
     def __init__(self, store: TurnStore, conn: AsyncConnection) -> None:
         self.store = store
         self.conn = conn
-        # The session joins the connection's transaction, which the turn begins and ends: its
-        # commit only flushes, its rollback (a failed flush) rolls the whole turn back.
-        self.session = AsyncSession(
-            bind=conn,
-            expire_on_commit=False,
-            sync_session_class=_TurnSession,
-            join_transaction_mode="rollback_only",
-        )
+        self._session: AsyncSession | None = None
         self._loaded: dict[int, tuple[Any, dict[str, Any]]] = {}
-        self._statements: _Statements
+        self._statements = _Statements(conn)
 
-    async def begin(self) -> None:
-        # Each call into SQLAlchemy's synchronous core is a greenlet switch: begin and the
-        # driver's connection in one, commit and close in another, about 45 µs a turn less than
-        # four calls of AsyncConnection.
-        driver = await self.conn.run_sync(_begin)
-        self._statements = _Statements(self.conn, driver)
-        # Rows the desk writes in the turn (a new ticket) take the same way. What the session
-        # keeps refers to the connection only, never back to the session: a cycle would leave each
-        # turn's session and objects to the garbage collector, whose full passes then stall the loop.
-        use_driver(self.session, self._statements.fetch)
+    @property
+    def session(self) -> AsyncSession:
+        """The flows' and the desk's session, made when first asked for (most turns never do: the
+        conversation and its customer are read and written here without it). The rows loaded so
+        far join it, so that `session.get` finds them as the ORM would have loaded them."""
+        if self._session is None:
+            # It joins the connection's transaction, which the turn begins and ends: its commit
+            # only flushes, its rollback (a failed flush) rolls the whole turn back.
+            session = self._session = AsyncSession(
+                bind=self.conn,
+                expire_on_commit=False,
+                sync_session_class=_TurnSession,
+                join_transaction_mode="rollback_only",
+            )
+            # Rows the desk writes in the turn (a new ticket) take the turn's way. What the session
+            # keeps refers to the connection only, never back to the session: a cycle would leave
+            # each turn's session and objects to the garbage collector, whose full passes then
+            # stall the loop.
+            use_driver(session, self._statements.fetch)
+            session.add_all([instance for instance, _ in self._loaded.values()])
+        return self._session
 
     async def _fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
         return await self._statements.fetch(sql, args)
 
     async def _execute(self, sql: str, args: Sequence[Any]) -> None:
-        await self._statements.execute(sql, args)
+        await self._statements.fetch(sql, args)
 
     async def seen(self, channel: str, sender: str, message_id: str) -> list[Any] | None:
         """The replies stored for a message id already handled, else None."""
@@ -214,8 +241,11 @@ class TurnTransaction:
         return conversation, customer, self._replies(row[n + len(store.customers.names)])
 
     def _attach(self, model: Any, values: dict[str, Any]) -> Any:
-        """An ORM object for a row read here, persistent in the session as if it had loaded it."""
-        instance = attach(self.session, model, values)
+        """An ORM object for a row read here, as if the ORM had loaded it: persistent in the session
+        once there is one, detached with its identity until then."""
+        instance = (
+            attach(self._session, model, values) if self._session is not None else detached(model, values)
+        )
         self._loaded[id(instance)] = (instance, values)
         return instance
 
@@ -276,9 +306,9 @@ class TurnTransaction:
             columns = self.store.conversations if isinstance(instance, Conversation) else self.store.customers
             table = "conversations" if isinstance(instance, Conversation) else "customers"
             changed = {n: v for n in columns.names if (v := getattr(instance, n)) != before[n] and n != "id"}
-            if instance in self.session:
+            if self._session is not None and instance in self._session:
                 # The rest of the session flushes without them: their changes are written here.
-                self.session.expunge(instance)
+                self._session.expunge(instance)
             if not changed:
                 continue
             p = self.store.placeholder
@@ -309,19 +339,22 @@ class TurnTransaction:
     def _session_used(self) -> bool:
         """The flows ran a statement through the session or left objects for it to flush (most
         turns do neither: its transaction then holds no connection and has nothing to flush)."""
-        sync = self.session.sync_session
+        if self._session is None:
+            return False
+        sync = self._session.sync_session
         return bool(sync.info.get(_USED) or sync.new or sync.dirty or sync.deleted)
 
     async def close(self) -> None:
-        if self._session_used():
-            await self.session.close()
-        else:
-            self.session.sync_session.close()  # nothing to release on the connection: no I/O
+        if self._session is not None:
+            if self._session_used():
+                await self._session.close()
+            else:
+                self._session.sync_session.close()  # nothing to release on the connection: no I/O
         if not self.conn.closed:
             await self.conn.close()
 
     async def rollback(self) -> None:
-        if self._session_used():
-            await self.session.rollback()
+        if self._session is not None and self._session_used():
+            await self._session.rollback()
         if self.conn.in_transaction():
             await self.conn.rollback()

@@ -144,7 +144,7 @@ class Gated:
         self.pattern = pattern
         found = _prefixes(sre_parse.parse(pattern, flags))
         self.triggers: dict[str, bool] | None = None
-        self._keys: list[tuple[str, str | None]] = []
+        self._keys: dict[str, str | None] = {}
         self._finds: list[tuple[str, bool]] = []
         if found is not None:
             triggers: dict[str, bool] = {}
@@ -161,22 +161,25 @@ class Gated:
                 else:
                     self._finds.append((t, b))
             # A key with one longer trigger filters its words by it; a key that is a trigger takes all.
-            self._keys = [
-                (key, ts[0] if len(ts) == 1 and len(ts[0]) > 3 else None) for key, ts in by_key.items()
-            ]
+            self._keys = {
+                key: ts[0] if len(ts) == 1 and len(ts[0]) > 3 else None for key, ts in by_key.items()
+            }
 
     def _starts(self, text: str) -> list[int]:
         """Where a trigger may occur, in order: word-start triggers from the text's word index (by
         their first three characters), the others (Khmer, short, "$") with `str.find`."""
         index = _word_index(text)
         starts: set[int] = set()
-        for key, exact in self._keys:
-            found = index.get(key)
-            if found:
-                if exact is None:
-                    starts.update(found)
-                else:
-                    starts.update(i for i in found if text.startswith(exact, i))
+        # Whichever is smaller leads: a short message's few words, or a pattern's few keys.
+        if len(index) < len(self._keys):
+            pairs = [(found, self._keys[key]) for key, found in index.items() if key in self._keys]
+        else:
+            pairs = [(found, exact) for key, exact in self._keys.items() if (found := index.get(key))]
+        for found, exact in pairs:
+            if exact is None:
+                starts.update(found)
+            else:
+                starts.update(i for i in found if text.startswith(exact, i))
         for trigger, boundary in self._finds:
             i = text.find(trigger)
             while i != -1:

@@ -48,7 +48,11 @@ class ConversationTurn:
 
     def __init__(self, tx: TurnTransaction) -> None:
         self._tx = tx
-        self.session: AsyncSession = tx.session
+
+    @property
+    def session(self) -> AsyncSession:
+        """The turn's session, made when first asked for; the conversation and customer in it."""
+        return self._tx.session
 
     async def load(
         self, channel: str, sender: str, message_id: str | None

@@ -165,8 +165,8 @@ class WebChat(BaseChannel):
             redis_url=settings.redis_url,
             prefix=f"{settings.redis_prefix}:limits",
         )
+        # The webhook first: every customer message is matched against the routes before it.
         self.router = APIRouter()
-        self.router.include_router(static)
         self.router.add_api_route(
             "/webhooks/rest/webhook",
             self.rest_webhook,
@@ -181,6 +181,7 @@ class WebChat(BaseChannel):
                 }
             },
         )
+        self.router.include_router(static)
         cors_origins = settings.cors_origins
         manager = (
             # One pub/sub channel per prefix: Redis's pub/sub ignores the database number.
