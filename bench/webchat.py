@@ -1,7 +1,7 @@
 """Web chat throughput: N concurrent customers over the REST channel, next to a bare endpoint.
 
     .venv/bin/python bench/webchat.py [--clients 50] [--seconds 15] [--databases sqlite,postgres]
-                                      [--workers 2] [--baseline DIR] [--steps]
+                                      [--workers 2] [--baseline DIR [--slice 3]] [--steps]
     .venv/bin/python bench/webchat.py --replicas 2 [--redis] [--clients 50] [--seconds 15]
 
 Each target runs as its own uvicorn process (one worker, as `supportbot serve` does; on
@@ -9,7 +9,10 @@ PostgreSQL also `--workers N` processes); the load comes from this process with 
 `--baseline DIR` runs the same targets again from another source tree (a whole one, for example
 `git archive <commit> | tar -x -C DIR`; older trees with their code under `src/supportbot/` too),
 with its own policy and its own trained NLU model, so a change is measured before and after in one
-run on the same machine. Every customer runs a real intake (free text, priority
+run on the same machine. Both trees' servers then run at once and take the load in turns, a
+slice of `--slice` seconds each (the order swapped every round), so that a machine whose speed
+drifts during the run (a shared one) slows both alike; the table adds the median of the per-slice
+ratios of messages/s, with its quartiles. Every customer runs a real intake (free text, priority
 button, troubleshooting answers, contact, confirmation) so each message is NLU + a database write,
 and every tenth message opens a ticket. Prints messages/s and latency percentiles side by side
 (`--steps`: also per message of the script, which shows which turns make the tail).
@@ -206,15 +209,7 @@ async def load(
         stop = began + seconds
         await asyncio.gather(*(customer(http, url, stop, latencies, errors, by_step) for _ in range(clients)))
         elapsed = time.monotonic() - began
-    latencies.sort()
-    return {
-        "messages": len(latencies),
-        "rate": len(latencies) / elapsed,
-        "p50": percentile(latencies, 0.50),
-        "p99": percentile(latencies, 0.99),
-        "mean": statistics.fmean(latencies) * 1000 if latencies else 0.0,
-        "errors": len(errors),
-    }
+    return summary(latencies, len(errors), elapsed)
 
 
 async def run_target(
@@ -236,6 +231,64 @@ async def run_target(
         process.wait(timeout=20)
 
 
+def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, float]:
+    latencies.sort()
+    return {
+        "messages": len(latencies),
+        "rate": len(latencies) / elapsed,
+        "p50": percentile(latencies, 0.50),
+        "p99": percentile(latencies, 0.99),
+        "mean": statistics.fmean(latencies) * 1000 if latencies else 0.0,
+        "errors": errors,
+    }
+
+
+async def run_pair(
+    pair: list[tuple[str, dict[str, str], int, Tree]], clients: int, seconds: float, slice_seconds: float
+) -> tuple[list[dict[str, float]], list[float]]:
+    """This tree and the baseline served at once, loaded in turns; each one's results over all its
+    slices, and the ratio of their messages/s in each round (this tree / the baseline)."""
+    ports = [free_port() for _ in pair]
+    processes = [
+        start("app", port, env, workers, tree)
+        for port, (_, env, workers, tree) in zip(ports, pair, strict=True)
+    ]
+    try:
+        for port in ports:
+            await wait_ready(f"http://127.0.0.1:{port}/healthz")
+        urls = [f"http://127.0.0.1:{port}/webhooks/rest/webhook" for port in ports]
+        latencies: list[list[float]] = [[] for _ in pair]
+        errors: list[list[str]] = [[] for _ in pair]
+        elapsed = [0.0 for _ in pair]
+        rates: list[list[float]] = [[] for _ in pair]
+        connector = aiohttp.TCPConnector(limit=clients)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            for url in urls:  # warm up both (the first requests load caches)
+                await asyncio.gather(
+                    *(customer(http, url, time.monotonic() + 2, [], []) for _ in range(clients))
+                )
+            for round_ in range(max(2, round(seconds / slice_seconds))):
+                order = list(range(len(pair)))
+                for i in order if round_ % 2 == 0 else order[::-1]:
+                    before, began = len(latencies[i]), time.monotonic()
+                    await asyncio.gather(
+                        *(
+                            customer(http, urls[i], began + slice_seconds, latencies[i], errors[i])
+                            for _ in range(clients)
+                        )
+                    )
+                    took = time.monotonic() - began
+                    elapsed[i] += took
+                    rates[i].append((len(latencies[i]) - before) / took)
+        results = [summary(latencies[i], len(errors[i]), elapsed[i]) for i in range(len(pair))]
+        return results, [a / b for a, b in zip(rates[0], rates[1], strict=True)]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -245,6 +298,9 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument("--workers", type=int, default=2, help="PostgreSQL also with N workers (1: skip)")
     parser.add_argument("--baseline", type=Path, help="a source tree to measure next to this one")
+    parser.add_argument(
+        "--slice", type=float, default=3.0, help="with --baseline: seconds of load each tree takes in turn"
+    )
     parser.add_argument("--steps", action="store_true", help="also latency per step of the intake script")
     parser.add_argument(
         "--replicas", type=int, default=1, help="N replicas behind one port vs 1 (PostgreSQL)"
@@ -277,18 +333,37 @@ def main() -> None:
                     "SUPPORTBOT_LOG_LEVEL": "WARNING",
                 }
                 targets.append((f"supportbot, {label}{suffix}", env, workers, tree))
-    results = []
+    results: list[tuple[str, dict[str, float]]] = []
     steps: list[tuple[str, list[list[float]]]] = []
-    for name, env, workers, tree in targets:
-        print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
-        if workers > 1:  # workers start at once: migrate first, so they do not race to create tables
-            subprocess.run(
-                tree.command("db", "upgrade"),
-                cwd=tree.root,
-                check=True,
-                env={**os.environ, **tree.env, **env},
-                stdout=subprocess.DEVNULL,
+    ratios: dict[str, list[float]] = {}
+    i = 0
+    while i < len(targets):
+        # With a baseline, each target of this tree runs together with the baseline's (run_pair).
+        paired = args.baseline is not None and i > 0
+        pair = targets[i : i + 2] if paired else targets[i : i + 1]
+        i += len(pair)
+        for _, env, workers, tree in pair:
+            if workers > 1:  # workers start at once: migrate first, so they do not race to create tables
+                subprocess.run(
+                    tree.command("db", "upgrade"),
+                    cwd=tree.root,
+                    check=True,
+                    env={**os.environ, **tree.env, **env},
+                    stdout=subprocess.DEVNULL,
+                )
+        if paired:
+            names = " and ".join(name for name, *_ in pair)
+            print(
+                f"running {names} in turns ({args.clients} clients, {args.seconds:.0f}s each)...",
+                file=sys.stderr,
             )
+            pair_results, ratios[pair[0][0]] = asyncio.run(
+                run_pair(pair, args.clients, args.seconds, args.slice)
+            )
+            results.extend((name, result) for (name, *_), result in zip(pair, pair_results, strict=True))
+            continue
+        name, env, workers, tree = pair[0]
+        print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)
         by_step: list[list[float]] = [[] for _ in SCRIPT]
         result = asyncio.run(run_target(name, env, args.clients, args.seconds, workers, by_step, tree))
         results.append((name, result))
@@ -298,14 +373,25 @@ def main() -> None:
     bare_rate = results[0][1]["rate"]
     print(f"\n{args.clients} concurrent customers over the REST channel, {os.cpu_count()} cores")
     print("(SUPPORTBOT_RATE_LIMITS=off: the abuse limits would refuse this scripted load)\n")
+    extra = f" {'vs baseline (q1-q3)':>19} |" if ratios else ""
     print(
-        f"| {'target':<33} | {'messages/s':>10} | {'vs bare':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
+        f"| {'target':<34} | {'messages/s':>10} | {'vs bare':>7} | {'p50 ms':>7} | {'p99 ms':>7} | {'errors':>6} |"
+        + extra
     )
-    print(f"|{'-' * 35}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
+    print(
+        f"|{'-' * 36}|{'-' * 12}|{'-' * 9}|{'-' * 9}|{'-' * 9}|{'-' * 8}|"
+        + ("-" * 21 + "|" if ratios else "")
+    )
     for name, r in results:
+        cell = ""
+        if ratios:
+            cell = " " * 19 + " |"
+            if name in ratios:
+                q1, median, q3 = statistics.quantiles(ratios[name], n=4)
+                cell = f" {f'{median:.2f} ({q1:.2f}-{q3:.2f})':>19} |"
         print(
-            f"| {name:<33} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
-            f"{r['p99']:>7.1f} | {r['errors']:>6.0f} |"
+            f"| {name:<34} | {r['rate']:>10.0f} | {r['rate'] / bare_rate:>7.2f} | {r['p50']:>7.1f} | "
+            f"{r['p99']:>7.1f} | {r['errors']:>6.0f} |" + cell
         )
     if args.steps:
         print_steps(steps[1:])  # the bare endpoint answers every step alike

@@ -45,6 +45,7 @@ _STEP = re.compile(r"^\s*\d+\.\s+\S", re.MULTILINE)
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff]")  # Khmer text often carries ZWSP
 _REQUIRED = ("title", "category", "keywords", "language", "slug")
 MAX_QUERY = 2000  # characters of a question that are searched (a pasted log stays fast)
+SEARCHES_KEPT = 1024  # questions whose answers are kept, then forgotten all at once
 
 
 class KnowledgeError(ValueError):
@@ -251,6 +252,7 @@ class KnowledgeBase:
         self._articles = list(articles)
         self.thresholds = dict(THRESHOLDS if thresholds is None else thresholds)
         self._by_key = {(a.language, a.slug): a for a in self._articles}
+        self._searched: dict[tuple[str, str, int], list[Match]] = {}
         self._indexes = {
             lang: _Index([a for a in self._articles if a.language == lang], lang)
             for lang in LANGUAGES
@@ -280,11 +282,20 @@ class KnowledgeBase:
         return [Match(index.articles[i], round(float(values[i]), 4)) for i in order]
 
     def search(self, text: str, language: str = "en", limit: int = 2) -> list[Match]:
-        """The best articles for a customer's words, at most `limit`, none below the threshold."""
+        """The best articles for a customer's words, at most `limit`, none below the threshold.
+        The articles do not change once loaded, so the answers to the last questions are kept:
+        many customers open with the same few words ("internet not working")."""
         if limit < 1:
             return []
-        threshold = self.thresholds.get(language, 1.0)
-        return [m for m in self.scores(text, language)[:limit] if m.score >= threshold]
+        key = (text, language, limit)
+        found = self._searched.get(key)
+        if found is None:
+            threshold = self.thresholds.get(language, 1.0)
+            found = [m for m in self.scores(text, language)[:limit] if m.score >= threshold]
+            if len(self._searched) >= SEARCHES_KEPT:
+                self._searched.clear()
+            self._searched[key] = found
+        return list(found)
 
 
 _SHARED: dict[Path, KnowledgeBase] = {}
