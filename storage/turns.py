@@ -4,12 +4,12 @@ A customer message reads and writes the same rows every time: the stored answer 
 message id, the conversation (locked on PostgreSQL, so replicas never interleave its turns) with
 its customer, then the new state and the message id. Through the ORM's unit of work, loading and
 saving a conversation took 1.2-1.4 ms of CPU; so here they are a few statements of driver SQL
-(`AsyncConnection.exec_driver_sql`: no compilation, no unit of work), in the same transaction as
-the `AsyncSession` the flows use: a ticket opened in the turn still commits with the state, or not
-at all.
+(no compilation, no unit of work), in the same transaction as the `AsyncSession` the flows use:
+a ticket opened in the turn still commits with the state, or not at all.
 
-The loaded conversation and customer are ORM objects in that session (the flows and the desk
-see one identity map); the turn's changes to them are written with one UPDATE each at the end.
+The loaded conversation and customer are ORM objects, detached until a flow or the desk asks for
+the session (most turns never do), then persistent in it (the flows and the desk see one identity
+map); the turn's changes to them are written with one UPDATE each at the end.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class TurnStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        configure_mappers()  # `_attach` makes instances without the constructor, which would do it
+        configure_mappers()  # here, not in the first customer's turn
         dialect = self.dialect = db.engine.dialect
         self.postgres = dialect.name == "postgresql"
         # On PostgreSQL turns share a fixed number of the pool's kept connections (db.py says why);
