@@ -157,6 +157,17 @@ def test_the_session_secret_is_made_once_and_kept(tmp_path: Any) -> None:
 # -- abuse limits ------------------------------------------------------------------------------------
 
 
+def test_a_checked_session_id_is_remembered_and_a_forged_one_never_is() -> None:
+    ids = SessionIds(b"a-secret-of-32-bytes-0123456789ab")
+    minted = ids.mint()
+    assert ids.is_minted(minted) and ids.is_minted(minted)  # the second answer from memory
+    random_part, _, signature = minted.partition(".")
+    forged = f"{random_part}.{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}"
+    for _ in range(2):
+        assert not ids.is_minted(forged)
+    assert not ids.is_minted(random_part)
+
+
 async def test_a_flooding_session_is_answered_429_with_retry_after(make_app: MakeApp) -> None:
     app = await make_app(SUPPORTBOT_RATE_LIMITS="on")
     session_id = await new_session(app)  # 1 message

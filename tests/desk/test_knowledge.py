@@ -224,3 +224,12 @@ def test_precision_and_recall_on_the_held_out_half(kb: KnowledgeBase, questions:
         figures = evaluate(kb, [q for q in held_out if q.language == language])
         assert figures.precision >= 0.9, (language, figures)
         assert figures.recall >= 0.85, (language, figures)
+
+
+def test_a_question_asked_again_gets_the_same_answer_and_its_own_list(kb: KnowledgeBase) -> None:
+    question = "I clicked a phishing link and now my account sends spam, hacked?"
+    first = kb.search(question, "en", limit=2)
+    first.clear()  # what a caller does with its answer changes nothing for the next one
+    again = kb.search(question, "en", limit=2)
+    assert again and again == kb.search(question, "en", limit=2)
+    assert kb.search(question, "en", limit=1) == again[:1]

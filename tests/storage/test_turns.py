@@ -10,7 +10,9 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+import storage.turns
 from actions.messages import Incoming, Reply
 from bot.services import Services, build_services
 from nlu.embedded import EmbeddedNlu
@@ -281,3 +283,41 @@ async def _share_the_kept_connections(services: Services, monkeypatch: pytest.Mo
     answers = await asyncio.gather(*said)
     assert inside == customers and all(answers)
     assert pool.overflow() <= 0
+
+
+async def test_the_turns_rows_join_the_session_a_flow_asks_for(services: Services) -> None:
+    """Most turns need no session; when one asks for it, `session.get` finds the turn's own rows
+    (one identity map), and a change made before or after is written once, with the turn."""
+    bot = TestChannel(services)
+    await bot.say("hello")
+    store = services.engine.turns
+    async with store.transaction() as turn:
+        conversation, customer, _ = await turn.load(bot.channel, bot.sender, None)
+        assert conversation is not None and customer is not None
+        customer.name = "Dara Keo"  # before the session exists
+        session = turn.session
+        assert await session.get(Customer, customer.id) is customer
+        assert await session.get(Conversation, conversation.id) is conversation
+        customer.email = "dara@example.com"  # after
+    async with services.db.reader() as session:
+        stored = await session.get(Customer, customer.id)
+        assert stored is not None
+        assert (stored.name, stored.email) == ("Dara Keo", "dara@example.com")
+
+
+async def test_a_turn_that_needs_no_session_makes_none(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = TestChannel(services)
+    await bot.say("hello")
+    made: list[AsyncSession] = []
+
+    def counted(*args: Any, **kwargs: Any) -> AsyncSession:
+        made.append(AsyncSession(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(storage.turns, "AsyncSession", counted)
+    await bot.say("/affirm")  # answered from the state alone: no ticket, no query of the desk's
+    assert made == []
+    await bot.say("what is the status of my tickets")  # the desk's query: a session
+    assert len(made) == 1
