@@ -38,7 +38,7 @@ def read_csv(path: Path) -> tuple[list[str], list[str]]:
     return [text for text, _ in rows], [intent for _, intent in rows]
 
 
-def _is_oos(label: str) -> bool:
+def is_oos(label: str) -> bool:
     """Whether a label (gold or predicted) means out of scope."""
     return label in OUT_OF_SCOPE_LABELS
 
@@ -50,15 +50,15 @@ def _decisions(scores: np.ndarray, intents: list[str], threshold: float) -> list
     return [intents[i] if ok else OUT_OF_SCOPE for i, ok in zip(best, confident, strict=True)]
 
 
-def _in_scope_accuracy(gold: list[str], predicted: list[str]) -> float:
+def in_scope_accuracy(gold: list[str], predicted: list[str]) -> float:
     """Share of in-scope rows given their own intent."""
-    hits = [p == g for g, p in zip(gold, predicted, strict=True) if not _is_oos(g)]
+    hits = [p == g for g, p in zip(gold, predicted, strict=True) if not is_oos(g)]
     return float(np.mean(hits)) if hits else 0.0
 
 
-def _oos_recall(gold: list[str], predicted: list[str]) -> float:
+def oos_recall(gold: list[str], predicted: list[str]) -> float:
     """Share of out-of-scope rows recognised as such."""
-    hits = [_is_oos(p) for g, p in zip(gold, predicted, strict=True) if _is_oos(g)]
+    hits = [is_oos(p) for g, p in zip(gold, predicted, strict=True) if is_oos(g)]
     return float(np.mean(hits)) if hits else 0.0
 
 
@@ -75,15 +75,15 @@ def tune_threshold(
     A support bot that misreads a real request does more harm than one that chats about the weather,
     so out-of-scope recall is bought only with a bounded loss of in-scope accuracy.
     """
-    if not any(_is_oos(label) for label in gold):
+    if not any(is_oos(label) for label in gold):
         return 0.0
     if scores is None:
         scores = model.probabilities(texts)
-    best_accuracy = _in_scope_accuracy(gold, _decisions(scores, model.intents, 0.0))
+    best_accuracy = in_scope_accuracy(gold, _decisions(scores, model.intents, 0.0))
     chosen = 0.0
     for candidate in np.arange(0.01, 1.0, 0.01):
         # In-scope accuracy only falls as the threshold rises: stop at the first step over budget.
-        if _in_scope_accuracy(gold, _decisions(scores, model.intents, candidate)) < best_accuracy - budget:
+        if in_scope_accuracy(gold, _decisions(scores, model.intents, candidate)) < best_accuracy - budget:
             break
         chosen = float(candidate)
     return round(chosen, 2)
@@ -103,8 +103,8 @@ def _trade_off(
             {
                 "budget": budget,
                 "threshold": threshold,
-                "accuracy": round(_in_scope_accuracy(test[1], predicted), 4),
-                "oos_recall": round(_oos_recall(test[1], predicted), 4),
+                "accuracy": round(in_scope_accuracy(test[1], predicted), 4),
+                "oos_recall": round(oos_recall(test[1], predicted), 4),
             }
         )
     return rows
@@ -137,27 +137,27 @@ def run_benchmark(
     if val_csv is not None:
         val_texts, val_intents = read_csv(val_csv)
         model.threshold = tune_threshold(model, val_texts, val_intents)
-        if any(_is_oos(label) for label in val_intents):
+        if any(is_oos(label) for label in val_intents):
             trade_off = _trade_off(model, (val_texts, val_intents), (test_texts, test_intents))
     predicted = [name for name, _ in model.predict(test_texts)]
-    oos_label = next((g for g in test_intents if _is_oos(g)), OUT_OF_SCOPE)
-    predicted = [oos_label if _is_oos(p) else p for p in predicted]
-    has_in_scope = any(not _is_oos(label) for label in test_intents)
-    has_oos = any(_is_oos(label) for label in test_intents)
+    oos_label = next((g for g in test_intents if is_oos(g)), OUT_OF_SCOPE)
+    predicted = [oos_label if is_oos(p) else p for p in predicted]
+    has_in_scope = any(not is_oos(label) for label in test_intents)
+    has_oos = any(is_oos(label) for label in test_intents)
     timings = _latencies(model, test_texts)
     return {
         "engine": model.engine,
-        "accuracy": round(_in_scope_accuracy(test_intents, predicted), 4) if has_in_scope else None,
+        "accuracy": round(in_scope_accuracy(test_intents, predicted), 4) if has_in_scope else None,
         "macro_f1": round(
             float(f1_score(test_intents, predicted, average="macro", labels=sorted(set(test_intents)))), 4
         ),
-        "oos_recall": round(_oos_recall(test_intents, predicted), 4) if has_oos else None,
+        "oos_recall": round(oos_recall(test_intents, predicted), 4) if has_oos else None,
         "train_seconds": round(train_seconds, 2),
         "parse_ms_p50": round(float(np.percentile(timings, 50)), 3),
         "parse_ms_p99": round(float(np.percentile(timings, 99)), 3),
         "n_train": len(train_texts),
         "n_test": len(test_texts),
-        "n_test_oos": sum(_is_oos(label) for label in test_intents),
+        "n_test_oos": sum(is_oos(label) for label in test_intents),
         "threshold": round(model.threshold, 4),
         **({"oos_trade_off": trade_off} if trade_off is not None else {}),
     }

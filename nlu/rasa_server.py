@@ -259,7 +259,7 @@ def run_rasa_benchmark(
     `POST /model/parse` per utterance over loopback HTTP (the way supportbot asks Rasa).
     Rasa has no threshold to tune: its FallbackClassifier (`nlu_fallback`) counts as out of scope.
     """
-    from nlu.benchmark import LATENCY_SAMPLE, _in_scope_accuracy, _is_oos, _oos_recall, read_csv
+    from nlu.benchmark import LATENCY_SAMPLE, in_scope_accuracy, is_oos, oos_recall, read_csv
 
     train_texts, train_intents = read_csv(train_csv)
     test_texts, test_intents = read_csv(test_csv)
@@ -292,24 +292,24 @@ def run_rasa_benchmark(
             if server is not None:
                 server.stop()
     fallback_share = sum(p == "nlu_fallback" for p in predicted) / len(predicted)
-    oos_label = next((g for g in test_intents if _is_oos(g)), "out_of_scope")
-    predicted = [oos_label if p == "nlu_fallback" or _is_oos(p) else p for p in predicted]
-    has_in_scope = any(not _is_oos(label) for label in test_intents)
-    has_oos = any(_is_oos(label) for label in test_intents)
+    oos_label = next((g for g in test_intents if is_oos(g)), "out_of_scope")
+    predicted = [oos_label if p == "nlu_fallback" or is_oos(p) else p for p in predicted]
+    has_in_scope = any(not is_oos(label) for label in test_intents)
+    has_oos = any(is_oos(label) for label in test_intents)
     from sklearn.metrics import f1_score
 
     labels = sorted(set(test_intents))
     return {
         "engine": "rasa",
-        "accuracy": round(_in_scope_accuracy(test_intents, predicted), 4) if has_in_scope else None,
+        "accuracy": round(in_scope_accuracy(test_intents, predicted), 4) if has_in_scope else None,
         "macro_f1": round(float(f1_score(test_intents, predicted, average="macro", labels=labels)), 4),
-        "oos_recall": round(_oos_recall(test_intents, predicted), 4) if has_oos else None,
+        "oos_recall": round(oos_recall(test_intents, predicted), 4) if has_oos else None,
         "train_seconds": round(train_seconds, 2),
         "parse_ms_p50": round(_percentile(timings, 50), 3),
         "parse_ms_p99": round(_percentile(timings, 99), 3),
         "n_train": len(train_texts),
         "n_test": len(test_texts),
-        "n_test_oos": sum(_is_oos(label) for label in test_intents),
+        "n_test_oos": sum(is_oos(label) for label in test_intents),
         "fallback_share": round(fallback_share, 4),
         "rasa_url": rasa_url,
         "rasa_rss_mb": rss,

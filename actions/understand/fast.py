@@ -2,7 +2,7 @@
 
 Python's `re` tries every alternative at every position of the text, and a leading `\\b` turns off
 its quick scan, so a pattern of fifty phrases costs milliseconds on a 4,000-character message. A
-`Gated` pattern knows the literal text each alternative starts with (read from the parsed pattern),
+`Gated` pattern knows the literal text each alternative starts with (read by understand/beginnings.py),
 finds those with `str.find` (fast, in C) and tries the pattern only where one of them occurs. The
 matches are the ones `re` would find (leftmost, first alternative, no overlaps); a pattern with an
 alternative that starts without literal text is searched the ordinary way. The texts searched must
@@ -14,100 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from re import _constants as sre_constants  # type: ignore[attr-defined]
-from re import _parser as sre_parse  # type: ignore[attr-defined]
-from typing import Any
 
-_MAX_PREFIXES = 64
-_ENOUGH = 8
+from actions.understand import beginnings
+
 _WORD = re.compile(r"\w")
-
-
-_REPEATS = tuple(
-    getattr(sre_constants, name)
-    for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-    if hasattr(sre_constants, name)
-)
-
-
-def _is_space(item: Any) -> bool:
-    """A pattern item that is one whitespace character class (\\s)."""
-    return (
-        len(item) == 1
-        and item[0][0] is sre_constants.IN
-        and list(item[0][1]) == [(sre_constants.CATEGORY, sre_constants.CATEGORY_SPACE)]
-    )
-
-
-def _class_chars(av: Any) -> list[str] | None:
-    """The characters of a small class ([345], [0-9], \\d), or None."""
-    chars: list[str] = []
-    for op, val in av:
-        if op is sre_constants.LITERAL:
-            chars.append(chr(val))
-        elif op is sre_constants.RANGE and val[1] - val[0] < 16:
-            chars.extend(chr(c) for c in range(val[0], val[1] + 1))
-        elif op is sre_constants.CATEGORY and val is sre_constants.CATEGORY_DIGIT:
-            chars.extend("0123456789")
-        elif op is sre_constants.CATEGORY and val is sre_constants.CATEGORY_SPACE:
-            chars.append(" ")  # spaces are collapsed to one " " in the texts searched
-        else:
-            return None
-    return chars if len(chars) <= 16 else None
-
-
-def _prefixes(items: Any) -> list[tuple[str, bool, bool]] | None:
-    """(literal prefix, complete, starts at a word boundary) for each way a parsed sequence can begin,
-    or None when one of them begins without literal text. A prefix stops growing at `_ENOUGH`
-    characters, or when the ways to begin would pass `_MAX_PREFIXES`: a few specific beginnings are
-    found faster than hundreds of long ones."""
-    results: list[tuple[str, bool, bool]] = [("", True, False)]
-    for op, av in items:
-        results = [(p, c and len(p) < _ENOUGH, b) for p, c, b in results]
-        open_ = [r for r in results if r[1]]
-        if not open_:
-            break
-        done = [r for r in results if not r[1]]
-        grown: list[tuple[str, bool, bool]] | None
-        if op is sre_constants.AT:
-            if av is sre_constants.AT_BOUNDARY:
-                results = done + [(p, c, b or p == "") for p, c, b in open_]
-            continue
-        if op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
-            continue
-        if op is sre_constants.LITERAL:
-            grown = [(p + chr(av), c, b) for p, c, b in open_]
-        elif op is sre_constants.SUBPATTERN or op is sre_constants.BRANCH:
-            alternatives = [av[-1]] if op is sre_constants.SUBPATTERN else list(av[1])
-            subs: list[tuple[str, bool, bool]] = []
-            for alt in alternatives:
-                inner = _prefixes(alt)
-                if inner is None:
-                    inner = [("", False, False)]
-                subs.extend(inner)
-            grown = [(p + q, c2, b or (p == "" and b2)) for p, _, b in open_ for q, c2, b2 in subs]
-        elif op in _REPEATS and _is_space(av[2]):
-            # The texts searched have their spaces collapsed (`text.clean`): \s+ is one space there.
-            grown = (open_ if av[0] == 0 else []) + [(p + " ", c, b) for p, c, b in open_]
-        elif op in _REPEATS:
-            low, _, item = av
-            inner = _prefixes(item) or [("", False, False)]
-            taken = [(p + q, False, b or (p == "" and b2)) for p, _, b in open_ for q, _, b2 in inner]
-            grown = (open_ if low == 0 else []) + taken
-        elif op is sre_constants.IN and (chars := _class_chars(av)) is not None:
-            grown = [(p + ch, c, b) for p, c, b in open_ for ch in chars]
-        else:
-            grown = None  # a wide class, a dot: the literal prefix ends here
-        too_many = len(done) + len(set(grown or ())) > _MAX_PREFIXES and all(p for p, _, _ in open_)
-        if grown is None or too_many:
-            results = done + [(p, False, b) for p, _, b in open_]
-            break
-        results = done + list(dict.fromkeys(grown))
-    if any(p == "" for p, _, _ in results):
-        return None
-    return results
-
-
 _WORDS = re.compile(r"\w+")
 _INDEXES: dict[str, dict[str, list[int]]] = {}
 
@@ -142,7 +52,10 @@ class Gated:
     def __init__(self, pattern: str, flags: int = 0) -> None:
         self.regex = re.compile(pattern, flags)
         self.pattern = pattern
-        found = _prefixes(sre_parse.parse(pattern, flags))
+        try:
+            found = beginnings.prefixes(beginnings.parse(pattern, flags))
+        except beginnings.Unsupported:
+            found = None  # searched the ordinary way
         self.triggers: dict[str, bool] | None = None
         self._keys: dict[str, str | None] = {}
         self._finds: list[tuple[str, bool]] = []

@@ -81,14 +81,24 @@ def test_imports_are_read_wherever_they_are(tmp_path: Path, source: str, found: 
 
 
 def private_reaches(source: str) -> list[str]:
-    """`obj._name` (or `getattr(obj, "_name")`) on anything but `self` or `cls`, and any use of another object's `__dict__` or a
-    write to its `__class__`, each with its line number."""
+    """`obj._name` (or `getattr(obj, "_name")`) on anything but `self` or `cls`, any use of another object's `__dict__` or a
+    write to its `__class__`, and imports of another package's private modules or names, each with its line number."""
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in LOOKUPS:
             named = node.args[1] if len(node.args) > 1 else None
             if isinstance(named, ast.Constant) and str(named.value).startswith("_"):
                 found.append(f"{node.lineno}: {ast.unparse(node)}")
+        if isinstance(node, ast.ImportFrom) and node.level == 0:
+            parts = [*(node.module or "").split("."), *(a.name for a in node.names)]
+            if any(part.startswith("_") and not part.startswith("__") for part in parts):
+                found.append(f"{node.lineno}: {ast.unparse(node)}")  # another package's private module
+        if isinstance(node, ast.Import) and any(
+            part.startswith("_") and not part.startswith("__")
+            for a in node.names
+            for part in a.name.split(".")
+        ):
+            found.append(f"{node.lineno}: {ast.unparse(node)}")
         if not isinstance(node, ast.Attribute):
             continue
         own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
@@ -123,6 +133,11 @@ def test_no_private_attribute_of_another_object_is_used() -> None:
         ("cls._cache", False),
         ("type(obj).__name__", False),
         ("print(obj.__class__)", False),
+        ("from re import _parser as sre_parse", True),
+        ("import re._constants", True),
+        ("from sqlalchemy.engine import _py_row", True),
+        ("from __future__ import annotations", False),
+        ("from . import _helpers", False),
     ],
 )
 def test_private_reaches_are_read(source: str, reached: bool) -> None:
