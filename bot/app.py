@@ -30,6 +30,7 @@ from storage.models import OutboxMessage, utcnow
 log = structlog.get_logger(__name__)
 
 MAX_BODY = 64 * 1024
+GC_YOUNG = 10_000  # allocations between young garbage collections (Python's default: 700)
 
 
 class BodyLimit:
@@ -184,9 +185,15 @@ def create_app(
         # it is left out of collections, which then look only at what was made since.
         gc.collect()
         gc.freeze()
+        # A turn makes a few thousand short-lived objects (rows, ORM state, replies); with the
+        # default threshold of 700 a young collection ran every few turns and walked them while
+        # they were still in use. At GC_YOUNG most of them are gone before one runs.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(GC_YOUNG, *thresholds[1:])
         try:
             yield
         finally:
+            gc.set_threshold(*thresholds)
             gc.unfreeze()  # collectable again (tests start many apps in one process)
             for channel in reversed(channels.values()):
                 await channel.aclose()  # no more messages taken; replies being sent finish
