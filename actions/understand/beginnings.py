@@ -159,8 +159,8 @@ class _Reader:
                 end = self.p[self.i]
                 self.i += 1
                 if end == "\\":
-                    end = self.escaped_char(self.p[self.i])
                     self.i += 1
+                    end = self.escaped_char(self.p[self.i - 1])
                 if ord(end) - ord(ch) >= _CLASS_MAX:
                     wide = True
                     continue

@@ -54,7 +54,7 @@ class Gated:
         self.pattern = pattern
         try:
             found = beginnings.prefixes(beginnings.parse(pattern, flags))
-        except beginnings.Unsupported:
+        except (beginnings.Unsupported, IndexError):
             found = None  # searched the ordinary way
         self.triggers: dict[str, bool] | None = None
         self._keys: dict[str, str | None] = {}

@@ -45,6 +45,7 @@ def starts(pattern: str) -> set[tuple[str, bool]] | None:
         (r"a{2,}b", {("a", False)}),
         (r"ម៉ោងនេះ|\bnow\b", {("ម៉ោងនេះ", False), ("now", True)}),
         (r"\u17a2ត់", {("អត់", False)}),
+        (r"[\u1780-\u1782]ា", {("កា", False), ("ខា", False), ("គា", False)}),
         # An alternative that can begin with anything: no literal beginning, an ordinary search.
         (r"\bdown\b|.+ crashed", None),
         (r"\w+ing", None),
