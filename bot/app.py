@@ -109,10 +109,12 @@ class SecurityHeaders:
             if message["type"] == "http.response.start":
                 # The raw (name, value) pairs, read once: every answer passes here.
                 raw = list(message.get("headers", ()))
-                names = {bytes(name).lower() for name, _ in raw}
+                names: dict[bytes, bytes] = {}
+                for name, value in raw:
+                    names.setdefault(bytes(name).lower(), bytes(value))
                 if b"x-content-type-options" not in names:
                     raw.append((b"x-content-type-options", b"nosniff"))
-                kind = next((bytes(v) for n, v in raw if bytes(n).lower() == b"content-type"), b"")
+                kind = names.get(b"content-type", b"")
                 if kind.startswith((b"text/html", b"text/css")) or b"javascript" in kind:
                     if b"referrer-policy" not in names:
                         raw.append((b"referrer-policy", b"strict-origin-when-cross-origin"))

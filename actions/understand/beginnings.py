@@ -38,7 +38,8 @@ class Node:
     low: int = 0
 
 
-BOUND, SKIP, SPACE, WIDE = Node("bound"), Node("skip"), Node("space"), Node("wide")
+BOUND, SKIP, WIDE = Node("bound"), Node("skip"), Node("wide")
+SPACE = Node("space", chars=(" ",))  # spaces are collapsed to one " " in the texts searched
 DIGITS = Node("chars", chars=tuple(string.digits))
 
 
@@ -234,8 +235,7 @@ def prefixes(items: tuple[Node, ...]) -> list[tuple[str, bool, bool]] | None:
             taken = [(p + q, False, b or (p == "" and b2)) for p, _, b in open_ for q, _, b2 in inner]
             grown = (open_ if node.low == 0 else []) + taken
         elif node.kind in ("chars", "space"):
-            chars = node.chars or (" ",)
-            grown = [(p + ch, c, b) for p, c, b in open_ for ch in chars]
+            grown = [(p + ch, c, b) for p, c, b in open_ for ch in node.chars]
         else:
             grown = None  # a wide class, a dot: the literal prefix ends here
         too_many = len(done) + len(set(grown or ())) > MAX_PREFIXES and all(p for p, _, _ in open_)
