@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_datetime, get_timezone_location
 
 from actions.catalog import DEFAULT_LANGUAGE, LANGUAGES, text
@@ -13,6 +14,9 @@ from desk.sla import SlaClock
 
 # Khmer digits (CLDR numbering system `khmr`, U+17E0-U+17E9) for customers who write them.
 _DIGITS = {"khmr": str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")}
+# Parsed once: Babel would parse the locale's name again in every call (times are in many replies).
+_LOCALES = {lang: Locale.parse(lang) for lang in LANGUAGES}
+_ZONE_LABELS: dict[tuple[object, str], str] = {}  # (timezone, language): a fixed CLDR name each
 
 
 def localize_digits(value: Any, digits: str) -> Any:
@@ -30,16 +34,18 @@ def when(at: datetime, policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     """
     local = at.astimezone(policy.tz)
     return format_datetime(
-        local, text("time.when", lang), locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+        local, text("time.when", lang), locale=_LOCALES.get(lang, _LOCALES[DEFAULT_LANGUAGE])
     )
 
 
 def zone_label(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     """`Phnom Penh time` (Khmer: `ម៉ោងភ្នំពេញ`): the zone's city as CLDR names it in the language."""
-    city = get_timezone_location(
-        policy.tz, locale=lang if lang in LANGUAGES else DEFAULT_LANGUAGE, return_city=True
-    )
-    return text("time.zone", lang, city=city)
+    label = _ZONE_LABELS.get((policy.tz, lang))
+    if label is None:
+        locale = _LOCALES.get(lang, _LOCALES[DEFAULT_LANGUAGE])
+        city = get_timezone_location(policy.tz, locale=locale, return_city=True)
+        label = _ZONE_LABELS[(policy.tz, lang)] = text("time.zone", lang, city=city)
+    return label
 
 
 def duration(delta: timedelta, lang: str = DEFAULT_LANGUAGE) -> str:

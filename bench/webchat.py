@@ -244,10 +244,15 @@ def summary(latencies: list[float], errors: int, elapsed: float) -> dict[str, fl
 
 
 async def run_pair(
-    pair: list[tuple[str, dict[str, str], int, Tree]], clients: int, seconds: float, slice_seconds: float
+    pair: list[tuple[str, dict[str, str], int, Tree]],
+    clients: int,
+    seconds: float,
+    slice_seconds: float,
+    by_step: list[list[list[float]]],
 ) -> tuple[list[dict[str, float]], list[float]]:
     """This tree and the baseline served at once, loaded in turns; each one's results over all its
-    slices, and the ratio of their messages/s in each round (this tree / the baseline)."""
+    slices (and latencies per step into `by_step`, one list per tree), and the ratio of their
+    messages/s in each round (this tree / the baseline)."""
     ports = [free_port() for _ in pair]
     processes = [
         start("app", port, env, workers, tree)
@@ -273,7 +278,9 @@ async def run_pair(
                     before, began = len(latencies[i]), time.monotonic()
                     await asyncio.gather(
                         *(
-                            customer(http, urls[i], began + slice_seconds, latencies[i], errors[i])
+                            customer(
+                                http, urls[i], began + slice_seconds, latencies[i], errors[i], by_step[i]
+                            )
                             for _ in range(clients)
                         )
                     )
@@ -357,10 +364,12 @@ def main() -> None:
                 f"running {names} in turns ({args.clients} clients, {args.seconds:.0f}s each)...",
                 file=sys.stderr,
             )
+            pair_steps: list[list[list[float]]] = [[[] for _ in SCRIPT] for _ in pair]
             pair_results, ratios[pair[0][0]] = asyncio.run(
-                run_pair(pair, args.clients, args.seconds, args.slice)
+                run_pair(pair, args.clients, args.seconds, args.slice, pair_steps)
             )
             results.extend((name, result) for (name, *_), result in zip(pair, pair_results, strict=True))
+            steps.extend((name, s) for (name, *_), s in zip(pair, pair_steps, strict=True))
             continue
         name, env, workers, tree = pair[0]
         print(f"running {name} ({args.clients} clients, {args.seconds:.0f}s)...", file=sys.stderr)

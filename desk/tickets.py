@@ -315,18 +315,6 @@ class TicketService(TicketTransitions):
 
     # -- listing ---------------------------------------------------------------------------
 
-    async def for_customer(self, session: AsyncSession, customer_id: int, *, limit: int = 5) -> list[Ticket]:
-        # Asked in many customers' turns ("what is the status of my tickets"): plain SQL, as
-        # storage/rows.py explains, about half the cost of the ORM's query.
-        return await rows.select(
-            session,
-            Ticket,
-            "customer_id = {0}",
-            [customer_id],
-            order_by="created_at DESC, id DESC",
-            limit=limit,
-        )
-
     async def open_for_customer(self, session: AsyncSession, customer_id: int) -> Ticket | None:
         query = (
             select(Ticket)

@@ -26,24 +26,27 @@ M = TypeVar("M")
 class Columns:
     """A table's columns with the dialect's own conversions, for hand-written statements."""
 
-    def __init__(self, table: Table, dialect: Dialect) -> None:
+    def __init__(self, table: Table, dialect: Dialect, names: Sequence[str] | None = None) -> None:
+        """All the table's columns, or those `names` (in that order)."""
         self.table = table
-        self.names = [c.name for c in table.columns]
+        columns = list(table.columns) if names is None else [table.columns[name] for name in names]
+        self.names = [c.name for c in columns]
         self.binds: dict[str, Callable[[Any], Any] | None] = {}
         self.results: list[Callable[[Any], Any] | None] = []
-        for column in table.columns:
+        self._defaults = [
+            (c.name, c.default) for c in table.columns if c.default is not None and not c.primary_key
+        ]
+        for column in columns:
             impl = column.type.dialect_impl(dialect)
             self.binds[column.name] = impl.bind_processor(dialect)
             self.results.append(impl.result_processor(dialect, None))
 
     def defaults(self) -> dict[str, Any]:
         """The model's Python-side defaults (`default=`), fresh values each call."""
-        out = {}
-        for column in self.table.columns:
-            default = column.default
-            if default is not None and not column.primary_key:
-                out[column.name] = default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
-        return out
+        return {
+            name: default.arg if default.is_scalar else default.arg(None)  # type: ignore[attr-defined]
+            for name, default in self._defaults
+        }
 
     def bind(self, name: str, value: Any) -> Any:
         process = self.binds[name]
@@ -145,29 +148,6 @@ async def _write(session: AsyncSession, model: type[Any], given: dict[str, Any],
     names = tuple(row)
     args = [plan.columns.bind(name, row[name]) for name in names]
     return plan, await _run(session, fetch, plan.sql(names, returning), args, returning)
-
-
-async def select(
-    session: AsyncSession,
-    model: type[M],
-    where: str,
-    args: Sequence[Any],
-    *,
-    order_by: str = "",
-    limit: int | None = None,
-) -> list[M]:
-    """The model's rows matching `where` (`{0}`, `{1}`... stand for `args`), as objects of the
-    session: `rows.select(session, Ticket, "customer_id = {0}", [7], order_by="id DESC")`."""
-    plan, fetch = _plan(session, model)
-    dialect = plan.dialect
-    condition = where.format(*(placeholder(dialect, i) for i in range(1, len(args) + 1)))
-    sql = f"SELECT {', '.join(plan.columns.names)} FROM {plan.columns.table.name} WHERE {condition}"
-    if order_by:
-        sql += f" ORDER BY {order_by}"
-    if limit is not None:
-        sql += f" LIMIT {int(limit)}"
-    found = await _run(session, fetch, sql, args, True)
-    return [attach(session, model, plan.columns.values(row)) for row in found]
 
 
 async def count(session: AsyncSession, model: type[Any], where: str, **values: Any) -> int:

@@ -19,6 +19,7 @@ import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session, configure_mappers
 
 from storage import sqlite_driver
 from storage.db import TURN_CONNECTIONS, Database
-from storage.models import Conversation, Customer, InboundMessage
+from storage.models import Conversation, Customer, InboundMessage, Ticket
 from storage.rows import Columns, attach, detached, placeholder, use_driver
 
 _USED = "supportbot.turn_session_used"
@@ -43,6 +44,20 @@ class _TurnSession(Session):
 @event.listens_for(_TurnSession, "after_begin")
 def _session_began(session: Session, _transaction: Any, _connection: Any) -> None:
     session.info[_USED] = True
+
+
+@dataclass(frozen=True, slots=True)
+class TicketLine:
+    """One of the customer's tickets as their status question shows it: read, never changed."""
+
+    id: int
+    category: str
+    priority: str
+    status: str
+    subject: str
+    response_due_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
 
 
 class TurnStore:
@@ -73,6 +88,8 @@ class TurnStore:
             "FROM conversations c LEFT JOIN customers u ON u.id = c.customer_id "
             f"WHERE c.channel = {p(1)} AND c.sender = {p(2)}" + (" FOR UPDATE OF c" if self.postgres else "")
         )
+        self.lines = Columns(Ticket.__table__, dialect, [f.name for f in fields(TicketLine)])  # type: ignore[arg-type]
+        self.lines_sql = f"SELECT {', '.join(self.lines.names)} FROM tickets WHERE customer_id = {p(1)}"
         self.seen_sql = (
             f"SELECT replies FROM inbound_messages WHERE channel = {p(1)} AND sender = {p(2)} "
             f"AND message_id = {p(3)}"
@@ -248,6 +265,19 @@ class TurnTransaction:
         )
         self._loaded[id(instance)] = (instance, values)
         return instance
+
+    async def ticket_lines(
+        self, customer_id: int, *, ticket_id: int | None = None, limit: int = 5
+    ) -> list[TicketLine]:
+        """The customer's newest tickets (or their ticket `ticket_id`), without ORM objects: a
+        status question is asked in many turns and changes nothing."""
+        if self._session is not None and self._session_used():
+            await self._session.flush()  # as the ORM's query would: it sees what the turn added
+        sql, args = self.store.lines_sql, [customer_id]
+        if ticket_id is not None:
+            sql, args = f"{sql} AND id = {self.store.placeholder(2)}", [customer_id, ticket_id]
+        found = await self._fetch(f"{sql} ORDER BY created_at DESC, id DESC LIMIT {int(limit)}", args)
+        return [TicketLine(**self.store.lines.values(row)) for row in found]
 
     async def create(
         self, channel: str, sender: str, *, now: datetime, conversation: Conversation | None

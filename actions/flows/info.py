@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from actions import render
 from actions.flows.base import Flow, menu_buttons
 from actions.flows.closures import closure_answer
@@ -13,7 +11,7 @@ from actions.turn import Turn
 from desk import maintenance
 from desk.constants import DONE_STATUSES, TicketStatus
 from nlu.intents import Intent
-from storage.models import Ticket
+from storage.repositories.conversation import TicketLine
 
 
 class InfoFlow(Flow):
@@ -88,23 +86,25 @@ class InfoFlow(Flow):
         wanted = t.entities.get("ticket_id") or t.slots.get("ticket_id")
         if wanted is not None:
             digits = "".join(ch for ch in str(wanted) if ch.isdigit())
-            ticket = (
-                await self.tickets.get(t.repo.session, int(digits)) if digits and len(digits) < 12 else None
+            # Never reveal another customer's ticket, nor whether it exists: only theirs is read.
+            found = (
+                await t.repo.ticket_lines(t.customer.id, ticket_id=int(digits), limit=1)
+                if digits and len(digits) < 12
+                else []
             )
-            # Never reveal another customer's ticket, nor whether it exists.
-            if ticket is None or ticket.customer_id != t.customer.id:
+            if not found:
                 return t.reply(
                     "status.not_found",
                     Button(t.say("menu.tickets"), make_payload(Intent.TICKET_STATUS)),
                     wanted=digits or wanted,
                 )
-            return Reply(self.status_line(t, ticket, t.now))
-        tickets = await self.tickets.for_customer(t.repo.session, t.customer.id)
+            return Reply(self.status_line(t, found[0]))
+        tickets = await t.repo.ticket_lines(t.customer.id)
         if not tickets:
             return t.reply("status.none", Button(t.say("menu.report"), make_payload(Intent.REPORT_ISSUE)))
-        return t.reply("status.list", lines="\n".join(self.status_line(t, x, t.now) for x in tickets))
+        return t.reply("status.list", lines="\n".join(self.status_line(t, x) for x in tickets))
 
-    def status_line(self, t: Turn, ticket: Ticket, now: datetime) -> str:
+    def status_line(self, t: Turn, ticket: TicketLine) -> str:
         status = ticket.status
         line = t.say(
             "status.line",

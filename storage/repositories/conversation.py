@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import Database
 from storage.models import Attachment, Conversation, Customer, SelfServiceResolution
+from storage.turns import TicketLine as TicketLine  # the status question's rows, for the flows
 from storage.turns import TurnStore, TurnTransaction
 
 
@@ -65,6 +66,13 @@ class ConversationTurn:
     ) -> tuple[Conversation, Customer]:
         """A new sender's customer and conversation (or the customer of a conversation without one)."""
         return await self._tx.create(channel, sender, now=now, conversation=conversation)
+
+    async def ticket_lines(
+        self, customer_id: int, *, ticket_id: int | None = None, limit: int = 5
+    ) -> list[TicketLine]:
+        """The customer's newest tickets, or their ticket `ticket_id` (none: not theirs, or no such
+        ticket), for the status question."""
+        return await self._tx.ticket_lines(customer_id, ticket_id=ticket_id, limit=limit)
 
     async def remember(
         self, *, channel: str, sender: str, message_id: str, replies: list[Any], now: datetime

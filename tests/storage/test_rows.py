@@ -128,27 +128,16 @@ async def test_rows_written_by_hand_roll_back_with_the_transaction(services: Ser
 
 
 @pytest.mark.parametrize("path", ["session", "turn"])
-async def test_a_row_read_by_hand_is_the_object_the_session_already_holds(
-    services: Services, path: str
-) -> None:
+async def test_a_row_inserted_by_hand_is_the_object_the_session_holds(services: Services, path: str) -> None:
     customer_id = await a_customer(services)
     async with writer(services, path) as session:
         written = await rows.insert(session, Ticket, ticket_values(customer_id))
-        found = await rows.select(
-            session, Ticket, "customer_id = {0}", [customer_id], order_by="id DESC", limit=5
-        )
-        assert found == [written] and found[0] is written
         # The ORM sees it as its own, loaded object: no second copy, nothing left to write.
         assert (await session.execute(select(Ticket))).scalar_one() is written
         assert not session.new and not session.dirty
     async with services.db.reader() as session:
-        assert await rows.select(session, Ticket, "customer_id = {0}", [customer_id + 1]) == []
-        again = await rows.select(
-            session, Ticket, "customer_id = {0} AND priority = {1}", [customer_id, "high"]
-        )
-    assert [t.id for t in again] == [written.id] and again[0].troubleshooting == ticket_values(0)[
-        "troubleshooting"
-    ]
+        again = (await session.execute(select(Ticket).where(Ticket.customer_id == customer_id))).scalar_one()
+    assert again.id == written.id and again.troubleshooting == ticket_values(0)["troubleshooting"]
 
 
 @pytest.mark.parametrize("path", ["session", "turn"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -319,5 +320,60 @@ async def test_a_turn_that_needs_no_session_makes_none(
     monkeypatch.setattr(storage.turns, "AsyncSession", counted)
     await bot.say("/affirm")  # answered from the state alone: no ticket, no query of the desk's
     assert made == []
-    await bot.say("what is the status of my tickets")  # the desk's query: a session
+    await bot.say("what is the status of my tickets")  # read on the turn's connection
+    assert made == []
+    await bot.say("is there any maintenance planned?")  # the desk's query: a session
     assert len(made) == 1
+
+
+async def test_the_status_question_reads_only_the_customers_newest_tickets(services: Services) -> None:
+    """Newest first, five at most, never another customer's; dates as the ORM reads them, and a
+    ticket the turn itself added is seen, as the ORM's own query would see it."""
+    start = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
+    async with services.db.session() as session:
+        mine = Customer(channel="webchat", external_id="mine", created_at=start)
+        theirs = Customer(channel="webchat", external_id="theirs", created_at=start)
+        session.add_all([mine, theirs])
+        await session.flush()
+        tickets = [
+            Ticket(
+                category="technical",
+                priority="high",
+                channel="webchat",
+                customer_id=owner.id,
+                subject=f"ERP #{n} — “down”",
+                description="ERP down",
+                troubleshooting=[],
+                created_at=start + timedelta(minutes=n),
+                clock_started_at=start,
+                response_due_at=start + timedelta(hours=4, minutes=n),
+                warn_due_at=start,
+                sla_check_at=start,
+                resolved_at=start + timedelta(hours=1) if n == 5 else None,
+                status="resolved" if n == 5 else "open",
+            )
+            for n, owner in enumerate([mine] * 6 + [theirs])
+        ]
+        session.add_all(tickets)
+    async with services.engine.turns.transaction() as turn:
+        lines = await turn.ticket_lines(mine.id)
+        assert [line.id for line in lines] == [t.id for t in reversed(tickets[1:6])]
+        newest = lines[0]
+        assert (newest.subject, newest.status, newest.resolved_at) == (
+            "ERP #5 — “down”",
+            "resolved",
+            start + timedelta(hours=1),
+        )
+        assert lines[1].response_due_at == start + timedelta(hours=4, minutes=4)
+        assert lines[1].first_response_at is None
+        assert await turn.ticket_lines(mine.id, ticket_id=tickets[6].id) == []
+        assert [x.id for x in await turn.ticket_lines(theirs.id, ticket_id=tickets[6].id)] == [tickets[6].id]
+        added = Ticket(**{c: getattr(tickets[0], c) for c in ("category", "priority", "channel", "subject")})
+        added.customer_id, added.description, added.troubleshooting = mine.id, "again", []
+        added.created_at = added.clock_started_at = added.warn_due_at = added.sla_check_at = (
+            start + timedelta(days=1)
+        )
+        added.response_due_at = start + timedelta(days=2)
+        turn.session.add(added)
+        assert (await turn.ticket_lines(mine.id, limit=1))[0].subject == tickets[0].subject
+        assert (await turn.ticket_lines(mine.id, limit=1))[0].id == added.id
