@@ -87,8 +87,6 @@ class TicketService(TicketTransitions):
         the customer opened `limits.open_tickets_per_day` tickets in the last 24 hours: a script
         posing as a customer cannot flood the desk.
         """
-        if daily_limit:
-            await self._within_daily_limit(session, customer.id, now)
         due = self.clock.deadline(priority=new.priority, created=now)
         warn = self.clock.warn_at(priority=new.priority, created=now)
         clock_kind = self.policy.sla.priorities[new.priority].clock
@@ -96,33 +94,47 @@ class TicketService(TicketTransitions):
         window = await active_window(session, now) if new.category == "infrastructure" else None
         # Written as plain INSERTs (storage/rows.py): through the unit of work, these three rows
         # were two flushes and half the CPU of the customer's turn that opens the ticket.
-        ticket = await rows.insert(
-            session,
-            Ticket,
-            {
-                "category": new.category,
-                "priority": new.priority,
-                "status": TicketStatus.OPEN,
-                "tier": 1,
-                "channel": new.channel,
-                "customer_id": customer.id,
-                "conversation_id": new.conversation_id,
-                "subject": new.subject[:200],
-                "description": new.description,
-                "troubleshooting": new.troubleshooting,
-                "exclusion": new.exclusion,
-                "language": new.language,
-                "sentiment": new.sentiment,
-                "articles_tried": list(new.articles_tried) or None,
-                "maintenance_id": window.id if window else None,
-                "created_at": now,
-                "clock_started_at": started,
-                "response_due_at": due,
-                "warn_due_at": warn,
-                "sla_check_at": warn,
-                "reopened_from_id": new.reopened_from,
-            },
-        )
+        values = {
+            "category": new.category,
+            "priority": new.priority,
+            "status": TicketStatus.OPEN,
+            "tier": 1,
+            "channel": new.channel,
+            "customer_id": customer.id,
+            "conversation_id": new.conversation_id,
+            "subject": new.subject[:200],
+            "description": new.description,
+            "troubleshooting": new.troubleshooting,
+            "exclusion": new.exclusion,
+            "language": new.language,
+            "sentiment": new.sentiment,
+            "articles_tried": list(new.articles_tried) or None,
+            "maintenance_id": window.id if window else None,
+            "created_at": now,
+            "clock_started_at": started,
+            "response_due_at": due,
+            "warn_due_at": warn,
+            "sla_check_at": warn,
+            "reopened_from_id": new.reopened_from,
+        }
+        if daily_limit:
+            # Counted in the INSERT itself: no statement of its own, and never a flush of the
+            # session (the turn writes what it changed itself, at its end).
+            limit = self.policy.limits.open_tickets_per_day
+            within = await rows.insert_within(
+                session,
+                Ticket,
+                values,
+                limit=limit,
+                where="customer_id = {customer_id} AND created_at > {created_at}",
+                customer_id=customer.id,
+                created_at=now - timedelta(days=1),
+            )
+            if within is None:
+                raise TicketLimitReached(f"at most {limit} tickets a day")
+            ticket = within
+        else:
+            ticket = await rows.insert(session, Ticket, values)
         actor = actor or f"customer:{customer.id}"
         created = self._event_row(
             ticket,
@@ -157,20 +169,6 @@ class TicketService(TicketTransitions):
             for attachment in waiting.scalars():
                 self._attach(session, ticket, attachment, actor, now)
         return ticket
-
-    async def _within_daily_limit(self, session: AsyncSession, customer_id: int, now: datetime) -> None:
-        limit = self.policy.limits.open_tickets_per_day
-        # Plain SQL on the turn's connection (storage/rows.py): a query of the session would
-        # also flush what the turn changed so far, which the turn writes itself at its end.
-        opened = await rows.count(
-            session,
-            Ticket,
-            "customer_id = {customer_id} AND created_at > {created_at}",
-            customer_id=customer_id,
-            created_at=now - timedelta(days=1),
-        )
-        if opened >= limit:
-            raise TicketLimitReached(f"at most {limit} tickets a day")
 
     async def _page_on_call(self, session: AsyncSession, ticket: Ticket, channel: str, now: datetime) -> None:
         """Page the on-call channel, at most once per `limits.on_call_coalesce_minutes`: a page

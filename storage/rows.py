@@ -11,6 +11,7 @@ The values go through each column's own type conversions, as the ORM would send 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -150,24 +151,37 @@ async def _write(session: AsyncSession, model: type[Any], given: dict[str, Any],
     return plan, await _run(session, fetch, plan.sql(names, returning), args, returning)
 
 
-async def count(session: AsyncSession, model: type[Any], where: str, **values: Any) -> int:
-    """How many of the model's rows match `where`, in which `{column}` stands for the value given
-    for that column, converted as the column converts it:
-    `rows.count(session, Ticket, "customer_id = {customer_id}", customer_id=7)`."""
-    plan, fetch = _plan(session, model)
-    names = list(values)
-    condition = where.format(**{name: placeholder(plan.dialect, i) for i, name in enumerate(names, 1)})
-    args = [plan.columns.bind(name, values[name]) for name in names]
-    sql = f"SELECT count(*) FROM {plan.columns.table.name} WHERE {condition}"
-    [row] = await _run(session, fetch, sql, args, True)
-    return int(row[0])
-
-
 async def insert(session: AsyncSession, model: type[M], values: dict[str, Any]) -> M:
     """INSERT one row (the model's defaults fill what is not given) in the session's transaction;
     the row as stored, as a persistent object of the session."""
     plan, rows = await _write(session, model, values, returning=True)
     return attach(session, model, plan.columns.values(rows[0]))
+
+
+async def insert_within(
+    session: AsyncSession, model: type[M], values: dict[str, Any], *, limit: int, where: str, **matching: Any
+) -> M | None:
+    """As `insert`, but only while fewer than `limit` of the model's rows match `where`, in which
+    `{column}` stands for the value given for that column, converted as the column converts it;
+    None, and nothing written, once that many do. The count and the INSERT are one statement: the
+    limit costs no round trip of its own.
+    `rows.insert_within(session, Ticket, values, limit=5, where="customer_id = {customer_id}", customer_id=7)`"""
+    plan, fetch = _plan(session, model)
+    row = {**plan.columns.defaults(), **values}
+    names = tuple(row)
+    p = functools.partial(placeholder, plan.dialect)
+    keys = list(matching)
+    condition = where.format(**{name: p(len(names) + i) for i, name in enumerate(keys, 1)})
+    sql = (
+        f"INSERT INTO {plan.columns.table.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(p(i) for i in range(1, len(names) + 1))} "
+        f"WHERE (SELECT count(*) FROM {plan.columns.table.name} WHERE {condition}) < {int(limit)} "
+        f"RETURNING {', '.join(plan.columns.names)}"
+    )
+    args = [plan.columns.bind(name, row[name]) for name in names]
+    args += [plan.columns.bind(name, matching[name]) for name in keys]
+    found = await _run(session, fetch, sql, args, True)
+    return attach(session, model, plan.columns.values(found[0])) if found else None
 
 
 async def add(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> None:

@@ -141,25 +141,45 @@ async def test_a_row_inserted_by_hand_is_the_object_the_session_holds(services: 
 
 
 @pytest.mark.parametrize("path", ["session", "turn"])
-async def test_rows_are_counted_with_values_converted_as_their_columns_convert_them(
+async def test_a_row_inserted_within_a_limit_counts_with_values_converted_as_their_columns_convert_them(
     services: Services, path: str
 ) -> None:
     customer_id = await a_customer(services)
+    within_a_day = "customer_id = {customer_id} AND created_at > {created_at}"
+    since = CREATED - timedelta(days=1)
     async with writer(services, path) as session:
-        for hours in (0, 5, 30):  # opened at CREATED, 5 and 30 hours before it
-            await rows.insert(
-                session,
-                Ticket,
-                {**ticket_values(customer_id), "created_at": CREATED - timedelta(hours=hours)},
+        for hours in (30, 5, 0):  # opened 30 and 5 hours before CREATED, then at CREATED
+            row = {**ticket_values(customer_id), "created_at": CREATED - timedelta(hours=hours)}
+            written = await rows.insert_within(
+                session, Ticket, row, limit=2, where=within_a_day, customer_id=customer_id, created_at=since
             )
-        since = CREATED - timedelta(days=1)
-        within_a_day = "customer_id = {customer_id} AND created_at > {created_at}"
-        assert await rows.count(session, Ticket, within_a_day, customer_id=customer_id, created_at=since) == 2
-        assert await rows.count(session, Ticket, "customer_id = {customer_id}", customer_id=customer_id) == 3
+            # The one from 30 hours before is outside the day: the third still fits in the limit.
+            assert written is not None and written.created_at == row["created_at"]
+        refused = await rows.insert_within(
+            session,
+            Ticket,
+            ticket_values(customer_id),
+            limit=2,
+            where=within_a_day,
+            customer_id=customer_id,
+            created_at=since,
+        )
+        assert refused is None
+        other = await rows.insert_within(
+            session,
+            Ticket,
+            ticket_values(customer_id),
+            limit=2,
+            where=within_a_day,
+            customer_id=customer_id + 1,
+            created_at=since,
+        )
         assert (
-            await rows.count(session, Ticket, "customer_id = {customer_id}", customer_id=customer_id + 1) == 0
+            other is not None
+            and (await session.execute(select(Ticket).where(Ticket.id == other.id))).scalar_one() is other
         )
         assert not session.new and not session.dirty
+    assert await count(services, Ticket) == 4
 
 
 async def test_a_turn_that_fails_after_opening_its_ticket_leaves_no_ticket(
