@@ -88,6 +88,8 @@ class Gated:
             pairs = [(found, self._keys[key]) for key, found in index.items() if key in self._keys]
         else:
             pairs = [(found, exact) for key, exact in self._keys.items() if (found := index.get(key))]
+        if not pairs and not self._finds:
+            return []
         for found, exact in pairs:
             if exact is None:
                 starts.update(found)
@@ -115,7 +117,14 @@ class Gated:
                 yield m
 
     def search(self, text: str) -> re.Match[str] | None:
-        return next(self.finditer(text), None)
+        if self.triggers is None:
+            return self.regex.search(text)
+        # finditer's first match, without its generator: most messages have none to find.
+        for start in self._starts(text):
+            m = self.regex.match(text, start)
+            if m is not None and m.end() > m.start():
+                return m
+        return None
 
 
 def gated(pattern: str, flags: int = 0) -> Gated:

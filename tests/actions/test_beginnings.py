@@ -104,6 +104,8 @@ def test_every_gated_pattern_finds_what_re_finds_in_every_held_out_message() -> 
         for text in [*messages, long]:
             found = [m.span() for m in gated.finditer(text)]
             assert found == [m.span() for m in gated.regex.finditer(text)], (gated.pattern, text)
+            first = gated.regex.search(text)
+            assert span(gated.search(text)) == span(first), (gated.pattern, text)
 
 
 WORDS = ["only", "just", "me", "every", "finance", "computer", "a", "b", "c", "abc", "$", "40", "mine"]
@@ -116,3 +118,8 @@ def test_a_gated_search_matches_re_on_made_up_texts(words: list[str], gaps: list
     text = "".join(w + (gaps[i] if i < len(gaps) else " ") for i, w in enumerate(words))
     gated = Gated(pattern)
     assert [m.span() for m in gated.finditer(text)] == [m.span() for m in re.finditer(pattern, text)]
+    assert span(gated.search(text)) == span(re.search(pattern, text))
+
+
+def span(m: re.Match[str] | None) -> tuple[int, int] | None:
+    return None if m is None else m.span()
