@@ -33,5 +33,21 @@ def parse_payload(text: str) -> Payload | None:
     return Payload(match.group("intent"), slots)
 
 
+_MADE: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {}
+MADE_KEPT = 1024  # the same buttons come back in every conversation (priorities, menus, ratings)
+
+
 def make_payload(intent: str, **slots: Any) -> str:
-    return f"/{intent}" + (json.dumps(slots, separators=(",", ":")) if slots else "")
+    if not slots:
+        return f"/{intent}"
+    key = (intent, tuple(slots.items()))
+    try:
+        made = _MADE.get(key)
+    except TypeError:  # a value that cannot be a key (a list): made each time
+        return f"/{intent}" + json.dumps(slots, separators=(",", ":"))
+    if made is None:
+        made = f"/{intent}" + json.dumps(slots, separators=(",", ":"))
+        if len(_MADE) >= MADE_KEPT:
+            _MADE.clear()
+        _MADE[key] = made
+    return made
