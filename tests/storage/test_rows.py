@@ -145,39 +145,29 @@ async def test_a_row_inserted_within_a_limit_counts_with_values_converted_as_the
     services: Services, path: str
 ) -> None:
     customer_id = await a_customer(services)
-    within_a_day = "customer_id = {customer_id} AND created_at > {created_at}"
-    since = CREATED - timedelta(days=1)
     async with writer(services, path) as session:
+
+        async def opened(row: dict[str, Any], counted_for: int) -> Ticket | None:
+            """At most two tickets of `counted_for`'s in the day before CREATED."""
+            return await rows.insert_within(
+                session,
+                Ticket,
+                row,
+                limit=2,
+                where="customer_id = {customer_id} AND created_at > {created_at}",
+                customer_id=counted_for,
+                created_at=CREATED - timedelta(days=1),
+            )
+
         for hours in (30, 5, 0):  # opened 30 and 5 hours before CREATED, then at CREATED
             row = {**ticket_values(customer_id), "created_at": CREATED - timedelta(hours=hours)}
-            written = await rows.insert_within(
-                session, Ticket, row, limit=2, where=within_a_day, customer_id=customer_id, created_at=since
-            )
+            written = await opened(row, customer_id)
             # The one from 30 hours before is outside the day: the third still fits in the limit.
             assert written is not None and written.created_at == row["created_at"]
-        refused = await rows.insert_within(
-            session,
-            Ticket,
-            ticket_values(customer_id),
-            limit=2,
-            where=within_a_day,
-            customer_id=customer_id,
-            created_at=since,
-        )
-        assert refused is None
-        other = await rows.insert_within(
-            session,
-            Ticket,
-            ticket_values(customer_id),
-            limit=2,
-            where=within_a_day,
-            customer_id=customer_id + 1,
-            created_at=since,
-        )
-        assert (
-            other is not None
-            and (await session.execute(select(Ticket).where(Ticket.id == other.id))).scalar_one() is other
-        )
+        assert await opened(ticket_values(customer_id), customer_id) is None
+        other = await opened(ticket_values(customer_id), customer_id + 1)  # counted for another
+        assert other is not None
+        assert (await session.execute(select(Ticket).where(Ticket.id == other.id))).scalar_one() is other
         assert not session.new and not session.dirty
     assert await count(services, Ticket) == 4
 
