@@ -34,9 +34,7 @@ class Columns:
         self.names = [c.name for c in columns]
         self.binds: dict[str, Callable[[Any], Any] | None] = {}
         self.results: list[Callable[[Any], Any] | None] = []
-        self._defaults = [
-            (c.name, c.default) for c in table.columns if c.default is not None and not c.primary_key
-        ]
+        self._defaults = [(c.name, c.default) for c in columns if c.default is not None and not c.primary_key]
         for column in columns:
             impl = column.type.dialect_impl(dialect)
             self.binds[column.name] = impl.bind_processor(dialect)
