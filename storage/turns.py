@@ -224,10 +224,8 @@ class TurnTransaction:
         return self._session
 
     async def _fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
+        """The statement's rows (none for an UPDATE or INSERT without RETURNING)."""
         return await self._statements.fetch(sql, args)
-
-    async def _execute(self, sql: str, args: Sequence[Any]) -> None:
-        await self._statements.fetch(sql, args)
 
     async def seen(self, channel: str, sender: str, message_id: str) -> list[Any] | None:
         """The replies stored for a message id already handled, else None."""
@@ -344,7 +342,7 @@ class TurnTransaction:
             p = self.store.placeholder
             sets = ", ".join(f"{name} = {p(i)}" for i, name in enumerate(changed, 1))
             args = [columns.bind(name, value) for name, value in changed.items()]
-            await self._execute(
+            await self._fetch(
                 f"UPDATE {table} SET {sets} WHERE id = {p(len(args) + 1)}", [*args, instance.id]
             )
             before.update(changed)
@@ -355,7 +353,7 @@ class TurnTransaction:
         """Store the answer to `message_id`; a second insert of it fails the transaction."""
         process = self.store.replies_bind
         received = self.store.conversations.bind("updated_at", now)
-        await self._execute(
+        await self._fetch(
             self.store.inbound_sql,
             (channel, sender, message_id, received, process(replies) if process else replies),
         )
