@@ -19,6 +19,10 @@ _LOCALES = {lang: Locale.parse(lang) for lang in LANGUAGES}
 _ZONE_LABELS: dict[tuple[object, str], str] = {}  # (timezone, language): a fixed CLDR name each
 
 
+def _locale(lang: str) -> Locale:
+    return _LOCALES.get(lang, _LOCALES[DEFAULT_LANGUAGE])
+
+
 def localize_digits(value: Any, digits: str) -> Any:
     """`value` (a number, or a text of numbers and dates) written in the digits `digits`."""
     table = _DIGITS.get(digits)
@@ -33,17 +37,14 @@ def when(at: datetime, policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     The pattern is the catalog's `time.when` (a CLDR pattern), the names are Babel's for the locale.
     """
     local = at.astimezone(policy.tz)
-    return format_datetime(
-        local, text("time.when", lang), locale=_LOCALES.get(lang, _LOCALES[DEFAULT_LANGUAGE])
-    )
+    return format_datetime(local, text("time.when", lang), locale=_locale(lang))
 
 
 def zone_label(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
     """`Phnom Penh time` (Khmer: `ម៉ោងភ្នំពេញ`): the zone's city as CLDR names it in the language."""
     label = _ZONE_LABELS.get((policy.tz, lang))
     if label is None:
-        locale = _LOCALES.get(lang, _LOCALES[DEFAULT_LANGUAGE])
-        city = get_timezone_location(policy.tz, locale=locale, return_city=True)
+        city = get_timezone_location(policy.tz, locale=_locale(lang), return_city=True)
         label = _ZONE_LABELS[(policy.tz, lang)] = text("time.zone", lang, city=city)
     return label
 

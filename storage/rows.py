@@ -11,7 +11,6 @@ The values go through each column's own type conversions, as the ORM would send 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
@@ -89,19 +88,37 @@ def detached(model: type[M], values: dict[str, Any]) -> M:
 
 
 class _Insert:
-    """One table's INSERT statements, per set of given columns."""
+    """One table's INSERT statements, per set of given columns (and limiting condition)."""
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self.columns = Columns(table, dialect)
         self.dialect = dialect
-        self._sql: dict[tuple[tuple[str, ...], bool], str] = {}
+        self._sql: dict[tuple[tuple[str, ...], bool, str | None, tuple[str, ...], int], str] = {}
 
-    def sql(self, names: tuple[str, ...], returning: bool) -> str:
-        key = (names, returning)
+    def sql(
+        self,
+        names: tuple[str, ...],
+        returning: bool,
+        where: str | None = None,
+        matching: tuple[str, ...] = (),
+        limit: int = 0,
+    ) -> str:
+        """With `where`: only while fewer than `limit` rows match it, its `{column}`s the
+        parameters after the values (`matching`, in that order)."""
+        key = (names, returning, where, matching, limit)
         sql = self._sql.get(key)
         if sql is None:
+            table = self.columns.table.name
             params = ", ".join(placeholder(self.dialect, i) for i in range(1, len(names) + 1))
-            sql = f"INSERT INTO {self.columns.table.name} ({', '.join(names)}) VALUES ({params})"
+            sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({params})"
+            if where is not None:
+                condition = where.format(
+                    **{name: placeholder(self.dialect, len(names) + i) for i, name in enumerate(matching, 1)}
+                )
+                sql = (
+                    f"INSERT INTO {table} ({', '.join(names)}) SELECT {params} "
+                    f"WHERE (SELECT count(*) FROM {table} WHERE {condition}) < {int(limit)}"
+                )
             if returning:
                 sql += f" RETURNING {', '.join(self.columns.names)}"
             self._sql[key] = sql
@@ -141,12 +158,24 @@ async def _run(
     return list(result.all()) if rows else []
 
 
-async def _write(session: AsyncSession, model: type[Any], given: dict[str, Any], returning: bool) -> Any:
+async def _write(
+    session: AsyncSession,
+    model: type[Any],
+    given: dict[str, Any],
+    returning: bool,
+    within: tuple[int, str, dict[str, Any]] | None = None,
+) -> Any:
     plan, fetch = _plan(session, model)
     row = {**plan.columns.defaults(), **given}
     names = tuple(row)
     args = [plan.columns.bind(name, row[name]) for name in names]
-    return plan, await _run(session, fetch, plan.sql(names, returning), args, returning)
+    if within is None:
+        sql = plan.sql(names, returning)
+    else:
+        limit, where, matching = within
+        sql = plan.sql(names, returning, where, tuple(matching), limit)
+        args += [plan.columns.bind(name, value) for name, value in matching.items()]
+    return plan, await _run(session, fetch, sql, args, returning)
 
 
 async def insert(session: AsyncSession, model: type[M], values: dict[str, Any]) -> M:
@@ -164,21 +193,7 @@ async def insert_within(
     None, and nothing written, once that many do. The count and the INSERT are one statement: the
     limit costs no round trip of its own.
     `rows.insert_within(session, Ticket, values, limit=5, where="customer_id = {customer_id}", customer_id=7)`"""
-    plan, fetch = _plan(session, model)
-    row = {**plan.columns.defaults(), **values}
-    names = tuple(row)
-    p = functools.partial(placeholder, plan.dialect)
-    keys = list(matching)
-    condition = where.format(**{name: p(len(names) + i) for i, name in enumerate(keys, 1)})
-    sql = (
-        f"INSERT INTO {plan.columns.table.name} ({', '.join(names)}) "
-        f"SELECT {', '.join(p(i) for i in range(1, len(names) + 1))} "
-        f"WHERE (SELECT count(*) FROM {plan.columns.table.name} WHERE {condition}) < {int(limit)} "
-        f"RETURNING {', '.join(plan.columns.names)}"
-    )
-    args = [plan.columns.bind(name, row[name]) for name in names]
-    args += [plan.columns.bind(name, matching[name]) for name in keys]
-    found = await _run(session, fetch, sql, args, True)
+    plan, found = await _write(session, model, values, returning=True, within=(limit, where, matching))
     return attach(session, model, plan.columns.values(found[0])) if found else None
 
 
