@@ -3,7 +3,7 @@ assistant without reopening anything; a real message reopens a resolved ticket (
 
 from __future__ import annotations
 
-from tests.actions.test_conversation import events_of, tickets_of
+from tests.actions.conversation_helpers import events_of, tickets_of
 from tests.helpers import FrozenClock, TestChannel
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from bot.slack.blocks import PostView, ticket_blocks
 from desk.serialize import ticket_json
 from storage.models import SelfServiceResolution, Ticket
-from tests.actions.test_conversation import TECH_STEPS, state_of, step, tickets_of
+from tests.actions.conversation_helpers import TECH_STEPS, state_of, step, tickets_of
 from tests.helpers import FrozenClock, TestChannel
 
 OUTLOOK = "Outlook keeps closing by itself since this morning"

@@ -1,0 +1,46 @@
+"""The `supportbot` command as a subprocess, for the CLI tests: its command line, and fixtures for
+the environment of a run (a SQLite file of its own, the model the test session trained, and
+none of the caller's settings)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from nlu.embedded import EmbeddedNlu
+
+# Variables of docs/reference.md section 2 (and the test suite's own) that must not leak into a run.
+_OURS = ("DATABASE_URL", "SUPPORTBOT_", "NLU_", "RASA_", "SLACK_", "TELEGRAM_", "COLUMNS", "LINES")
+
+CLI = [sys.executable, "-m", "bot.cli"]
+
+
+@pytest.fixture(scope="module")
+def model_path(nlu: EmbeddedNlu, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's trained model on disk: `load_or_train` reuses it (same data, same code)."""
+    path = tmp_path_factory.mktemp("model") / "nlu-model.joblib"
+    nlu.save(path)
+    return path
+
+
+@pytest.fixture
+def db_file(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "supportbot.db"
+
+
+@pytest.fixture
+def environment(model_path: Path, db_file: Path) -> dict[str, str]:
+    """The process environment of a run: ours replaced by a test database and model."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite+aiosqlite:///{db_file}",
+            "SUPPORTBOT_NLU_MODEL": str(model_path),
+            "NLU_BACKEND": "embedded",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return env
