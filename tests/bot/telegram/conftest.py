@@ -3,6 +3,8 @@
 The app reaches `FakeBotApi` through `TELEGRAM_API_URL` with python-telegram-bot; updates are
 fed as Telegram sends them, by `getUpdates` (polling) or POSTed to `/telegram/webhook` with the
 secret the app registered (webhook mode, the app served by uvicorn on loopback).
+
+The fake's own tests drive it with python-telegram-bot's `Bot` alone (`bot`, `customer`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from telegram import Bot
 
 from bot.app import create_app
 from bot.channels.telegram import TelegramChannel
@@ -23,6 +26,7 @@ from bot.services import Services
 from nlu.embedded import EmbeddedNlu
 from storage.models import Customer, InboundMessage, OutboxMessage, Ticket
 from tests.bot.telegram import fake_telegram as tg
+from tests.bot.telegram.bot_api_helpers import CHAT
 from tests.bot.telegram.fake_telegram import FakeBotApi
 from tests.helpers import FrozenClock, eventually, served_on_loopback, settings_for
 
@@ -153,6 +157,18 @@ def telegram_env(api: FakeBotApi, mode: str = "polling", **extra: Any) -> dict[s
 async def api() -> AsyncIterator[FakeBotApi]:
     async with FakeBotApi() as fake:
         yield fake
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi) -> AsyncIterator[Bot]:
+    async with Bot(tg.TOKEN, base_url=api.base_url, base_file_url=api.base_file_url) as real:
+        yield real
+
+
+@pytest.fixture
+def customer(api: FakeBotApi) -> dict[str, Any]:
+    """The customer wrote /start, so the bot knows the chat."""
+    return api.push_update(tg.text_update(CHAT, "/start"))
 
 
 MakeApp = Callable[..., Awaitable[TelegramApp]]
