@@ -5,8 +5,11 @@ none of the caller's settings)."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -44,3 +47,17 @@ def environment(model_path: Path, db_file: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+def stop(server: subprocess.Popen[bytes], log: IO[str]) -> tuple[int, str]:
+    """Stop `serve` as a process manager does (SIGTERM, killed if it hangs); its exit code and log."""
+    server.send_signal(signal.SIGTERM)
+    try:
+        code = server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        code = server.wait()
+    log.seek(0)
+    output = log.read()
+    log.close()
+    return code, output

@@ -67,15 +67,7 @@ def test_serve_answers_health_checks_and_stops_cleanly(tmp_path: Path, environme
         )
         assert reply.status_code == 200 and "Hello" in reply.json()[0]["text"]
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            code = server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            code = server.wait()
-        log.seek(0)
-        output = log.read()
-        log.close()
+        code, output = cli_process.stop(server, log)
     # uvicorn shuts down gracefully, then re-raises the signal (exit by SIGTERM, as it should).
     assert code in (0, -signal.SIGTERM), output
     assert "Application shutdown complete" in output
@@ -138,15 +130,7 @@ def test_serve_with_two_workers_on_postgres(
             counted = re.search(r'^supportbot_messages_total\{channel="webchat"\} (\S+)$', scrape, re.M)
             assert counted and float(counted.group(1)) == 4.0, scrape
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.seek(0)
-        output = log.read()
-        log.close()
+        _, output = cli_process.stop(server, log)
     # Each worker logs as configured (JSON lines, SUPPORTBOT_LOG_LEVEL), not with structlog's defaults.
     started = [json.loads(line) for line in output.splitlines() if '"supportbot_started"' in line]
     assert len(started) == 2 and {s["database"] for s in started} == {"postgresql"}, output
@@ -189,15 +173,7 @@ def test_serve_writes_one_log_format_with_scheduler_runs_kept_quiet(
         while time.monotonic() < runs_deadline:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.seek(0)
-        output = log.read()
-        log.close()
+        _, output = cli_process.stop(server, log)
     lines = [line for line in output.splitlines() if line.strip()]
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     loggers = {record.get("logger") for record in records}
