@@ -51,6 +51,15 @@ def nlu() -> EmbeddedNlu:
     return EmbeddedNlu.train(load_training_data(NLU_DIR))
 
 
+@pytest.fixture(scope="session")
+def model_path(nlu: EmbeddedNlu, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The session's trained model on disk, for servers run as processes: `load_or_train` reuses it
+    (same data, same code) instead of training."""
+    path = tmp_path_factory.mktemp("model") / "nlu-model.joblib"
+    nlu.save(path)
+    return path
+
+
 # -- databases -----------------------------------------------------------------------------------
 
 

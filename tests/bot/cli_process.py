@@ -13,20 +13,10 @@ from typing import IO
 
 import pytest
 
-from nlu.embedded import EmbeddedNlu
-
 # Variables of docs/reference.md section 2 (and the test suite's own) that must not leak into a run.
 _OURS = ("DATABASE_URL", "SUPPORTBOT_", "NLU_", "RASA_", "SLACK_", "TELEGRAM_", "COLUMNS", "LINES")
 
 CLI = [sys.executable, "-m", "bot.cli"]
-
-
-@pytest.fixture(scope="module")
-def model_path(nlu: EmbeddedNlu, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's trained model on disk: `load_or_train` reuses it (same data, same code)."""
-    path = tmp_path_factory.mktemp("model") / "nlu-model.joblib"
-    nlu.save(path)
-    return path
 
 
 @pytest.fixture

@@ -21,8 +21,7 @@ from tests.bot.cli_process import CLI
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
-# The session's model on disk, and each run's database file and environment (fixtures).
-model_path = cli_process.model_path
+# Each run's database file and environment (fixtures; the model on disk is conftest.py's).
 db_file = cli_process.db_file
 environment = cli_process.environment
 

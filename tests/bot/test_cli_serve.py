@@ -23,8 +23,7 @@ from tests.bot.telegram.fake_telegram import TOKEN as TELEGRAM_TOKEN
 from tests.bot.telegram.fake_telegram import FakeBotApi, text_update
 from tests.helpers import need
 
-# The session's model on disk, and each run's database file and environment (fixtures).
-model_path = cli_process.model_path
+# Each run's database file and environment (fixtures; the model on disk is conftest.py's).
 db_file = cli_process.db_file
 environment = cli_process.environment
 

@@ -35,7 +35,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.channels.telegram import wire
-from nlu.embedded import EmbeddedNlu
 from storage.models import InboundMessage, OutboxMessage
 from tests.bot.slack.conftest import MANAGER, MANAGERS, TIER1, event_body, signed, slack_env, thread_reply
 from tests.bot.slack.fake_slack import TEAM, FakeSlack
@@ -60,14 +59,6 @@ def _redis_available() -> bool:
         return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping())
     except redis.RedisError:
         return False
-
-
-@pytest.fixture(scope="module")
-def model_path(nlu: EmbeddedNlu, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The session's trained model on disk: the replicas load it instead of training."""
-    path = tmp_path_factory.mktemp("model") / "nlu-model.joblib"
-    nlu.save(path)
-    return path
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from nlu.embedded import EmbeddedNlu
 from storage.models import Base
 from tests.conftest import PG_ADMIN_URL, _pg_available
 from tests.helpers import need
@@ -52,12 +51,10 @@ def empty_pg() -> Iterator[str]:
 
 
 @pytest.fixture
-def env(tmp_path: Path, nlu: EmbeddedNlu, empty_pg: str) -> Iterator[dict[str, str]]:
-    model = tmp_path / "nlu-model.joblib"
-    nlu.save(model)
+def env(model_path: Path, empty_pg: str) -> Iterator[dict[str, str]]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
     environment.update(
-        {"DATABASE_URL": empty_pg, "SUPPORTBOT_NLU_MODEL": str(model), "PYTHONUNBUFFERED": "1"}
+        {"DATABASE_URL": empty_pg, "SUPPORTBOT_NLU_MODEL": str(model_path), "PYTHONUNBUFFERED": "1"}
     )
     yield environment
 

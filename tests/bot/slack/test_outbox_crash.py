@@ -13,9 +13,7 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
-from nlu.embedded import EmbeddedNlu
 from tests.bot.slack.conftest import SECRET, TIER1
 from tests.bot.slack.fake_slack import FakeSlack
 from tests.helpers import eventually
@@ -29,13 +27,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def model_path(nlu: EmbeddedNlu, tmp_path: Path) -> Path:
-    path = tmp_path / "nlu-model.joblib"
-    nlu.save(path)
-    return path
 
 
 async def _serve(env: dict[str, str], port: int, cwd: Path, log: Path) -> asyncio.subprocess.Process:
