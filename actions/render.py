@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_datetime, get_timezone_location
+from babel.dates import DateTimePattern, get_timezone_location, parse_pattern
 
 from actions.catalog import DEFAULT_LANGUAGE, LANGUAGES, text
 from desk.policy import WEEKDAYS, Policy, localized
@@ -17,6 +17,7 @@ _DIGITS = {"khmr": str.maketrans("0123456789", "០១២៣៤៥៦៧៨៩")
 # Parsed once: Babel would parse the locale's name again in every call (times are in many replies).
 _LOCALES = {lang: Locale.parse(lang) for lang in LANGUAGES}
 _ZONE_LABELS: dict[tuple[object, str], str] = {}  # (timezone, language): a fixed CLDR name each
+_WHEN: dict[str, DateTimePattern] = {}  # the catalog's `time.when`, parsed once per language
 
 
 def _locale(lang: str) -> Locale:
@@ -36,8 +37,12 @@ def when(at: datetime, policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:
 
     The pattern is the catalog's `time.when` (a CLDR pattern), the names are Babel's for the locale.
     """
-    local = at.astimezone(policy.tz)
-    return format_datetime(local, text("time.when", lang), locale=_locale(lang))
+    if lang not in _LOCALES:
+        lang = DEFAULT_LANGUAGE
+    pattern = _WHEN.get(lang)
+    if pattern is None:
+        pattern = _WHEN[lang] = parse_pattern(text("time.when", lang))
+    return pattern.apply(at.astimezone(policy.tz), _locale(lang))
 
 
 def zone_label(policy: Policy, lang: str = DEFAULT_LANGUAGE) -> str:

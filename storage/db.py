@@ -14,6 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import sqlite_driver
+from storage.kept import KeptConnections
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -29,12 +30,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # PostgreSQL: the connections a process keeps open. Beyond them the pool opens more for a burst
 # (overflow), but closes each one as soon as it is given back, and a new connection costs a server
 # process, the driver's setup queries and its prepared statements again. Customers' turns are the
-# bursts, so they share TURN_CONNECTIONS of the kept ones and wait for a free one beyond that
-# (storage/turns.py), leaving the rest to deliveries, jobs and the API. Letting 50 concurrent
+# bursts, so they keep TURN_CONNECTIONS open for themselves and wait for a free one beyond that
+# (storage/kept.py), leaving the rest to deliveries, jobs and the API. Letting 50 concurrent
 # customers' turns overflow the pool opened and closed 36 connections a second and put p99 at
 # 300 ms in bench/webchat.py.
 POOL_SIZE = 20
 TURN_CONNECTIONS = 16
+POOL_RECYCLE = 1800  # seconds: connections are retired before middleboxes forget them
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -58,7 +60,7 @@ def make_engine(url: str) -> AsyncEngine:
     # transaction, where a customer's whole turn takes four. A connection the server closed (a restart,
     # an idle timeout) is found without a round trip, since asyncpg sees the socket close, and
     # replaced at checkout; `pool_recycle` retires connections before middleboxes forget them.
-    engine = create_async_engine(url, pool_size=POOL_SIZE, max_overflow=30, pool_recycle=1800)
+    engine = create_async_engine(url, pool_size=POOL_SIZE, max_overflow=30, pool_recycle=POOL_RECYCLE)
     event.listen(engine.sync_engine.pool, "checkout", _closed_by_server)
     return engine
 
@@ -80,6 +82,11 @@ class Database:
         # SQLite has one writer: serialising writes in-process avoids "database is locked"
         # storms under concurrent customers. PostgreSQL needs no such lock.
         self._write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
+        # Customers' turns keep their connections open (storage/kept.py); on SQLite the write lock
+        # lets one turn at a time, so one is enough.
+        self.turn_connections = KeptConnections(
+            self.engine, 1 if self.is_sqlite else TURN_CONNECTIONS, recycle=POOL_RECYCLE
+        )
 
     @property
     def is_sqlite(self) -> bool:
@@ -116,4 +123,5 @@ class Database:
             return False
 
     async def dispose(self) -> None:
+        await self.turn_connections.close()
         await self.engine.dispose()

@@ -18,7 +18,6 @@ from sqlalchemy import Table, inspect
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 
 M = TypeVar("M")
 
@@ -79,10 +78,12 @@ def attach(session: AsyncSession, model: type[M], values: dict[str, Any]) -> M:
 def detached(model: type[M], values: dict[str, Any]) -> M:
     """An ORM object for a row, detached with its identity as if loaded and then let go of: `add`
     makes it persistent in a session without writing it."""
-    # As the ORM's loading does: the row's values set as committed (no change events, no history).
+    # Set as on a new object, then all committed at once by `make_transient_to_detached`, as the
+    # ORM's loading leaves them: no history, nothing for a flush to write. (One
+    # `set_committed_value` per column cost twice as much on a ticket's 39 columns.)
     instance = model()
     for name, value in values.items():
-        set_committed_value(instance, name, value)
+        setattr(instance, name, value)
     make_transient_to_detached(instance)
     return instance
 

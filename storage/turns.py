@@ -14,8 +14,6 @@ map); the turn's changes to them are written with one UPDATE each at the end.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -30,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import Session, configure_mappers
 
 from storage import sqlite_driver
-from storage.db import TURN_CONNECTIONS, Database
+from storage.db import Database
 from storage.models import Conversation, Customer, InboundMessage, Ticket
 from storage.rows import Columns, attach, detached, placeholder, use_driver
 
@@ -68,11 +66,6 @@ class TurnStore:
         configure_mappers()  # here, not in the first customer's turn
         dialect = self.dialect = db.engine.dialect
         self.postgres = dialect.name == "postgresql"
-        # On PostgreSQL turns share a fixed number of the pool's kept connections (db.py says why);
-        # on SQLite the write lock already lets one turn at a time.
-        self._slots: asyncio.Semaphore | contextlib.nullcontext[None] = (
-            asyncio.Semaphore(TURN_CONNECTIONS) if self.postgres else contextlib.nullcontext()
-        )
         self.conversations = Columns(Conversation.__table__, dialect)  # type: ignore[arg-type]
         self.customers = Columns(Customer.__table__, dialect)  # type: ignore[arg-type]
         self.replies = InboundMessage.__table__.c.replies.type.dialect_impl(dialect)
@@ -106,9 +99,9 @@ class TurnStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TurnTransaction]:
         """One turn: committed when the block ends, rolled back on error."""
-        async with self.db.writing(), self._slots:
-            conn = self.db.engine.connect()
-            await conn.start()
+        # A connection the turns keep open (storage/kept.py): on PostgreSQL a fixed number of them
+        # (db.py says why), on SQLite one, as the write lock lets one turn at a time.
+        async with self.db.writing(), self.db.turn_connections.connection() as conn:
             turn = TurnTransaction(self, conn)  # its first statement begins the transaction
             try:
                 yield turn
@@ -141,9 +134,8 @@ def _begin(conn: Connection, sql: str, args: Sequence[Any]) -> tuple[Any, list[A
     return driver, rows
 
 
-def _commit_and_close(conn: Connection) -> None:
+def _commit(conn: Connection) -> None:
     conn.commit()
-    conn.close()
 
 
 class _Statements:
@@ -167,7 +159,7 @@ class _Statements:
         if not self.begun:
             # The first statement begins the transaction. Each call into SQLAlchemy's synchronous
             # core is a greenlet switch: begin, the driver's connection and (on asyncpg) this
-            # statement in one, commit and close in another.
+            # statement in one, the commit in another.
             driver, first = await self.conn.run_sync(_begin, sql, args)
             self.begun = True
             self.sqlite = driver.sqlite if isinstance(driver, sqlite_driver.Connection) else None
@@ -362,7 +354,8 @@ class TurnTransaction:
         await self.save()
         if self._session_used():
             await self.session.commit()  # flushes what the flows added
-        await self.conn.run_sync(_commit_and_close)
+        if self.conn.in_transaction():
+            await self.conn.run_sync(_commit)
 
     def _session_used(self) -> bool:
         """The flows ran a statement through the session or left objects for it to flush (most
@@ -378,8 +371,6 @@ class TurnTransaction:
                 await self._session.close()
             else:
                 self._session.sync_session.close()  # nothing to release on the connection: no I/O
-        if not self.conn.closed:
-            await self.conn.close()
 
     async def rollback(self) -> None:
         if self._session is not None and self._session_used():

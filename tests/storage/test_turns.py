@@ -175,15 +175,21 @@ async def test_a_connection_the_server_closed_is_replaced(
 async def _server_closes_a_connection(services: Services) -> None:
     bot = TestChannel(services)
     await bot.say("hello")
-    async with services.db.engine.connect() as conn:
-        pid = (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar_one()
+    async with services.db.engine.connect():
+        pass  # one in the pool too, besides the one the turns keep open
     admin = await asyncpg.connect(services.settings.database_url.replace("postgresql+asyncpg", "postgresql"))
     try:
-        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        ended = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
     finally:
         await admin.close()
+    assert ended == 2
     await asyncio.sleep(0.2)
     assert await bot.say("hello")
+    async with services.db.reader() as session:  # and the pool's own was replaced at checkout
+        assert (await session.execute(select(func.count()).select_from(Conversation))).scalar_one() == 1
 
 
 async def test_parses_are_remembered_and_never_shared(
