@@ -17,6 +17,7 @@ engine is disposed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -52,7 +53,10 @@ class KeptConnections:
             try:
                 yield kept.conn
             except BaseException:
-                await kept.conn.close()
+                # Closing a connection the failure broke may fail too; the turn's error is the one
+                # to raise, and the pool drops such a connection anyway.
+                with contextlib.suppress(Exception):
+                    await kept.conn.close()
                 raise
             if kept.conn.in_transaction() or not self._sound(kept):
                 await kept.conn.close()
