@@ -79,8 +79,8 @@ def detached(model: type[M], values: dict[str, Any]) -> M:
     """An ORM object for a row, detached with its identity as if loaded and then let go of: `add`
     makes it persistent in a session without writing it."""
     # Set as on a new object, then all committed at once by `make_transient_to_detached`, as the
-    # ORM's loading leaves them: no history, nothing for a flush to write. (One
-    # `set_committed_value` per column cost twice as much on a ticket's 39 columns.)
+    # ORM's loading leaves them: no history, nothing for a flush to write. Half the time of one
+    # `set_committed_value` per column on a ticket's 39 columns.
     instance = model()
     for name, value in values.items():
         setattr(instance, name, value)
