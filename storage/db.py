@@ -14,7 +14,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage import sqlite_driver
-from storage.kept import KeptConnections
+from storage.kept import KeptConnections, closed_by_server
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -67,8 +67,7 @@ def make_engine(url: str) -> AsyncEngine:
 
 def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
     # The asyncpg adapter's `driver_connection` (SQLAlchemy's AdaptedConnection) is asyncpg's own.
-    driver = getattr(dbapi_connection, "driver_connection", None)
-    if driver is not None and driver.is_closed():
+    if closed_by_server(getattr(dbapi_connection, "driver_connection", None)):
         raise DisconnectionError("the server closed this connection")
 
 

@@ -27,6 +27,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 
+def closed_by_server(driver: Any) -> bool:
+    """The server closed this driver connection (asyncpg sees the socket close; SQLite's never is)."""
+    is_closed = getattr(driver, "is_closed", None)
+    return is_closed is not None and bool(is_closed())
+
+
 @dataclass(slots=True)
 class _Kept:
     conn: AsyncConnection
@@ -83,8 +89,7 @@ class KeptConnections:
             return False
         if time.monotonic() - kept.made > self.recycle:
             return False
-        is_closed = getattr(kept.driver, "is_closed", None)  # asyncpg's: the server closed it
-        return not (is_closed is not None and is_closed())
+        return not closed_by_server(kept.driver)
 
     async def close(self) -> None:
         """Close the kept connections (the ones of this event loop; others are let go of)."""

@@ -99,8 +99,7 @@ class TurnStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[TurnTransaction]:
         """One turn: committed when the block ends, rolled back on error."""
-        # A connection the turns keep open (storage/kept.py): on PostgreSQL a fixed number of them
-        # (db.py says why), on SQLite one, as the write lock lets one turn at a time.
+        # A connection the turns keep open from one to the next (storage/kept.py).
         async with self.db.writing(), self.db.turn_connections.connection() as conn:
             turn = TurnTransaction(self, conn)  # its first statement begins the transaction
             try:
