@@ -219,6 +219,8 @@ def create_app(
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.cors_origins)
     for channel in channels.values():
+        app.router.routes.extend(channel.routes)  # first: they answer before any other route
+    for channel in channels.values():
         app.include_router(channel.router)
     # Bodies that are not JSON at all are answered 400 by FastAPI itself, before any route.
     app.include_router(api.router, responses={400: UNREADABLE, 401: UNAUTHORIZED, 404: NOT_FOUND})

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from fastapi import APIRouter
+from starlette.routing import BaseRoute
 
 from storage.models import OutboxMessage
 
@@ -44,6 +45,10 @@ class Channel(Protocol):
 
     info: ChannelInfo
     router: APIRouter  # its HTTP routes (webhooks, widget files); may be empty
+    # Plain Starlette routes the app serves ahead of every router, for a path every customer
+    # message takes: no FastAPI dependency solving or nested routing (docs/channels.md). Each
+    # is described in /openapi.json by a route of `router` with the same path and endpoint.
+    routes: list[BaseRoute]
 
     def bind(self, services: Services, delivery: OutboxDelivery) -> None:
         """Called once the app has started: what it needs to handle messages and send replies."""
@@ -79,6 +84,7 @@ class BaseChannel:
 
     def __init__(self) -> None:
         self.router = APIRouter()
+        self.routes: list[BaseRoute] = []
         self.services: Services | None = None
         self.delivery: OutboxDelivery | None = None
 
