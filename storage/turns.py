@@ -30,9 +30,11 @@ from sqlalchemy.orm import Session, configure_mappers
 from storage import sqlite_driver
 from storage.db import Database
 from storage.models import Conversation, Customer, InboundMessage, Ticket
+from storage.recent import RecentRows
 from storage.rows import Columns, attach, detached, placeholder, use_driver
 
 _USED = "supportbot.turn_session_used"
+RECENT = 2048  # conversations' and customers' objects kept for their next turn (storage/recent.py)
 
 
 class _TurnSession(Session):
@@ -66,6 +68,7 @@ class TurnStore:
         configure_mappers()  # here, not in the first customer's turn
         dialect = self.dialect = db.engine.dialect
         self.postgres = dialect.name == "postgresql"
+        self.recent = RecentRows(RECENT)
         self.conversations = Columns(Conversation.__table__, dialect)  # type: ignore[arg-type]
         self.customers = Columns(Customer.__table__, dialect)  # type: ignore[arg-type]
         self.replies = InboundMessage.__table__.c.replies.type.dialect_impl(dialect)
@@ -110,6 +113,8 @@ class TurnStore:
                 raise
             finally:
                 await turn.close()
+            for instance, written in turn.written():
+                self.recent.keep(instance, written)
 
 
 def _begin(conn: Connection, sql: str, args: Sequence[Any]) -> tuple[Any, list[Any] | None]:
@@ -190,6 +195,7 @@ class TurnTransaction:
         self.conn = conn
         self._session: AsyncSession | None = None
         self._loaded: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._written: dict[int, set[str]] = {}  # by id(instance), as _loaded
         self._statements = _Statements(conn)
 
     @property
@@ -248,12 +254,20 @@ class TurnTransaction:
 
     def _attach(self, model: Any, values: dict[str, Any]) -> Any:
         """An ORM object for a row read here, as if the ORM had loaded it: persistent in the session
-        once there is one, detached with its identity until then."""
-        instance = (
-            attach(self._session, model, values) if self._session is not None else detached(model, values)
-        )
+        once there is one, detached with its identity until then (an earlier turn's object when
+        the row is as it left it, storage/recent.py)."""
+        if self._session is not None:
+            instance = attach(self._session, model, values)
+        else:
+            instance = self.store.recent.take(model, values)
+            if instance is None:
+                instance = detached(model, values)
         self._loaded[id(instance)] = (instance, values)
         return instance
+
+    def written(self) -> list[tuple[Any, set[str]]]:
+        """The conversation and customer objects of this turn, each with the attributes it wrote."""
+        return [(instance, self._written.get(key, set())) for key, (instance, _) in self._loaded.items()]
 
     async def ticket_lines(
         self, customer_id: int, *, ticket_id: int | None = None, limit: int = 5
@@ -337,6 +351,7 @@ class TurnTransaction:
                 f"UPDATE {table} SET {sets} WHERE id = {p(len(args) + 1)}", [*args, instance.id]
             )
             before.update(changed)
+            self._written.setdefault(id(instance), set()).update(changed)
 
     async def remember(
         self, *, channel: str, sender: str, message_id: str, replies: list[Any], now: datetime

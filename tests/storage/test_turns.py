@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import storage.turns
@@ -383,3 +383,68 @@ async def test_the_status_question_reads_only_the_customers_newest_tickets(servi
         turn.session.add(added)
         assert (await turn.ticket_lines(mine.id, limit=1))[0].subject == tickets[0].subject
         assert (await turn.ticket_lines(mine.id, limit=1))[0].id == added.id
+
+
+async def load(services: Services, bot: TestChannel) -> tuple[Conversation, Customer]:
+    """The conversation and customer objects a turn gets, in a turn that changes nothing."""
+    async with services.engine.turns.transaction() as turn:
+        conversation, customer, _ = await turn.load(bot.channel, bot.sender, None)
+    assert conversation is not None and customer is not None
+    return conversation, customer
+
+
+async def test_the_next_turn_takes_back_the_objects_of_an_unchanged_row(services: Services) -> None:
+    """A conversation's next turn gets the objects its last committed turn left, when their rows
+    are as that turn wrote them; what the turn wrote is then their committed state, so a session
+    that takes them in writes nothing a second time."""
+    bot = TestChannel(services)
+    await bot.say(REPORT)
+    conversation, customer = await load(services, bot)
+    await bot.say('/choose_priority{"priority":"high"}')  # writes the conversation's state
+    again, same = await load(services, bot)
+    assert again is conversation and same is customer
+    assert again.state == await conversation_state(services, bot.sender)
+    assert again.state["intake"]["priority"] == "high"
+    assert not inspect(again).attrs.state.history.has_changes()
+    assert not inspect(again).attrs.updated_at.history.has_changes()
+    async with services.engine.turns.transaction() as turn:
+        await turn.load(bot.channel, bot.sender, None)
+        session = turn.session
+        assert await session.get(Conversation, again.id) is again
+        await session.flush()  # nothing of theirs to write
+        assert not session.dirty
+
+
+async def test_a_row_changed_between_turns_is_read_anew(services: Services) -> None:
+    bot = TestChannel(services)
+    await bot.say(REPORT)
+    conversation, customer = await load(services, bot)
+    async with services.db.session() as session:  # an agent's or another replica's change
+        stored = await session.get(Customer, customer.id)
+        assert stored is not None
+        stored.name = "Dara Keo"
+    again, changed = await load(services, bot)
+    assert again is conversation  # its row is unchanged
+    assert changed is not customer and changed.name == "Dara Keo"
+    assert customer.name is None  # the object left behind is not touched
+
+
+async def test_a_failed_turn_leaves_no_objects_for_the_next(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bot = TestChannel(services)
+    await bot.say(REPORT)
+    conversation, customer = await load(services, bot)
+    respond = services.engine.flows.respond
+
+    async def change_then_fail(turn: Any) -> list[Reply]:
+        turn.customer.name = "Changed"
+        raise RuntimeError("the flow broke")
+
+    monkeypatch.setattr(services.engine.flows, "respond", change_then_fail)
+    with pytest.raises(RuntimeError):
+        await bot.say("hello again")
+    monkeypatch.setattr(services.engine.flows, "respond", respond)
+    again, fresh = await load(services, bot)
+    assert again is not conversation and fresh is not customer
+    assert fresh.name is None
