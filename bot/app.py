@@ -218,8 +218,9 @@ def create_app(
         )
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.cors_origins)
-    for channel in channels.values():
-        app.router.routes.extend(channel.routes)  # first: they answer before any other route
+    # Channels' plain routes come first, before FastAPI's own (/openapi.json, /docs): they answer
+    # every customer message.
+    app.router.routes[0:0] = [route for channel in channels.values() for route in channel.routes]
     for channel in channels.values():
         app.include_router(channel.router)
     # Bodies that are not JSON at all are answered 400 by FastAPI itself, before any route.
