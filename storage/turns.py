@@ -34,7 +34,10 @@ from storage.recent import RecentRows
 from storage.rows import Columns, attach, detached, placeholder, use_driver
 
 _USED = "supportbot.turn_session_used"
-RECENT = 2048  # conversations' and customers' objects kept for their next turn (storage/recent.py)
+# Conversations' and customers' objects kept for their next turn (storage/recent.py): how many,
+# and for how many seconds.
+RECENT = 2048
+RECENT_SECONDS = 600
 
 
 class _TurnSession(Session):
@@ -68,7 +71,7 @@ class TurnStore:
         configure_mappers()  # here, not in the first customer's turn
         dialect = self.dialect = db.engine.dialect
         self.postgres = dialect.name == "postgresql"
-        self.recent = RecentRows(RECENT)
+        self.recent = RecentRows(RECENT, RECENT_SECONDS)
         self.conversations = Columns(Conversation.__table__, dialect)  # type: ignore[arg-type]
         self.customers = Columns(Customer.__table__, dialect)  # type: ignore[arg-type]
         self.replies = InboundMessage.__table__.c.replies.type.dialect_impl(dialect)

@@ -448,3 +448,12 @@ async def test_a_failed_turn_leaves_no_objects_for_the_next(
     again, fresh = await load(services, bot)
     assert again is not conversation and fresh is not customer
     assert fresh.name is None
+
+
+async def test_objects_left_longer_than_their_time_are_made_anew(services: Services) -> None:
+    bot = TestChannel(services)
+    await bot.say(REPORT)
+    conversation, _ = await load(services, bot)
+    services.engine.turns.turns.recent.ttl = 0  # any time at all is longer
+    again, _ = await load(services, bot)
+    assert again is not conversation and again.state == conversation.state
