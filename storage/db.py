@@ -8,13 +8,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from storage import sqlite_driver
+from storage import json_columns, sqlite_driver
 from storage.kept import KeptConnections, closed_by_server
 
 
@@ -40,13 +39,8 @@ TURN_CONNECTIONS = 16
 POOL_RECYCLE = 1800  # seconds: connections are retired before middleboxes forget them
 
 
-def _to_json(value: Any) -> str:
-    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-# JSON columns (a conversation's state, its stored replies, payloads) are written and read in every
-# turn: orjson does both in a fraction of the standard library's time.
-JSON_CODEC: dict[str, Any] = {"json_serializer": _to_json, "json_deserializer": orjson.loads}
+# JSON columns through orjson (storage/json_columns.py): every turn reads and writes them.
+JSON_CODEC: dict[str, Any] = {"json_serializer": json_columns.dumps, "json_deserializer": json_columns.loads}
 
 
 def make_engine(url: str) -> AsyncEngine:
