@@ -2,37 +2,34 @@
 
 A conversation's state, the replies stored for a message id and outbox payloads are written and
 read in every customer's turn; orjson does both in a fraction of the standard library's time.
-It refuses some of what `json` handles, though, and such values can come from outside (a hostile
-Telegram update is stored as it came): nesting deeper than 254 levels or an integer beyond 64 bits
-on the way in, NaN or nesting deeper than 1,024 levels on the way out, and it would read an integer
-beyond 64 bits as a float. Those take the standard library's path, so every value reads back as
-`json` would have read it.
+It refuses some of what `json` writes, though, and such values can come from outside (a hostile
+Telegram update is stored as it came): nesting deeper than 254 levels, integers beyond 64 bits
+(which it would also read back as floats). Those are written by the standard library, marked with
+a leading space (JSON allows it; orjson never writes one), and read back by it too. Text orjson
+cannot read (NaN, nesting deeper than 1,024 levels, rows written before) is read by `json`.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import orjson
 
-# 19 digits in a row may be an integer beyond 64 bits (2**63 has 19): the standard library reads
-# it exactly. Digits inside strings (a phone number) only make that text take the slower path.
-_LONG_NUMBER = re.compile(r"[0-9]{19}")
+_BY_JSON = " "  # how a text written by the standard library begins
 
 
 def dumps(value: Any) -> str:
     try:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
     except TypeError:  # orjson.JSONEncodeError: too deep, an integer too large
-        return json.dumps(value)
+        return _BY_JSON + json.dumps(value)
 
 
 def loads(text: str) -> Any:
-    if _LONG_NUMBER.search(text) is None:
+    if not text.startswith(_BY_JSON):
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
-            pass  # NaN, Infinity, too deep
+            pass
     return json.loads(text)
