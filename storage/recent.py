@@ -7,7 +7,7 @@ its objects here, what it wrote made their committed state (as if loaded again),
 of that conversation takes them back when every attribute equals the row it has just read in its
 own transaction (on PostgreSQL under the row lock); otherwise, or after a failed turn (which
 leaves nothing here), it makes new ones. An object is taken out while a turn uses it, so no two
-turns ever share one. A whole intake costs 7 % fewer instructions so (callgrind, in-process).
+turns ever share one. A message takes 7 % fewer instructions so (bench/instructions.py).
 """
 
 from __future__ import annotations

@@ -169,9 +169,9 @@ class WebChat(BaseChannel):
         )
         # Every customer message on the REST channel takes the webhook: it is a plain Starlette
         # route, served ahead of all others, since FastAPI's dependency solving and nested
-        # routing cost 5 % of a message's CPU (instructions counted in a whole turn). The body is
-        # validated by `rest_webhook` itself; the route of the same path and endpoint below
-        # describes it in /openapi.json.
+        # routing cost about a tenth of a message's instructions (bench/instructions.py). The
+        # body is validated by `rest_webhook` itself; the route of the same path and endpoint
+        # below describes it in /openapi.json.
         self.routes = [Route("/webhooks/rest/webhook", self.rest_webhook, methods=["POST"])]
         self.router = APIRouter()
         self.router.add_api_route(
