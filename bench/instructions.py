@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/instructions.py` puts bench/ on the path, not the project
     sys.path.insert(0, str(ROOT))
 
-from bench.servers import THIS_TREE, Tree, fresh_pg_database, train_model  # noqa: E402
+from bench.servers import Tree, fresh_pg_database, trees_and_models  # noqa: E402
 from bench.webchat_load import SCRIPT  # noqa: E402
 
 WEBHOOK = "/webhooks/rest/webhook"
@@ -57,10 +57,7 @@ def main() -> None:
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-instructions-"))
-    trees = [("this tree", THIS_TREE)]
-    if args.baseline is not None:
-        trees.append(("baseline", Tree.at(args.baseline)))
-    models = {tree: train_model(workdir, tree) for _, tree in trees}
+    trees, models = trees_and_models(workdir, args.baseline, ("this tree", "baseline"))
     rows: list[tuple[str, list[float]]] = []
     for database in args.databases.split(","):
         print(f"counting {database} ({args.warm_up} + {args.customers} customers)...", file=sys.stderr)

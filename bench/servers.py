@@ -98,6 +98,16 @@ def start(
     return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.DEVNULL)
 
 
+def trees_and_models(
+    workdir: Path, baseline: Path | None, labels: tuple[str, str]
+) -> tuple[list[tuple[str, Tree]], dict[Tree, Path]]:
+    """This tree and, given one, the baseline tree, each with its label and its trained model."""
+    trees = [(labels[0], THIS_TREE)]
+    if baseline is not None:
+        trees.append((labels[1], Tree.at(baseline)))
+    return trees, {tree: train_model(workdir, tree) for _, tree in trees}
+
+
 def train_model(workdir: Path, tree: Tree = THIS_TREE) -> Path:
     """The tree's NLU model, trained by its own code on its own data."""
     model = workdir / f"nlu-{abs(hash(tree.root))}.joblib"

@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/webchat.py` puts bench/ on the path, not the project
     sys.path.insert(0, str(ROOT))
 
-from bench.servers import THIS_TREE, Tree, fresh_pg_database, train_model  # noqa: E402
+from bench.servers import THIS_TREE, Tree, fresh_pg_database, trees_and_models  # noqa: E402
 from bench.webchat_load import SCRIPT, percentile, run_pair, run_target  # noqa: E402
 from bench.webchat_replicas import replicas_main  # noqa: E402
 
@@ -76,10 +76,7 @@ def main() -> None:
         return
 
     workdir = Path(tempfile.mkdtemp(prefix="supportbot-bench-"))
-    trees = [("", THIS_TREE)]
-    if args.baseline is not None:
-        trees.append((" (baseline)", Tree.at(args.baseline)))
-    models = {tree: train_model(workdir, tree) for _, tree in trees}
+    trees, models = trees_and_models(workdir, args.baseline, ("", " (baseline)"))
     targets: list[tuple[str, dict[str, str], int, Tree]] = [("bare endpoint", {}, 1, THIS_TREE)]
     for database in args.databases.split(","):
         for workers in (1, args.workers) if database == "postgres" and args.workers > 1 else (1,):
