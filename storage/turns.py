@@ -17,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -47,6 +47,16 @@ class _TurnSession(Session):
 @event.listens_for(_TurnSession, "after_begin")
 def _session_began(session: Session, _transaction: Any, _connection: Any) -> None:
     session.info[_USED] = True
+
+
+@dataclass(slots=True)
+class _Loaded:
+    """A conversation or customer object of the turn, with its row as last read or written, and
+    the columns the turn wrote."""
+
+    instance: Any
+    row: dict[str, Any]
+    written: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,8 +207,7 @@ class TurnTransaction:
         self.store = store
         self.conn = conn
         self._session: AsyncSession | None = None
-        self._loaded: dict[int, tuple[Any, dict[str, Any]]] = {}
-        self._written: dict[int, set[str]] = {}  # by id(instance), as _loaded
+        self._loaded: dict[int, _Loaded] = {}  # by id(instance)
         self._statements = _Statements(conn)
 
     @property
@@ -220,7 +229,7 @@ class TurnTransaction:
             # each turn's session and objects to the garbage collector, whose full passes then
             # stall the loop.
             use_driver(session, self._statements.fetch)
-            session.add_all([instance for instance, _ in self._loaded.values()])
+            session.add_all([loaded.instance for loaded in self._loaded.values()])
         return self._session
 
     async def _fetch(self, sql: str, args: Sequence[Any]) -> list[Any]:
@@ -265,12 +274,12 @@ class TurnTransaction:
             instance = self.store.recent.take(model, values)
             if instance is None:
                 instance = detached(model, values)
-        self._loaded[id(instance)] = (instance, values)
+        self._loaded[id(instance)] = _Loaded(instance, values)
         return instance
 
     def written(self) -> list[tuple[Any, set[str]]]:
         """The conversation and customer objects of this turn, each with the attributes it wrote."""
-        return [(instance, self._written.get(key, set())) for key, (instance, _) in self._loaded.items()]
+        return [(loaded.instance, loaded.written) for loaded in self._loaded.values()]
 
     async def ticket_lines(
         self, customer_id: int, *, ticket_id: int | None = None, limit: int = 5
@@ -338,7 +347,8 @@ class TurnTransaction:
 
     async def save(self) -> None:
         """Write the changed columns of the loaded conversation and customer, one UPDATE each."""
-        for instance, before in list(self._loaded.values()):
+        for loaded in list(self._loaded.values()):
+            instance, before = loaded.instance, loaded.row
             columns = self.store.conversations if isinstance(instance, Conversation) else self.store.customers
             table = "conversations" if isinstance(instance, Conversation) else "customers"
             changed = {n: v for n in columns.names if (v := getattr(instance, n)) != before[n] and n != "id"}
@@ -354,7 +364,7 @@ class TurnTransaction:
                 f"UPDATE {table} SET {sets} WHERE id = {p(len(args) + 1)}", [*args, instance.id]
             )
             before.update(changed)
-            self._written.setdefault(id(instance), set()).update(changed)
+            loaded.written.update(changed)
 
     async def remember(
         self, *, channel: str, sender: str, message_id: str, replies: list[Any], now: datetime
